@@ -349,6 +349,17 @@ def evaluate(agent, obs_rms, env_id, eval_episodes, seed, capture_video=False, r
 
 def main(args):
     check_env_id(args.env_id)
+    run_name = f"{args.env_id}__{args.exp_name}__{args.seed}__{int(time.time())}"
+    if args.eval_checkpoint:
+        agent, obs_rms = load_checkpoint(args.eval_checkpoint, args.env_id)
+        returns = evaluate(agent, obs_rms, args.env_id, args.eval_episodes, args.seed, args.capture_video, f"{run_name}-eval")
+        writer = SummaryWriter(f"runs/{run_name}-eval")
+        for i, episodic_return in enumerate(returns):
+            writer.add_scalar("eval/episodic_return", episodic_return, i)
+        writer.close()
+        print(f"eval {args.eval_checkpoint}: mean return {np.mean(returns):.2f} +- {np.std(returns):.2f} over {len(returns)} episodes")
+        return returns
+
     args.batch_size = int(args.num_envs * args.num_steps)
     if args.num_minibatches < 1 or args.batch_size % args.num_minibatches != 0:
         fail(
@@ -357,7 +368,8 @@ def main(args):
         )
     args.minibatch_size = int(args.batch_size // args.num_minibatches)
     args.num_iterations = args.total_timesteps // args.batch_size
-    run_name = f"{args.env_id}__{args.exp_name}__{args.seed}__{int(time.time())}"
+    if args.num_iterations < 1:
+        fail(f"--total-timesteps {args.total_timesteps} is less than one batch of {args.batch_size} samples: raise it or lower --num-steps")
 
     random.seed(args.seed)
     np.random.seed(args.seed)
@@ -378,16 +390,6 @@ def main(args):
         fail(f"{args.env_id} has a {envs.single_action_space} action space; {SCRIPT} needs a continuous (Box) one: use ppo_discrete.py")
     obs_dim = int(np.prod(envs.single_observation_space.shape))
     act_dim = int(np.prod(envs.single_action_space.shape))
-
-    if args.eval_checkpoint:
-        agent, obs_rms = load_checkpoint(args.eval_checkpoint, args.env_id)
-        returns = evaluate(agent, obs_rms, args.env_id, args.eval_episodes, args.seed, args.capture_video, run_name)
-        writer = SummaryWriter(f"runs/{run_name}")
-        for i, episodic_return in enumerate(returns):
-            writer.add_scalar("eval/episodic_return", episodic_return, i)
-        writer.close()
-        print(f"eval {args.eval_checkpoint}: mean return {np.mean(returns):.2f} +- {np.std(returns):.2f} over {len(returns)} episodes")
-        return returns
 
     if args.track:
         import wandb

@@ -1,0 +1,398 @@
+"""Tests for ppo_continuous.py: each piece against an independent computation, then the whole script."""
+
+import os
+import subprocess
+import sys
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+import ppo_continuous as P
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+TAGS = [
+    "charts/episodic_return",
+    "charts/episodic_length",
+    "charts/learning_rate",
+    "charts/SPS",
+    "losses/value_loss",
+    "losses/policy_loss",
+    "losses/entropy",
+    "losses/old_approx_kl",
+    "losses/approx_kl",
+    "losses/clipfrac",
+    "losses/explained_variance",
+]
+
+
+def read_scalars(run_dir):
+    acc = EventAccumulator(str(run_dir))
+    acc.Reload()
+    return {tag: [e.value for e in acc.Scalars(tag)] for tag in acc.Tags()["scalars"]}
+
+
+def only_run(tmp_path, name):
+    runs = list((tmp_path / "runs").glob(f"*{name}*"))
+    assert len(runs) == 1, runs
+    return runs[0]
+
+
+# --- GAE -------------------------------------------------------------------------------------------
+
+
+def naive_gae(rewards, values, next_values, terminations, dones, gamma, lam):
+    """A_t = sum_k (gamma lam)^k delta_{t+k}, summed explicitly until the episode or the rollout ends."""
+    T, N = rewards.shape
+    adv = np.zeros((T, N))
+    for n in range(N):
+        for t in range(T):
+            total, weight = 0.0, 1.0
+            for k in range(t, T):
+                bootstrap = 0.0 if terminations[k, n] else gamma * next_values[k, n]
+                total += weight * (rewards[k, n] + bootstrap - values[k, n])
+                if dones[k, n]:
+                    break
+                weight *= gamma * lam
+            adv[t, n] = total
+    return adv
+
+
+def random_rollout(rng, T=40, N=3):
+    rewards = rng.normal(size=(T, N)).astype(np.float32)
+    values = rng.normal(size=(T, N)).astype(np.float32)
+    next_values = rng.normal(size=(T, N)).astype(np.float32)
+    terminations = np.zeros((T, N), np.float32)
+    truncations = np.zeros((T, N), np.float32)
+    terminations[[5, 17, T - 1], 0] = 1  # in the middle and on the last step
+    truncations[[9, 30], 1] = 1
+    truncations[T - 1, 2], terminations[12, 2] = 1, 1  # a truncation on the last step
+    truncations[3, 0] = 1
+    return rewards, values, next_values, terminations, np.maximum(terminations, truncations)
+
+
+def test_gae_matches_naive_discounted_sums():
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        rewards, values, next_values, terminations, dones = random_rollout(rng)
+        adv, returns = P.compute_gae(rewards, values, next_values, terminations, dones, 0.99, 0.95)
+        expected = naive_gae(rewards, values, next_values, terminations, dones, 0.99, 0.95)
+        np.testing.assert_allclose(adv, expected, rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(returns, expected + values, rtol=1e-5, atol=1e-5)
+
+
+def test_gae_hand_computed():
+    # one env, 3 steps: step 0 is truncated (bootstraps with V(final obs) = 10), step 2 terminates
+    rewards = np.array([[1.0], [2.0], [3.0]], np.float32)
+    values = np.array([[0.5], [1.0], [1.5]], np.float32)
+    next_values = np.array([[10.0], [1.5], [99.0]], np.float32)
+    terminations = np.array([[0.0], [0.0], [1.0]], np.float32)
+    dones = np.array([[1.0], [0.0], [1.0]], np.float32)
+    adv, _ = P.compute_gae(rewards, values, next_values, terminations, dones, 0.9, 0.5)
+    a2 = 3.0 - 1.5  # termination: no bootstrap
+    a1 = (2.0 + 0.9 * 1.5 - 1.0) + 0.9 * 0.5 * a2
+    a0 = 1.0 + 0.9 * 10.0 - 0.5  # truncation: bootstraps, and does not see the next episode
+    np.testing.assert_allclose(adv[:, 0], [a0, a1, a2], rtol=1e-6)
+
+
+# --- losses ------------------------------------------------------------------------------------------
+
+
+def ratio_grad(loss_type, ratio_values, advantages, eps=0.2, kl=None, beta=1.0):
+    ratio = torch.tensor(ratio_values, requires_grad=True)
+    P.ppo_policy_loss(ratio, torch.tensor(advantages), kl, loss_type, eps, beta).backward()
+    return ratio.grad
+
+
+def test_clipped_objective_gradient_is_zero_exactly_where_clipped():
+    ratios = [0.5, 0.79, 0.9, 1.0, 1.1, 1.21, 1.5]
+    n = len(ratios)
+    # A > 0: the objective is flat once r > 1 + eps (no credit for pushing further), live below
+    grad = ratio_grad("clip", ratios, [1.0] * n)
+    assert torch.equal(grad == 0, torch.tensor([False] * 5 + [True, True]))
+    np.testing.assert_allclose(grad[:5], -1.0 / n, rtol=1e-6)
+    # A < 0: flat once r < 1 - eps, live above (a bad action whose ratio grew is still corrected)
+    grad = ratio_grad("clip", ratios, [-1.0] * n)
+    assert torch.equal(grad == 0, torch.tensor([True, True] + [False] * 5))
+    np.testing.assert_allclose(grad[2:], 1.0 / n, rtol=1e-6)
+
+
+def test_clipped_objective_value_is_the_pessimistic_min():
+    ratio, adv = torch.tensor([1.5, 0.5, 1.5, 0.5]), torch.tensor([2.0, 2.0, -2.0, -2.0])
+    loss = P.ppo_policy_loss(ratio, adv, None, "clip", 0.2, 1.0)
+    expected = -np.mean([1.2 * 2.0, 0.5 * 2.0, 1.5 * -2.0, 0.8 * -2.0])
+    assert loss.item() == pytest.approx(expected)
+
+
+def test_unclipped_and_kl_penalty_objectives():
+    ratios, adv = [0.5, 1.0, 1.5], [1.0, -2.0, 3.0]
+    np.testing.assert_allclose(ratio_grad("none", ratios, adv), -np.array(adv) / 3, rtol=1e-6)
+    kl = torch.tensor([0.1, 0.2, 0.3], requires_grad=True)
+    loss = P.ppo_policy_loss(torch.tensor(ratios), torch.tensor(adv), kl, "kl-adaptive", 0.2, 3.0)
+    assert loss.item() == pytest.approx(-np.mean(np.array(ratios) * adv - 3.0 * np.array([0.1, 0.2, 0.3])))
+    loss.backward()
+    np.testing.assert_allclose(kl.grad, [1.0, 1.0, 1.0], rtol=1e-6)  # d/dKL of beta*mean(KL), beta = 3
+
+
+def test_kl_beta_rule():
+    d = 0.01
+    assert P.update_kl_beta(1.0, d / 1.5 - 1e-6, d) == 0.5
+    assert P.update_kl_beta(1.0, d * 1.5 + 1e-6, d) == 2.0
+    for kl in (d / 1.5 + 1e-6, d, d * 1.5 - 1e-6):
+        assert P.update_kl_beta(1.0, kl, d) == 1.0
+
+
+def test_value_loss_clipping():
+    new, old, ret = torch.tensor([1.0, 3.0]), torch.tensor([0.0, 0.0]), torch.tensor([2.0, 2.0])
+    assert P.ppo_value_loss(new, old, ret, 0.2, False).item() == pytest.approx(0.5 * np.mean([1.0, 1.0]))
+    # the clipped value is 0.2 for both: max((1-2)^2, (0.2-2)^2) and max((3-2)^2, (0.2-2)^2)
+    assert P.ppo_value_loss(new, old, ret, 0.2, True).item() == pytest.approx(0.5 * 1.8**2)
+
+
+def test_gaussian_helpers_match_torch_distributions():
+    torch.manual_seed(0)
+    mean, logstd = torch.randn(5, 3), torch.randn(1, 3)
+    mean2, logstd2 = torch.randn(5, 3), torch.randn(1, 3)
+    action = torch.randn(5, 3)
+    dist = torch.distributions.Normal(mean, logstd.exp())
+    dist2 = torch.distributions.Normal(mean2, logstd2.exp())
+    torch.testing.assert_close(P.gaussian_log_prob(mean, logstd, action), dist.log_prob(action).sum(1))
+    torch.testing.assert_close(P.gaussian_entropy(logstd).expand(5), dist.entropy().sum(1))
+    torch.testing.assert_close(P.gaussian_kl(mean, logstd, mean2, logstd2), torch.distributions.kl_divergence(dist, dist2).sum(1))
+
+
+def test_numpy_rollout_actor_matches_torch_actor():
+    torch.manual_seed(0)
+    agent = P.Agent(17, 6)
+    with torch.no_grad():
+        agent.actor_logstd.fill_(-0.3)
+    x = np.random.default_rng(0).normal(size=(8, 17)).astype(np.float32)
+    layers, std = P.actor_to_numpy(agent)
+    with torch.no_grad():
+        expected = agent.actor_mean(torch.as_tensor(x)).numpy()
+    np.testing.assert_allclose(P.numpy_actor_mean(layers, x), expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(std, np.exp(-0.3) * np.ones((1, 6)), rtol=1e-6)
+
+
+def test_ratio_is_one_before_the_first_update():
+    # log pi_old is computed on the whole batch after the rollout; a minibatch forward must agree
+    torch.manual_seed(0)
+    agent = P.Agent(11, 3)
+    obs, actions = torch.randn(256, 11), torch.randn(256, 3)
+    with torch.no_grad():
+        _, batch_logprob, _, _, _ = agent.get_action_and_value(obs, actions)
+        _, mb_logprob, _, _, _ = agent.get_action_and_value(obs[100:164], actions[100:164])
+    torch.testing.assert_close((mb_logprob - batch_logprob[100:164]).exp(), torch.ones(64), atol=1e-6, rtol=0)
+
+
+# --- normalisation ------------------------------------------------------------------------------------
+
+
+def test_running_mean_std_matches_numpy():
+    rng = np.random.default_rng(0)
+    batches = [rng.normal(3.0, 2.0, size=(n, 4)) for n in (1, 7, 1, 30)]
+    rms = P.RunningMeanStd(4, epsilon=0.0)
+    rms.count = 0.0
+    for b in batches:
+        rms.update(b)
+    data = np.concatenate(batches)
+    np.testing.assert_allclose(rms.mean, data.mean(0), rtol=1e-10)
+    np.testing.assert_allclose(rms.var, data.var(0), rtol=1e-10)
+    assert rms.count == len(data)
+
+
+def test_reward_scaling_restarts_the_return_at_episode_ends():
+    rms, ret = P.RunningMeanStd(), np.zeros(2)
+    P.scale_reward(np.array([1.0, 1.0]), ret, rms, 0.9, np.array([False, False]))
+    P.scale_reward(np.array([1.0, 1.0]), ret, rms, 0.9, np.array([True, False]))
+    np.testing.assert_allclose(ret, [0.0, 1.9])
+    scaled = P.scale_reward(np.array([50.0, -50.0]), ret, rms, 0.9, np.array([False, False]))
+    np.testing.assert_allclose(scaled, np.clip(np.array([50.0, -50.0]) / np.sqrt(rms.var + 1e-8), -10, 10))
+
+
+# --- the training loop on a toy env: truncation vs termination ------------------------------------------
+
+
+class CountEnv(gym.Env):
+    """Observation is the step count; reward 1; ends after 5 steps by termination or time limit."""
+
+    observation_space = gym.spaces.Box(-np.inf, np.inf, (1,), np.float32)
+    action_space = gym.spaces.Box(-1.0, 1.0, (1,), np.float32)
+
+    def __init__(self, terminate=False):
+        self.terminate = terminate
+
+    def reset(self, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0
+        return np.array([0.0], np.float32), {}
+
+    def step(self, action):
+        self.t += 1
+        return np.array([self.t], np.float32), 1.0, self.terminate and self.t == 5, False, {}
+
+
+gym.register("CountTruncated-v0", entry_point=lambda: CountEnv(False), max_episode_steps=5)
+gym.register("CountTerminated-v0", entry_point=lambda: CountEnv(True), max_episode_steps=100)
+
+
+@pytest.mark.parametrize("env_id", ["CountTruncated-v0", "CountTerminated-v0"])
+def test_rollout_bootstraps_truncation_with_the_final_observation(env_id, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(P, "normalize_obs", lambda obs, rms, clip=10.0, epsilon=1e-8: obs.astype(np.float32))
+    agents, calls = [], []
+
+    class RecordedAgent(P.Agent):
+        def __init__(self, *shape):
+            super().__init__(*shape)
+            agents.append(self)
+
+    monkeypatch.setattr(P, "Agent", RecordedAgent)
+    real_gae = P.compute_gae
+
+    def recording_gae(rewards, values, next_values, terminations, dones, gamma, gae_lambda):
+        with torch.no_grad():
+            v = lambda x: agents[0].get_value(torch.tensor([[x]], dtype=torch.float32)).item()  # noqa: E731
+            calls.append((values.copy(), next_values.copy(), terminations.copy(), dones.copy(), [v(x) for x in range(6)]))
+        return real_gae(rewards, values, next_values, terminations, dones, gamma, gae_lambda)
+
+    monkeypatch.setattr(P, "compute_gae", recording_gae)
+    P.main(P.Args(env_id=env_id, num_envs=2, num_steps=10, num_minibatches=2, update_epochs=1, total_timesteps=40))
+    assert len(calls) == 2
+    for values, next_values, terminations, dones, v in calls:
+        # episodes are 5 steps long and rollouts 10: steps 4 and 9 end one in every env
+        ends = np.zeros((10, 2), bool)
+        ends[[4, 9], :] = True
+        np.testing.assert_array_equal(dones, ends)
+        np.testing.assert_array_equal(terminations, ends if env_id == "CountTerminated-v0" else 0 * ends)
+        for t in range(10):
+            obs_t, obs_next = t % 5, t % 5 + 1  # raw obs = step count (identity normalisation here)
+            assert values[t, 0] == pytest.approx(v[obs_t], abs=1e-5)
+            # s_{t+1} of an episode's last step is the final observation (5), never the reset one (0)
+            assert next_values[t, 0] == pytest.approx(v[obs_next], abs=1e-5)
+
+
+# --- the whole script -----------------------------------------------------------------------------------
+
+
+def short_args(**kw):
+    defaults = dict(env_id="HalfCheetah-v4", num_steps=256, num_minibatches=4, update_epochs=2, total_timesteps=768, seed=3)
+    return P.Args(**{**defaults, **kw})
+
+
+def test_end_to_end_writes_tags_and_is_deterministic(tmp_path, monkeypatch):
+    losses = []
+    for i in range(2):
+        monkeypatch.chdir(tmp_path)
+        P.main(short_args(exp_name=f"det{i}", num_steps=512, total_timesteps=1536))
+        scalars = read_scalars(only_run(tmp_path, f"det{i}"))
+        for tag in TAGS:
+            assert tag in scalars, tag
+        assert len(scalars["losses/policy_loss"]) == 3
+        assert all(np.isfinite(scalars["losses/approx_kl"]))
+        losses.append([scalars[t] for t in ("losses/policy_loss", "losses/value_loss", "losses/approx_kl", "charts/episodic_return")])
+    assert losses[0] == losses[1]
+
+
+def test_kl_variants_log_beta_and_adapt_it(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    P.main(short_args(loss="kl-adaptive", exp_name="kla", kl_beta=1.0))
+    betas = read_scalars(only_run(tmp_path, "kla"))["losses/kl_beta"]
+    assert len(betas) == 3 and all(b in (0.5, 1.0, 2.0, 0.25, 4.0, 0.125, 8.0) for b in betas)
+    assert betas[0] != 1.0 or betas[1] != 1.0  # tiny KL in the first updates halves beta
+    P.main(short_args(loss="kl-fixed", exp_name="klf", kl_beta=3.0))
+    assert read_scalars(only_run(tmp_path, "klf"))["losses/kl_beta"] == [3.0, 3.0, 3.0]
+
+
+def test_learns_inverted_pendulum_and_checkpoint_reproduces_it(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    recent = P.main(P.Args(env_id="InvertedPendulum-v4", total_timesteps=49152, seed=1, save_model=True, exp_name="ip"))
+    assert np.mean(recent) >= 900, f"training return {np.mean(recent)}: a random policy gets about 5"
+    checkpoint = str(only_run(tmp_path, "ip__") / "ip.pt")
+    agent, obs_rms = P.load_checkpoint(checkpoint, "InvertedPendulum-v4")
+    assert obs_rms.count > 49152 and np.all(obs_rms.var > 0) and not np.allclose(obs_rms.mean, 0)
+    mean_before = obs_rms.mean.copy()
+    returns = P.main(P.Args(env_id="InvertedPendulum-v4", eval_checkpoint=checkpoint, eval_episodes=5, exp_name="ip"))
+    assert len(returns) == 5 and np.mean(returns) >= 900
+    assert read_scalars(only_run(tmp_path, "-eval"))["eval/episodic_return"] == pytest.approx(returns)
+    # the same policy with fresh (identity) statistics is what a checkpoint without them would give
+    fresh = P.evaluate(agent, P.RunningMeanStd(obs_rms.mean.shape), "InvertedPendulum-v4", 3, seed=0)
+    assert np.mean(fresh) < np.mean(returns)
+    np.testing.assert_array_equal(obs_rms.mean, mean_before)  # evaluation never updates them
+
+
+# --- bad input ----------------------------------------------------------------------------------------------
+
+
+def run_script(*flags, cwd):
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "ppo_continuous.py"), *flags], cwd=cwd, capture_output=True, text=True, timeout=120)
+    return proc.returncode, proc.stderr.strip().splitlines()
+
+
+def test_discrete_env_is_refused_with_one_line(tmp_path):
+    code, lines = run_script("--env-id", "CartPole-v1", cwd=tmp_path)
+    assert code == 2 and len(lines) == 1, lines
+    assert "continuous (Box)" in lines[0] and "ppo_discrete.py" in lines[0]
+
+
+@pytest.mark.parametrize(
+    "kw, expected",
+    [
+        (dict(env_id="HalfCheetah-v99"), "unknown env id 'HalfCheetah-v99'"),
+        (dict(num_minibatches=3), "does not split into 3 minibatches: pick a --num-minibatches that divides 2048"),
+        (dict(total_timesteps=100), "less than one batch"),
+        (dict(eval_checkpoint="missing.pt"), "no checkpoint at 'missing.pt'"),
+    ],
+)
+def test_bad_input_one_line_exit_2(kw, expected, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exc:
+        P.main(P.Args(**kw))
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and expected in err[0], err
+
+
+def test_unknown_env_suggests_close_matches(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit):
+        P.main(P.Args(env_id="HalfCheetah-v9"))
+    assert "did you mean HalfCheetah-v" in capsys.readouterr().err
+
+
+def test_checkpoint_from_another_script_or_env_is_refused(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    other_script, other_env, garbage = tmp_path / "d.pt", tmp_path / "e.pt", tmp_path / "g.pt"
+    torch.save({"script": "ppo_discrete.py", "env_id": "CartPole-v1", "model": {}}, other_script)
+    P.save_checkpoint(str(other_env), P.Agent(4, 1), P.RunningMeanStd(4), P.Args(env_id="InvertedPendulum-v4"))
+    garbage.write_text("not a checkpoint")
+    cases = [
+        (other_script, "was saved by ppo_discrete.py: evaluate it with `python ppo_discrete.py --eval-checkpoint"),
+        (other_env, "holds a policy for InvertedPendulum-v4, not HalfCheetah-v4: pass --env-id InvertedPendulum-v4"),
+        (garbage, "is not a checkpoint written by ppo_continuous.py"),
+    ]
+    for path, expected in cases:
+        with pytest.raises(SystemExit) as exc:
+            P.main(P.Args(env_id="HalfCheetah-v4", eval_checkpoint=str(path)))
+        err = capsys.readouterr().err.strip().splitlines()
+        assert exc.value.code == 2 and len(err) == 1 and expected in err[0], err
+
+
+def test_stopped_run_keeps_its_checkpoint(tmp_path):
+    """SIGTERM mid-training: the run exits through `finally`, saving the model and closing the writer."""
+    proc = subprocess.Popen(
+        [sys.executable, os.path.join(ROOT, "ppo_continuous.py"), "--env-id", "InvertedPendulum-v4", "--save-model", "--num-steps", "256", "--num-minibatches", "4"],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+    for line in proc.stdout:
+        if line.startswith("global_step=1024"):
+            break
+    proc.terminate()
+    proc.wait(timeout=60)
+    checkpoints = list((tmp_path / "runs").glob("*/ppo_continuous.pt"))
+    assert len(checkpoints) == 1
+    agent, obs_rms = P.load_checkpoint(str(checkpoints[0]), "InvertedPendulum-v4")
+    assert obs_rms.count >= 1024
