@@ -1,0 +1,118 @@
+"""Tests for trpo_continuous.py: CG, Fisher-vector products and the line search against independent
+computations, then the whole script."""
+
+import numpy as np
+import pytest
+import torch
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+import trpo_continuous as T
+
+
+def read_scalars(tmp_path, name):
+    (run,) = (tmp_path / "runs").glob(f"*{name}*")
+    acc = EventAccumulator(str(run))
+    acc.Reload()
+    return {tag: [e.value for e in acc.Scalars(tag)] for tag in acc.Tags()["scalars"]}
+
+
+@pytest.mark.parametrize("n", [1, 5, 30])
+def test_conjugate_gradient_solves_spd_systems(n):
+    gen = torch.Generator().manual_seed(n)
+    for _ in range(3):
+        m = torch.randn(n, n, generator=gen, dtype=torch.float64)
+        a = m @ m.T + 0.5 * torch.eye(n, dtype=torch.float64)
+        b = torch.randn(n, generator=gen, dtype=torch.float64)
+        x = T.conjugate_gradient(lambda v: a @ v, b, iters=3 * n, residual_tol=1e-20)
+        torch.testing.assert_close(x, torch.linalg.solve(a, b), rtol=1e-7, atol=1e-8)
+
+
+def test_conjugate_gradient_stops_at_the_iteration_limit():
+    a = torch.diag(torch.arange(1.0, 11.0, dtype=torch.float64))
+    b = torch.ones(10, dtype=torch.float64)
+    x1 = T.conjugate_gradient(lambda v: a @ v, b, iters=1)
+    torch.testing.assert_close(x1, (b @ b) / (b @ a @ b) * b)  # one step = steepest descent
+    assert not torch.allclose(x1, torch.linalg.solve(a, b))
+
+
+def test_fisher_vector_product_is_the_hessian_of_the_mean_kl_times_v():
+    torch.manual_seed(0)
+    obs = torch.randn(32, 3, dtype=torch.float64)
+    w_old, b_old, logstd_old = torch.randn(2, 3, dtype=torch.float64), torch.randn(2, dtype=torch.float64), torch.randn(1, 2, dtype=torch.float64)
+    mean_old = obs @ w_old.T + b_old
+
+    def mean_kl(flat):  # a tiny linear Gaussian policy, parameters as one vector
+        w, b, logstd = flat[:6].reshape(2, 3), flat[6:8], flat[8:].reshape(1, 2)
+        return T.gaussian_kl(mean_old, logstd_old, obs @ w.T + b, logstd).mean()
+
+    theta_old = torch.cat([w_old.reshape(-1), b_old, logstd_old.reshape(-1)])
+    for theta in (theta_old, theta_old + 0.1 * torch.randn(10, dtype=torch.float64)):
+        hessian = torch.autograd.functional.hessian(mean_kl, theta)
+        params = [theta.clone().requires_grad_(True)]
+        v = torch.randn(10, dtype=torch.float64)
+        fvp = T.fisher_vector_product(lambda: mean_kl(params[0]), params, v, damping=0.1)
+        torch.testing.assert_close(fvp, hessian @ v + 0.1 * v)
+
+
+def quadratic_problem(full_kl):
+    """evaluate(params) with KL = full_kl * |params|^2 (so the full step has KL full_kl) and a surrogate that rises."""
+    tried = []
+
+    def evaluate(params):
+        tried.append(params.clone())
+        return params.sum(), full_kl * (params @ params)
+
+    return evaluate, tried
+
+
+def test_line_search_never_accepts_a_step_above_the_kl_limit_and_shrinks_geometrically():
+    old, full_step = torch.zeros(4, dtype=torch.float64), torch.full((4,), 0.5, dtype=torch.float64)  # |full_step| = 1
+    evaluate, tried = quadratic_problem(full_kl=0.04)
+    params, improvement, kl, steps, accepted = T.line_search(evaluate, old, full_step, 0.01, 0.8, 10)
+    # KL of step i is 0.04 * 0.8^(2i): 0.0105 at i = 3 is over the limit, 0.0067 at i = 4 is the first under it
+    assert accepted and steps == 4
+    torch.testing.assert_close(params, old + 0.8**4 * full_step)
+    assert kl == pytest.approx(0.04 * 0.8**8) and kl <= 0.01
+    assert improvement == pytest.approx(float(params.sum()))
+    norms = [float(p.norm()) for p in tried[1:]]
+    np.testing.assert_allclose(np.array(norms[1:]) / np.array(norms[:-1]), 0.8)
+
+
+def test_line_search_keeps_the_old_parameters_when_nothing_improves():
+    old, full_step = torch.ones(4, dtype=torch.float64), -torch.ones(4, dtype=torch.float64)
+    evaluate, tried = quadratic_problem(full_kl=1e-6)  # every step is inside the trust region...
+    params, improvement, kl, steps, accepted = T.line_search(evaluate, old, full_step, 0.01, 0.5, 7)
+    assert not accepted and steps == 7 and improvement == 0.0 and kl == 0.0  # ...but lowers the surrogate
+    assert torch.equal(params, old) and len(tried) == 1 + 7
+
+
+def test_learns_inverted_pendulum_within_the_trust_region_and_checkpoint_reproduces_it(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    recent = T.main(T.Args(env_id="InvertedPendulum-v4", total_timesteps=49152, seed=1, save_model=True, exp_name="tr"))
+    assert np.mean(recent) >= 900, f"training return {np.mean(recent)}: a random policy gets about 5"
+    scalars = read_scalars(tmp_path, "tr__")
+    for tag in ["charts/episodic_return", "charts/episodic_length", "charts/SPS", "losses/value_loss", "losses/entropy",
+                "losses/explained_variance", "losses/kl", "losses/surrogate_improvement", "losses/line_search_steps", "losses/step_accepted"]:  # fmt: skip
+        assert len(scalars[tag]) > 0, tag
+    assert len(scalars["losses/kl"]) == 24
+    assert max(scalars["losses/kl"]) <= 0.01 and max(scalars["losses/kl"]) > 0.001
+    for kl, accepted, improvement in zip(scalars["losses/kl"], scalars["losses/step_accepted"], scalars["losses/surrogate_improvement"]):
+        assert (accepted == 1.0 and improvement > 0) or (accepted == 0.0 and kl == 0.0 and improvement == 0.0)
+
+    checkpoint = str(next((tmp_path / "runs").glob("*tr__*")) / "tr.pt")
+    returns = T.main(T.Args(env_id="InvertedPendulum-v4", eval_checkpoint=checkpoint, eval_episodes=5))
+    assert np.mean(returns) >= 900
+
+
+def test_bad_input(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exc:
+        T.main(T.Args(vf_num_minibatches=3))
+    assert exc.value.code == 2 and "pick a --vf-num-minibatches that divides 2048" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        T.main(T.Args(env_id="CartPole-v1"))
+    assert exc.value.code == 2 and "needs a continuous (Box) one" in capsys.readouterr().err
+    torch.save({"script": "ppo_continuous.py", "env_id": "HalfCheetah-v4", "model": {}}, tmp_path / "ppo.pt")
+    with pytest.raises(SystemExit) as exc:
+        T.main(T.Args(eval_checkpoint=str(tmp_path / "ppo.pt")))
+    assert exc.value.code == 2 and "was saved by ppo_continuous.py" in capsys.readouterr().err
