@@ -19,7 +19,7 @@ import sys
 import time
 from collections import deque
 from dataclasses import asdict, dataclass
-from typing import Literal, Optional
+from typing import Optional
 
 import gymnasium as gym
 import numpy as np
