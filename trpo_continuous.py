@@ -356,18 +356,23 @@ def evaluate(agent, obs_rms, env_id, eval_episodes, seed, capture_video=False, r
     return episodic_returns
 
 
+def evaluate_checkpoint(args, run_name):
+    """--eval-checkpoint: evaluate the saved policy, print the mean and log eval/episodic_return."""
+    agent, obs_rms = load_checkpoint(args.eval_checkpoint, args.env_id)
+    returns = evaluate(agent, obs_rms, args.env_id, args.eval_episodes, args.seed, args.capture_video, f"{run_name}-eval")
+    writer = SummaryWriter(f"runs/{run_name}-eval")
+    for i, episodic_return in enumerate(returns):
+        writer.add_scalar("eval/episodic_return", episodic_return, i)
+    writer.close()
+    print(f"eval {args.eval_checkpoint}: mean return {np.mean(returns):.2f} +- {np.std(returns):.2f} over {len(returns)} episodes")
+    return returns
+
+
 def main(args):
     check_env_id(args.env_id)
     run_name = f"{args.env_id}__{args.exp_name}__{args.seed}__{int(time.time())}"
     if args.eval_checkpoint:
-        agent, obs_rms = load_checkpoint(args.eval_checkpoint, args.env_id)
-        returns = evaluate(agent, obs_rms, args.env_id, args.eval_episodes, args.seed, args.capture_video, f"{run_name}-eval")
-        writer = SummaryWriter(f"runs/{run_name}-eval")
-        for i, episodic_return in enumerate(returns):
-            writer.add_scalar("eval/episodic_return", episodic_return, i)
-        writer.close()
-        print(f"eval {args.eval_checkpoint}: mean return {np.mean(returns):.2f} +- {np.std(returns):.2f} over {len(returns)} episodes")
-        return returns
+        return evaluate_checkpoint(args, run_name)
 
     args.batch_size = int(args.num_envs * args.num_steps)
     if args.vf_num_minibatches < 1 or args.batch_size % args.vf_num_minibatches != 0:

@@ -8,7 +8,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
-from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+from conftest import only_run, read_scalars
 
 import ppo_continuous as P
 
@@ -27,18 +27,6 @@ TAGS = [
     "losses/clipfrac",
     "losses/explained_variance",
 ]
-
-
-def read_scalars(run_dir):
-    acc = EventAccumulator(str(run_dir))
-    acc.Reload()
-    return {tag: [e.value for e in acc.Scalars(tag)] for tag in acc.Tags()["scalars"]}
-
-
-def only_run(tmp_path, name):
-    runs = list((tmp_path / "runs").glob(f"*{name}*"))
-    assert len(runs) == 1, runs
-    return runs[0]
 
 
 # --- GAE -------------------------------------------------------------------------------------------

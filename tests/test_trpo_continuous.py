@@ -4,16 +4,9 @@ computations, then the whole script."""
 import numpy as np
 import pytest
 import torch
-from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+from conftest import only_run, read_scalars
 
 import trpo_continuous as T
-
-
-def read_scalars(tmp_path, name):
-    (run,) = (tmp_path / "runs").glob(f"*{name}*")
-    acc = EventAccumulator(str(run))
-    acc.Reload()
-    return {tag: [e.value for e in acc.Scalars(tag)] for tag in acc.Tags()["scalars"]}
 
 
 @pytest.mark.parametrize("n", [1, 5, 30])
@@ -90,7 +83,7 @@ def test_learns_inverted_pendulum_within_the_trust_region_and_checkpoint_reprodu
     monkeypatch.chdir(tmp_path)
     recent = T.main(T.Args(env_id="InvertedPendulum-v4", total_timesteps=49152, seed=1, save_model=True, exp_name="tr"))
     assert np.mean(recent) >= 900, f"training return {np.mean(recent)}: a random policy gets about 5"
-    scalars = read_scalars(tmp_path, "tr__")
+    scalars = read_scalars(only_run(tmp_path, "tr__"))
     for tag in ["charts/episodic_return", "charts/episodic_length", "charts/SPS", "losses/value_loss", "losses/entropy",
                 "losses/explained_variance", "losses/kl", "losses/surrogate_improvement", "losses/line_search_steps", "losses/step_accepted"]:  # fmt: skip
         assert len(scalars[tag]) > 0, tag
@@ -99,7 +92,7 @@ def test_learns_inverted_pendulum_within_the_trust_region_and_checkpoint_reprodu
     for kl, accepted, improvement in zip(scalars["losses/kl"], scalars["losses/step_accepted"], scalars["losses/surrogate_improvement"]):
         assert (accepted == 1.0 and improvement > 0) or (accepted == 0.0 and kl == 0.0 and improvement == 0.0)
 
-    checkpoint = str(next((tmp_path / "runs").glob("*tr__*")) / "tr.pt")
+    checkpoint = str(only_run(tmp_path, "tr__") / "tr.pt")
     returns = T.main(T.Args(env_id="InvertedPendulum-v4", eval_checkpoint=checkpoint, eval_episodes=5))
     assert np.mean(returns) >= 900
 
