@@ -150,15 +150,17 @@ def normalize_obs(obs, obs_rms, clip=10.0, epsilon=1e-8):
     return np.clip((obs - obs_rms.mean) / np.sqrt(obs_rms.var + epsilon), -clip, clip).astype(np.float32)
 
 
-def scale_reward(reward, discounted_return, return_rms, gamma, dones, clip=10.0, epsilon=1e-8):
+def scale_reward(reward, discounted_return, return_rms, gamma, terminations, clip=10.0, epsilon=1e-8):
     """Reward scaling by the running std of the discounted return (updated in place), clipped.
 
-    reward, discounted_return, dones: [N]. The return accumulator restarts after every episode end.
+    reward, discounted_return, terminations: [N]. The return accumulator restarts only after a
+    termination: past a time-limit truncation the return would have gone on (GAE bootstraps it),
+    so its scale must not be estimated from cut-off sums. This matches gymnasium's NormalizeReward.
     """
     discounted_return[:] = discounted_return * gamma + reward
     return_rms.update(discounted_return)
     scaled = np.clip(reward / np.sqrt(return_rms.var + epsilon), -clip, clip)
-    discounted_return[dones] = 0.0
+    discounted_return[terminations] = 0.0
     return scaled
 
 
@@ -206,15 +208,14 @@ class Agent(nn.Module):
         return action, logprob, entropy, self.get_value(x), mean
 
 
-def actor_to_numpy(agent):
-    """A numpy copy of pi_old for the rollout, where it is frozen: on one observation a numpy forward
-    pass costs a fifth of torch's. Returns [(W^T, b)] per layer and the std [1, A]."""
-    layers = [(layer.weight.detach().cpu().numpy().T, layer.bias.detach().cpu().numpy()) for layer in agent.actor_mean.layers]
-    return layers, agent.actor_logstd.detach().exp().cpu().numpy()
+def mlp_to_numpy(mlp):
+    """A numpy copy of a policy network for the rollout, where pi_old is frozen: on one observation a
+    numpy forward pass costs a fifth of torch's. Returns [(W^T, b)] per layer."""
+    return [(layer.weight.detach().cpu().numpy().T, layer.bias.detach().cpu().numpy()) for layer in mlp.layers]
 
 
-def numpy_actor_mean(layers, x):
-    """The actor's mean action, as Agent.actor_mean computes it: [B, obs] -> [B, A]."""
+def numpy_mlp(layers, x):
+    """The MLP's output, as MLP.forward computes it: [B, in] -> [B, out]."""
     (w1, b1), (w2, b2), (w3, b3) = layers
     return np.tanh(np.tanh(x @ w1 + b1) @ w2 + b2) @ w3 + b3
 
@@ -308,7 +309,7 @@ def save_checkpoint(path, agent, obs_rms, args):
         "env_id": args.env_id,
         "args": asdict(args),
         "model": agent.state_dict(),
-        "obs_rms": {"mean": torch.from_numpy(obs_rms.mean), "var": torch.from_numpy(obs_rms.var), "count": obs_rms.count},
+        "obs_rms": None if obs_rms is None else {"mean": torch.from_numpy(obs_rms.mean), "var": torch.from_numpy(obs_rms.var), "count": obs_rms.count},
     }
     torch.save(state, path + ".tmp")
     os.replace(path + ".tmp", path)
@@ -454,18 +455,18 @@ def main(args):
     try:
         for iteration in range(1, args.num_iterations + 1):
             # Collect: N actors x T steps with pi_old
-            actor_layers, actor_std = actor_to_numpy(agent)
+            actor_layers, actor_std = mlp_to_numpy(agent.actor_mean), agent.actor_logstd.detach().exp().cpu().numpy()
             for step in range(args.num_steps):
                 global_step += args.num_envs
                 obs[step] = next_obs
-                mean = numpy_actor_mean(actor_layers, next_obs)
+                mean = numpy_mlp(actor_layers, next_obs)
                 action = mean + actor_std * rng.standard_normal(mean.shape, dtype=np.float32)  # a ~ pi_old(.|s)
                 actions[step] = action
 
                 # The sampled action is stored and scored; only the env sees it clipped to the bounds.
                 next_obs_raw, reward, terminated, truncated, infos = envs.step(np.clip(action, action_low, action_high))
                 done = terminated | truncated
-                rewards[step] = scale_reward(reward, discounted_return, return_rms, args.gamma, done)
+                rewards[step] = scale_reward(reward, discounted_return, return_rms, args.gamma, terminated)
                 terminations[step], dones[step] = terminated, done
                 obs_rms.update(next_obs_raw)
                 next_obs = normalize_obs(next_obs_raw, obs_rms)

@@ -29,115 +29,10 @@ TAGS = [
 ]
 
 
-# --- GAE -------------------------------------------------------------------------------------------
+# GAE, the losses and the beta rule are tested on every script's copy in test_shared_pieces.py.
 
 
-def naive_gae(rewards, values, next_values, terminations, dones, gamma, lam):
-    """A_t = sum_k (gamma lam)^k delta_{t+k}, summed explicitly until the episode or the rollout ends."""
-    T, N = rewards.shape
-    adv = np.zeros((T, N))
-    for n in range(N):
-        for t in range(T):
-            total, weight = 0.0, 1.0
-            for k in range(t, T):
-                bootstrap = 0.0 if terminations[k, n] else gamma * next_values[k, n]
-                total += weight * (rewards[k, n] + bootstrap - values[k, n])
-                if dones[k, n]:
-                    break
-                weight *= gamma * lam
-            adv[t, n] = total
-    return adv
-
-
-def random_rollout(rng, T=40, N=3):
-    rewards = rng.normal(size=(T, N)).astype(np.float32)
-    values = rng.normal(size=(T, N)).astype(np.float32)
-    next_values = rng.normal(size=(T, N)).astype(np.float32)
-    terminations = np.zeros((T, N), np.float32)
-    truncations = np.zeros((T, N), np.float32)
-    terminations[[5, 17, T - 1], 0] = 1  # in the middle and on the last step
-    truncations[[9, 30], 1] = 1
-    truncations[T - 1, 2], terminations[12, 2] = 1, 1  # a truncation on the last step
-    truncations[3, 0] = 1
-    return rewards, values, next_values, terminations, np.maximum(terminations, truncations)
-
-
-def test_gae_matches_naive_discounted_sums():
-    rng = np.random.default_rng(0)
-    for _ in range(5):
-        rewards, values, next_values, terminations, dones = random_rollout(rng)
-        adv, returns = P.compute_gae(rewards, values, next_values, terminations, dones, 0.99, 0.95)
-        expected = naive_gae(rewards, values, next_values, terminations, dones, 0.99, 0.95)
-        np.testing.assert_allclose(adv, expected, rtol=1e-5, atol=1e-5)
-        np.testing.assert_allclose(returns, expected + values, rtol=1e-5, atol=1e-5)
-
-
-def test_gae_hand_computed():
-    # one env, 3 steps: step 0 is truncated (bootstraps with V(final obs) = 10), step 2 terminates
-    rewards = np.array([[1.0], [2.0], [3.0]], np.float32)
-    values = np.array([[0.5], [1.0], [1.5]], np.float32)
-    next_values = np.array([[10.0], [1.5], [99.0]], np.float32)
-    terminations = np.array([[0.0], [0.0], [1.0]], np.float32)
-    dones = np.array([[1.0], [0.0], [1.0]], np.float32)
-    adv, _ = P.compute_gae(rewards, values, next_values, terminations, dones, 0.9, 0.5)
-    a2 = 3.0 - 1.5  # termination: no bootstrap
-    a1 = (2.0 + 0.9 * 1.5 - 1.0) + 0.9 * 0.5 * a2
-    a0 = 1.0 + 0.9 * 10.0 - 0.5  # truncation: bootstraps, and does not see the next episode
-    np.testing.assert_allclose(adv[:, 0], [a0, a1, a2], rtol=1e-6)
-
-
-# --- losses ------------------------------------------------------------------------------------------
-
-
-def ratio_grad(loss_type, ratio_values, advantages, eps=0.2, kl=None, beta=1.0):
-    ratio = torch.tensor(ratio_values, requires_grad=True)
-    P.ppo_policy_loss(ratio, torch.tensor(advantages), kl, loss_type, eps, beta).backward()
-    return ratio.grad
-
-
-def test_clipped_objective_gradient_is_zero_exactly_where_clipped():
-    ratios = [0.5, 0.79, 0.9, 1.0, 1.1, 1.21, 1.5]
-    n = len(ratios)
-    # A > 0: the objective is flat once r > 1 + eps (no credit for pushing further), live below
-    grad = ratio_grad("clip", ratios, [1.0] * n)
-    assert torch.equal(grad == 0, torch.tensor([False] * 5 + [True, True]))
-    np.testing.assert_allclose(grad[:5], -1.0 / n, rtol=1e-6)
-    # A < 0: flat once r < 1 - eps, live above (a bad action whose ratio grew is still corrected)
-    grad = ratio_grad("clip", ratios, [-1.0] * n)
-    assert torch.equal(grad == 0, torch.tensor([True, True] + [False] * 5))
-    np.testing.assert_allclose(grad[2:], 1.0 / n, rtol=1e-6)
-
-
-def test_clipped_objective_value_is_the_pessimistic_min():
-    ratio, adv = torch.tensor([1.5, 0.5, 1.5, 0.5]), torch.tensor([2.0, 2.0, -2.0, -2.0])
-    loss = P.ppo_policy_loss(ratio, adv, None, "clip", 0.2, 1.0)
-    expected = -np.mean([1.2 * 2.0, 0.5 * 2.0, 1.5 * -2.0, 0.8 * -2.0])
-    assert loss.item() == pytest.approx(expected)
-
-
-def test_unclipped_and_kl_penalty_objectives():
-    ratios, adv = [0.5, 1.0, 1.5], [1.0, -2.0, 3.0]
-    np.testing.assert_allclose(ratio_grad("none", ratios, adv), -np.array(adv) / 3, rtol=1e-6)
-    kl = torch.tensor([0.1, 0.2, 0.3], requires_grad=True)
-    loss = P.ppo_policy_loss(torch.tensor(ratios), torch.tensor(adv), kl, "kl-adaptive", 0.2, 3.0)
-    assert loss.item() == pytest.approx(-np.mean(np.array(ratios) * adv - 3.0 * np.array([0.1, 0.2, 0.3])))
-    loss.backward()
-    np.testing.assert_allclose(kl.grad, [1.0, 1.0, 1.0], rtol=1e-6)  # d/dKL of beta*mean(KL), beta = 3
-
-
-def test_kl_beta_rule():
-    d = 0.01
-    assert P.update_kl_beta(1.0, d / 1.5 - 1e-6, d) == 0.5
-    assert P.update_kl_beta(1.0, d * 1.5 + 1e-6, d) == 2.0
-    for kl in (d / 1.5 + 1e-6, d, d * 1.5 - 1e-6):
-        assert P.update_kl_beta(1.0, kl, d) == 1.0
-
-
-def test_value_loss_clipping():
-    new, old, ret = torch.tensor([1.0, 3.0]), torch.tensor([0.0, 0.0]), torch.tensor([2.0, 2.0])
-    assert P.ppo_value_loss(new, old, ret, 0.2, False).item() == pytest.approx(0.5 * np.mean([1.0, 1.0]))
-    # the clipped value is 0.2 for both: max((1-2)^2, (0.2-2)^2) and max((3-2)^2, (0.2-2)^2)
-    assert P.ppo_value_loss(new, old, ret, 0.2, True).item() == pytest.approx(0.5 * 1.8**2)
+# --- the Gaussian policy ----------------------------------------------------------------------------------
 
 
 def test_gaussian_helpers_match_torch_distributions():
@@ -155,14 +50,10 @@ def test_gaussian_helpers_match_torch_distributions():
 def test_numpy_rollout_actor_matches_torch_actor():
     torch.manual_seed(0)
     agent = P.Agent(17, 6)
-    with torch.no_grad():
-        agent.actor_logstd.fill_(-0.3)
     x = np.random.default_rng(0).normal(size=(8, 17)).astype(np.float32)
-    layers, std = P.actor_to_numpy(agent)
     with torch.no_grad():
         expected = agent.actor_mean(torch.as_tensor(x)).numpy()
-    np.testing.assert_allclose(P.numpy_actor_mean(layers, x), expected, rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(std, np.exp(-0.3) * np.ones((1, 6)), rtol=1e-6)
+    np.testing.assert_allclose(P.numpy_mlp(P.mlp_to_numpy(agent.actor_mean), x), expected, rtol=1e-5, atol=1e-6)
 
 
 def test_ratio_is_one_before_the_first_update():
@@ -192,7 +83,7 @@ def test_running_mean_std_matches_numpy():
     assert rms.count == len(data)
 
 
-def test_reward_scaling_restarts_the_return_at_episode_ends():
+def test_reward_scaling_restarts_the_return_only_at_terminations():
     rms, ret = P.RunningMeanStd(), np.zeros(2)
     P.scale_reward(np.array([1.0, 1.0]), ret, rms, 0.9, np.array([False, False]))
     P.scale_reward(np.array([1.0, 1.0]), ret, rms, 0.9, np.array([True, False]))

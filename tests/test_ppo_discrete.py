@@ -1,0 +1,229 @@
+"""Tests for ppo_discrete.py: the categorical policy, the rollout on a toy env, then the whole script.
+
+GAE and the losses are checked on this script's copy in test_shared_pieces.py.
+"""
+
+import os
+import subprocess
+import sys
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+from conftest import only_run, read_scalars
+
+import ppo_discrete as D
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+TAGS = [
+    "charts/episodic_return",
+    "charts/episodic_length",
+    "charts/learning_rate",
+    "charts/SPS",
+    "losses/value_loss",
+    "losses/policy_loss",
+    "losses/entropy",
+    "losses/old_approx_kl",
+    "losses/approx_kl",
+    "losses/clipfrac",
+    "losses/explained_variance",
+]
+
+
+# --- the categorical policy ----------------------------------------------------------------------------
+
+
+def test_categorical_helpers_match_torch_distributions():
+    torch.manual_seed(0)
+    agent = D.Agent(4, 3)
+    with torch.no_grad():
+        agent.actor.layers[2].weight.mul_(300)  # far from uniform, so the checks mean something
+    x, actions = torch.randn(6, 4), torch.tensor([0, 1, 2, 2, 1, 0])
+    _, logprob, entropy, value, logps = agent.get_action_and_value(x, actions)
+    dist = torch.distributions.Categorical(logits=agent.actor(x))
+    torch.testing.assert_close(logprob, dist.log_prob(actions))
+    torch.testing.assert_close(entropy, dist.entropy())
+    torch.testing.assert_close(value, agent.critic(x)[:, 0])
+    dist2 = torch.distributions.Categorical(logits=torch.randn(6, 3))
+    torch.testing.assert_close(D.categorical_kl(logps, dist2.logits), torch.distributions.kl_divergence(dist, dist2))
+
+
+def test_rollout_sampling_follows_the_policy():
+    """The rollout samples with Gumbel-max on a numpy copy of the actor; its frequencies are softmax(logits)."""
+    torch.manual_seed(0)
+    agent = D.Agent(4, 3)
+    with torch.no_grad():
+        agent.actor.layers[2].weight.mul_(300)
+    x = np.random.default_rng(1).normal(size=(2, 4)).astype(np.float32)
+    logits = D.numpy_mlp(D.mlp_to_numpy(agent.actor), x)
+    with torch.no_grad():
+        probs = torch.softmax(agent.actor(torch.as_tensor(x)), -1).numpy()
+    assert probs.min() < 0.15 and probs.max() > 0.5, probs
+    rng = np.random.default_rng(0)
+    n = 20000
+    counts = np.zeros((2, 3))
+    for _ in range(n):
+        counts[np.arange(2), (logits + rng.gumbel(size=logits.shape)).argmax(1)] += 1
+    np.testing.assert_allclose(counts / n, probs, atol=4 * np.sqrt(0.25 / n))
+
+
+# --- the training loop on a toy env: truncation vs termination --------------------------------------------
+
+
+class CountEnv(gym.Env):
+    """Observation is the step count; reward 1; ends after 5 steps by termination or time limit."""
+
+    observation_space = gym.spaces.Box(-np.inf, np.inf, (1,), np.float32)
+    action_space = gym.spaces.Discrete(2)
+
+    def __init__(self, terminate=False):
+        self.terminate = terminate
+
+    def reset(self, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0
+        return np.array([0.0], np.float32), {}
+
+    def step(self, action):
+        self.t += 1
+        return np.array([self.t], np.float32), 1.0, self.terminate and self.t == 5, False, {}
+
+
+gym.register("DiscreteCountTruncated-v0", entry_point=lambda: CountEnv(False), max_episode_steps=5)
+gym.register("DiscreteCountTerminated-v0", entry_point=lambda: CountEnv(True), max_episode_steps=100)
+
+
+@pytest.mark.parametrize("env_id", ["DiscreteCountTruncated-v0", "DiscreteCountTerminated-v0"])
+def test_rollout_bootstraps_truncation_with_the_final_observation(env_id, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    agents, calls = [], []
+
+    class RecordedAgent(D.Agent):
+        def __init__(self, *shape):
+            super().__init__(*shape)
+            agents.append(self)
+
+    monkeypatch.setattr(D, "Agent", RecordedAgent)
+    real_gae = D.compute_gae
+
+    def recording_gae(rewards, values, next_values, terminations, dones, gamma, gae_lambda):
+        with torch.no_grad():
+            v = lambda x: agents[0].get_value(torch.tensor([[x]], dtype=torch.float32)).item()  # noqa: E731
+            calls.append((rewards.copy(), values.copy(), next_values.copy(), terminations.copy(), dones.copy(), [v(x) for x in range(6)]))
+        return real_gae(rewards, values, next_values, terminations, dones, gamma, gae_lambda)
+
+    monkeypatch.setattr(D, "compute_gae", recording_gae)
+    D.main(D.Args(env_id=env_id, num_envs=2, num_steps=10, num_minibatches=2, update_epochs=1, total_timesteps=40))
+    assert len(calls) == 2
+    for rewards, values, next_values, terminations, dones, v in calls:
+        ends = np.zeros((10, 2), bool)
+        ends[[4, 9], :] = True
+        np.testing.assert_array_equal(rewards, np.ones((10, 2)))  # raw rewards: no scaling here
+        np.testing.assert_array_equal(dones, ends)
+        np.testing.assert_array_equal(terminations, ends if env_id == "DiscreteCountTerminated-v0" else 0 * ends)
+        for t in range(10):
+            assert values[t, 0] == pytest.approx(v[t % 5], abs=1e-5)
+            # s_{t+1} of an episode's last step is the final observation (5), never the reset one (0)
+            assert next_values[t, 0] == pytest.approx(v[t % 5 + 1], abs=1e-5)
+
+
+# --- the whole script ---------------------------------------------------------------------------------------
+
+
+def short_args(**kw):
+    defaults = dict(num_steps=64, total_timesteps=768, seed=3)
+    return D.Args(**{**defaults, **kw})
+
+
+def test_end_to_end_writes_tags_and_is_deterministic(tmp_path, monkeypatch):
+    losses = []
+    for i in range(2):
+        monkeypatch.chdir(tmp_path)
+        D.main(short_args(exp_name=f"det{i}"))
+        scalars = read_scalars(only_run(tmp_path, f"det{i}"))
+        for tag in TAGS:
+            assert tag in scalars, tag
+        assert len(scalars["losses/policy_loss"]) == 3
+        losses.append([scalars[t] for t in ("losses/policy_loss", "losses/value_loss", "losses/approx_kl", "charts/episodic_return")])
+    assert losses[0] == losses[1]
+
+
+def test_kl_variants_log_beta(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    D.main(short_args(loss="kl-adaptive", exp_name="kla", kl_beta=1.0))
+    betas = read_scalars(only_run(tmp_path, "kla"))["losses/kl_beta"]
+    assert len(betas) == 3 and betas != [1.0, 1.0, 1.0]
+    D.main(short_args(loss="kl-fixed", exp_name="klf", kl_beta=3.0))
+    assert read_scalars(only_run(tmp_path, "klf"))["losses/kl_beta"] == [3.0, 3.0, 3.0]
+
+
+@pytest.mark.parametrize("env_id", ["Acrobot-v1", "MountainCar-v0", "LunarLander-v3"])
+def test_other_classic_envs_run_unchanged(env_id, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    D.main(short_args(env_id=env_id, exp_name="other", total_timesteps=512))
+    assert len(read_scalars(only_run(tmp_path, "other"))["losses/value_loss"]) == 2
+
+
+def test_learns_cartpole_and_checkpoint_reproduces_it(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    D.main(D.Args(env_id="CartPole-v1", total_timesteps=TIMESTEPS, seed=1, save_model=True, exp_name="cp"))
+    run = only_run(tmp_path, "cp__")
+    last20 = read_scalars(run)["charts/episodic_return"][-20:]
+    assert np.mean(last20) >= 475, f"mean of the last 20 training episodes {np.mean(last20)}: a random policy gets about 22"
+    returns = D.main(D.Args(env_id="CartPole-v1", eval_checkpoint=str(run / "cp.pt"), eval_episodes=5, exp_name="cp"))
+    assert len(returns) == 5 and np.mean(returns) >= 475
+    assert read_scalars(only_run(tmp_path, "-eval"))["eval/episodic_return"] == pytest.approx(returns)
+    untrained = D.evaluate(D.Agent(4, 2), "CartPole-v1", 3, seed=0)
+    assert np.mean(untrained) < 100
+
+
+TIMESTEPS = 500000
+
+
+# --- bad input ------------------------------------------------------------------------------------------------
+
+
+def test_continuous_env_is_refused_with_one_line(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "ppo_discrete.py"), "--env-id", "Pendulum-v1"], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and len(lines) == 1, lines
+    assert "needs a Discrete one: use ppo_continuous.py" in lines[0]
+
+
+@pytest.mark.parametrize(
+    "kw, expected",
+    [
+        (dict(env_id="CartPole-v9"), "did you mean CartPole-v1"),
+        (dict(num_minibatches=3), "does not split into 3 minibatches: pick a --num-minibatches that divides 512"),
+        (dict(eval_checkpoint="missing.pt"), "no checkpoint at 'missing.pt'"),
+    ],
+)
+def test_bad_input_one_line_exit_2(kw, expected, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exc:
+        D.main(D.Args(**kw))
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and expected in err[0], err
+
+
+def test_checkpoint_from_another_script_or_env_is_refused(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    import ppo_continuous as P
+
+    other_script, other_env = tmp_path / "c.pt", tmp_path / "e.pt"
+    P.save_checkpoint(str(other_script), P.Agent(4, 1), P.RunningMeanStd(4), P.Args(env_id="CartPole-v1"))
+    D.save_checkpoint(str(other_env), D.Agent(6, 3), None, D.Args(env_id="Acrobot-v1"))
+    cases = [
+        (other_script, "was saved by ppo_continuous.py: evaluate it with `python ppo_continuous.py --eval-checkpoint"),
+        (other_env, "holds a policy for Acrobot-v1, not CartPole-v1: pass --env-id Acrobot-v1"),
+    ]
+    for path, expected in cases:
+        with pytest.raises(SystemExit) as exc:
+            D.main(D.Args(env_id="CartPole-v1", eval_checkpoint=str(path)))
+        err = capsys.readouterr().err.strip().splitlines()
+        assert exc.value.code == 2 and len(err) == 1 and expected in err[0], err
