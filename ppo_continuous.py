@@ -159,17 +159,18 @@ def normalize_obs(obs, obs_rms, clip=10.0, epsilon=1e-8):
     return np.clip((obs - obs_rms.mean) / np.sqrt(obs_rms.var + epsilon), -clip, clip).astype(np.float32)
 
 
-def scale_reward(reward, discounted_return, return_rms, gamma, terminations, clip=10.0, epsilon=1e-8):
+def scale_reward(reward, discounted_return, return_rms, gamma, dones, clip=10.0, epsilon=1e-8):
     """Reward scaling by the running std of the discounted return (updated in place), clipped.
 
-    reward, discounted_return, terminations: [N]. The return accumulator restarts only after a
-    termination: past a time-limit truncation the return would have gone on (GAE bootstraps it),
-    so its scale must not be estimated from cut-off sums. This matches gymnasium's NormalizeReward.
+    reward, discounted_return, dones: [N]. The return accumulator restarts after every episode end,
+    truncations included. gymnasium's NormalizeReward restarts it only after a termination; on
+    HalfCheetah-v4 (never terminates) that gave 1680 +- 45 against 1835 +- 43 for this rule (1M steps,
+    seeds 1-3; see README, "Investigation").
     """
     discounted_return[:] = discounted_return * gamma + reward
     return_rms.update(discounted_return)
     scaled = np.clip(reward / np.sqrt(return_rms.var + epsilon), -clip, clip)
-    discounted_return[terminations] = 0.0
+    discounted_return[dones] = 0.0
     return scaled
 
 
@@ -463,7 +464,7 @@ def main(args):
                 # The sampled action is stored and scored; only the env sees it clipped to the bounds.
                 next_obs_raw, reward, terminated, truncated, infos = envs.step(np.clip(action, action_low, action_high))
                 done = terminated | truncated
-                rewards[step] = scale_reward(reward, discounted_return, return_rms, args.gamma, terminated)
+                rewards[step] = scale_reward(reward, discounted_return, return_rms, args.gamma, done)
                 terminations[step], dones[step] = terminated, done
                 obs_rms.update(next_obs_raw)
                 next_obs = normalize_obs(next_obs_raw, obs_rms)

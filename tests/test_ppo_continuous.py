@@ -83,7 +83,7 @@ def test_running_mean_std_matches_numpy():
     assert rms.count == len(data)
 
 
-def test_reward_scaling_restarts_the_return_only_at_terminations():
+def test_reward_scaling_restarts_the_return_at_episode_ends():
     rms, ret = P.RunningMeanStd(), np.zeros(2)
     P.scale_reward(np.array([1.0, 1.0]), ret, rms, 0.9, np.array([False, False]))
     P.scale_reward(np.array([1.0, 1.0]), ret, rms, 0.9, np.array([True, False]))

@@ -1,0 +1,295 @@
+"""Run a sweep: one script over env ids x seeds (x flag variants), on this machine or on a Slurm cluster.
+
+    python benchmark/sweep.py --script ppo_continuous.py --env-ids HalfCheetah-v4 Hopper-v4 --seeds 1 2 3 --workers 2 -- --total-timesteps 1000000
+    python benchmark/sweep.py --preset mujoco
+    python benchmark/sweep.py --preset table1 --backend slurm --slurm-cpus-per-task 1 --slurm-mem 4G --slurm-time 4:00:00
+
+Everything after `--` is passed to every run. Each run has its own directory,
+RUNS_DIR/<script>/<variant>/<env id>/seed<S>/, holding run.json (what runs), log.txt (its output), the
+script's tensorboard events under runs/, and `done` once it exited with code 0 (`failed` otherwise).
+Running the same sweep again skips the runs that are done and starts the others afresh, so an
+interrupted sweep resumes without losing finished work. `python benchmark/report.py RUNS_DIR` reads
+the results, whichever backend produced them.
+"""
+
+import argparse
+import hashlib
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MUJOCO = ["HalfCheetah-v4", "Hopper-v4", "Walker2d-v4", "InvertedPendulum-v4", "Humanoid-v4", "Pusher-v4"]
+# The paper's Table 1 used these seven MuJoCo tasks (-v1 then; -v4 here), 1M steps, 3 seeds.
+TABLE1_ENVS = ["HalfCheetah-v4", "Hopper-v4", "InvertedDoublePendulum-v4", "InvertedPendulum-v4", "Reacher-v4", "Swimmer-v4", "Walker2d-v4"]
+ONE_M = ["--total-timesteps", "1000000"]
+PRESETS = {
+    "mujoco": dict(script="ppo_continuous.py", env_ids=MUJOCO, seeds=[1, 2, 3], variants=[ONE_M]),
+    "classic": dict(
+        script="ppo_discrete.py", env_ids=["CartPole-v1", "Acrobot-v1", "MountainCar-v0", "LunarLander-v3"], seeds=[1, 2, 3],
+        variants=[["--total-timesteps", "500000"]],
+    ),  # fmt: skip
+    "atari": dict(
+        script="ppo_atari.py", env_ids=["BreakoutNoFrameskip-v4", "PongNoFrameskip-v4", "BeamRiderNoFrameskip-v4"], seeds=[1, 2, 3],
+        variants=[["--total-timesteps", "10000000"]],
+    ),  # fmt: skip
+    "trpo-mujoco": dict(script="trpo_continuous.py", env_ids=MUJOCO, seeds=[1, 2, 3], variants=[ONE_M]),
+    "table1": dict(
+        script="ppo_continuous.py", env_ids=TABLE1_ENVS, seeds=[1, 2, 3],
+        variants=[ONE_M + ["--loss", "none"]]
+        + [ONE_M + ["--loss", "clip", "--clip-coef", eps] for eps in ("0.1", "0.2", "0.3")]
+        + [ONE_M + ["--loss", "kl-adaptive", "--kl-dtarg", d] for d in ("0.003", "0.01", "0.03")]
+        + [ONE_M + ["--loss", "kl-fixed", "--kl-beta", b] for b in ("0.3", "1", "3", "10")],
+    ),  # fmt: skip
+}
+
+
+def variant_name(flags):
+    """A directory name for a list of flags: readable, and short enough for any filesystem."""
+    if not flags:
+        return "default"
+    name = re.sub(r"[^A-Za-z0-9_.=-]+", "_", "_".join(f.lstrip("-") for f in flags))
+    return name if len(name) <= 80 else name[:60] + "_" + hashlib.sha1(name.encode()).hexdigest()[:8]
+
+
+def plan(script, env_ids, seeds, variants):
+    """Every run of the sweep as a dict: script, env_id, seed, flags, variant."""
+    return [
+        dict(script=script, env_id=env_id, seed=seed, flags=flags, variant=variant_name(flags))
+        for flags in variants
+        for env_id in env_ids
+        for seed in seeds
+    ]
+
+
+def run_dir(runs_dir, run):
+    return os.path.join(runs_dir, run["script"][: -len(".py")], run["variant"], run["env_id"].replace("/", "_"), f"seed{run['seed']}")
+
+
+def is_done(path):
+    return os.path.exists(os.path.join(path, "done"))
+
+
+def prepare(path, run):
+    """A fresh directory for a run that has not finished: what an interrupted attempt left is removed."""
+    if os.path.exists(path):
+        shutil.rmtree(path)
+    os.makedirs(path)
+    command = [sys.executable, os.path.join(ROOT, run["script"]), "--env-id", run["env_id"], "--seed", str(run["seed"]), *run["flags"]]
+    with open(os.path.join(path, "run.json"), "w") as f:
+        json.dump({**run, "command": command}, f, indent=1)
+
+
+def run_task(path):
+    """Runs one prepared run (the local workers and each Slurm array task both come here): its output
+    goes to log.txt, and `done` or `failed` records how it ended. A run that is interrupted records
+    nothing, so the next sweep starts it again."""
+    with open(os.path.join(path, "run.json")) as f:
+        run = json.load(f)
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+    with open(os.path.join(path, "log.txt"), "w") as log:
+        log.write(" ".join(run["command"]) + "\n")
+        log.flush()
+        proc = subprocess.Popen(run["command"], cwd=path, stdout=log, stderr=subprocess.STDOUT, env=env)
+        # stopping the task stops the run, whose own handler saves its checkpoint on the way out
+        signal.signal(signal.SIGTERM, lambda *_: proc.terminate())
+        start = time.time()
+        code = proc.wait()
+    if code in (-signal.SIGTERM, -signal.SIGINT, 143, 130):
+        return code
+    with open(os.path.join(path, "done" if code == 0 else "failed"), "w") as f:
+        json.dump({"returncode": code, "wall_time": time.time() - start}, f)
+    return code
+
+
+def latest_return(path):
+    """The last `return(last 10)=` a running script printed, or None."""
+    try:
+        with open(os.path.join(path, "log.txt"), "rb") as f:
+            f.seek(max(0, os.path.getsize(f.name) - 4096))
+            found = re.findall(rb"return\(last 10\)=(\S+)", f.read())
+    except OSError:
+        return None
+    return found[-1].decode() if found else None
+
+
+def log_tail(path, lines=8):
+    try:
+        with open(os.path.join(path, "log.txt"), errors="replace") as f:
+            return "".join(f.readlines()[-lines:])
+    except OSError:
+        return "(no log.txt: the run never started)\n"
+
+
+class Progress:
+    """Prints the sweep's state: a line when a run ends, and every `every` seconds the running runs."""
+
+    def __init__(self, runs_dir, total, every):
+        self.runs_dir, self.total, self.every, self.last = runs_dir, total, every, 0.0
+        self.done, self.failed = [], []
+
+    def finished(self, path, code):
+        name = os.path.relpath(path, self.runs_dir)
+        if code == 0:
+            self.done.append(path)
+            print(f"done   {name}", flush=True)
+        else:
+            self.failed.append(path)
+            print(f"FAILED {name} (exit code {code}); end of {os.path.join(path, 'log.txt')}:", flush=True)
+            print("    " + log_tail(path).rstrip().replace("\n", "\n    "), flush=True)
+
+    def show(self, running):
+        if time.time() - self.last < self.every:
+            return
+        self.last = time.time()
+        pending = self.total - len(self.done) - len(self.failed) - len(running)
+        print(f"[{time.strftime('%H:%M:%S')}] done {len(self.done)} / running {len(running)} / failed {len(self.failed)} / pending {pending}", flush=True)
+        for path in running:
+            print(f"    {os.path.relpath(path, self.runs_dir)}: return(last 10) {latest_return(path) or 'n/a'}", flush=True)
+
+
+def sweep_local(paths, runs_dir, workers, progress):
+    pending, running = list(paths), {}
+    try:
+        while pending or running:
+            while pending and len(running) < workers:
+                path = pending.pop(0)
+                running[path] = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--run-task", path])
+            time.sleep(0.2)
+            for path, proc in list(running.items()):
+                if proc.poll() is not None:
+                    del running[path]
+                    progress.finished(path, proc.returncode)
+            progress.show(running)
+    except KeyboardInterrupt:
+        for proc in running.values():
+            proc.terminate()
+        for proc in running.values():
+            proc.wait()
+        print("interrupted: finished runs are kept; run the same command again to resume", flush=True)
+        raise SystemExit(130)
+
+
+SBATCH = """#!/bin/bash
+#SBATCH --job-name={job_name}
+#SBATCH --array=0-{last}{throttle}
+#SBATCH --cpus-per-task={cpus}
+#SBATCH --output={runs_dir}/slurm/%A_%a.out
+{extra}
+# one array task per run: line TASK_ID+1 of the manifest names its prepared directory
+RUN_DIR=$(sed -n "$((SLURM_ARRAY_TASK_ID + 1))p" {manifest})
+exec {python} {sweep} --run-task "$RUN_DIR"
+"""
+
+
+def sweep_slurm(paths, runs_dir, args, progress):
+    """Submits the runs as one job array and, unless --no-wait, follows it like the local backend."""
+    os.makedirs(os.path.join(runs_dir, "slurm"), exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    manifest = os.path.join(runs_dir, "slurm", f"manifest-{stamp}.txt")
+    with open(manifest, "w") as f:
+        f.write("".join(os.path.abspath(p) + "\n" for p in paths))
+    extra = [f"#SBATCH --{key}={value}" for key, value in (("mem", args.slurm_mem), ("time", args.slurm_time), ("partition", args.slurm_partition)) if value]
+    script = os.path.join(runs_dir, "slurm", f"sweep-{stamp}.sbatch")
+    with open(script, "w") as f:
+        f.write(SBATCH.format(
+            job_name=args.slurm_job_name, last=len(paths) - 1, throttle=f"%{args.workers}" if args.workers else "",
+            cpus=args.slurm_cpus_per_task, runs_dir=os.path.abspath(runs_dir), extra="\n".join(extra), manifest=manifest,
+            python=sys.executable, sweep=os.path.abspath(__file__),
+        ))  # fmt: skip
+    try:
+        out = subprocess.run(["sbatch", "--parsable", script], capture_output=True, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError) as e:
+        sys.exit(f"sweep.py: error: sbatch failed ({getattr(e, 'stderr', '') or e}): is Slurm installed and reachable from here?")
+    job = out.stdout.strip().split(";")[0]
+    print(f"submitted job array {job}: {len(paths)} tasks, script {script}", flush=True)
+    if args.no_wait:
+        return
+    unfinished = set(paths)
+    while unfinished:
+        time.sleep(args.poll)
+        queue = subprocess.run(["squeue", "-h", "-j", job, "-o", "%i %T"], capture_output=True, text=True).stdout.split("\n")
+        in_queue = any(line.strip() for line in queue)
+        running = [p for p in paths if p in unfinished and os.path.exists(os.path.join(p, "log.txt"))]
+        for path in sorted(unfinished):
+            marker = next((m for m in ("done", "failed") if os.path.exists(os.path.join(path, m))), None)
+            if marker or not in_queue:  # a task that left the queue without a marker was killed
+                code = 0 if marker == "done" else _failed_code(path)
+                unfinished.discard(path)
+                progress.finished(path, code)
+        progress.show([p for p in running if p in unfinished])
+
+
+def _failed_code(path):
+    try:
+        with open(os.path.join(path, "failed")) as f:
+            return json.load(f)["returncode"]
+    except OSError:
+        return "none: the Slurm task ended without finishing (see RUNS_DIR/slurm/*.out)"
+
+
+def main(argv):
+    flags = []
+    if "--" in argv:
+        argv, flags = argv[: argv.index("--")], argv[argv.index("--") + 1 :]
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--preset", choices=sorted(PRESETS), help="a predefined sweep; the options below override its parts")
+    parser.add_argument("--script", help="the script to run, e.g. ppo_continuous.py")
+    parser.add_argument("--env-ids", nargs="+", help="env ids")
+    parser.add_argument("--seeds", nargs="+", type=int, help="seeds")
+    parser.add_argument("--runs-dir", default=os.path.join("benchmark", "runs"), help="where the runs' directories go")
+    parser.add_argument("--workers", type=int, help="parallel runs (default: one per core locally; no limit on Slurm)")
+    parser.add_argument("--backend", choices=["local", "slurm"], default="local")
+    parser.add_argument("--status-every", type=float, default=30.0, help="seconds between progress reports")
+    parser.add_argument("--slurm-cpus-per-task", type=int, default=1)
+    parser.add_argument("--slurm-mem", help="memory per task, e.g. 4G")
+    parser.add_argument("--slurm-time", help="time limit per task, e.g. 2:00:00")
+    parser.add_argument("--slurm-partition")
+    parser.add_argument("--slurm-job-name", default="ppo-sweep")
+    parser.add_argument("--no-wait", action="store_true", help="Slurm: submit and return instead of following the job")
+    parser.add_argument("--poll", type=float, default=5.0, help="Slurm: seconds between queue checks")
+    parser.add_argument("--run-task", metavar="RUN_DIR", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.run_task:
+        return run_task(args.run_task)
+
+    preset = PRESETS.get(args.preset, {})
+    script, env_ids = args.script or preset.get("script"), args.env_ids or preset.get("env_ids")
+    seeds = args.seeds or preset.get("seeds") or [1]
+    variants = [v + flags for v in preset.get("variants", [[]])] if not args.script or args.script == preset.get("script") else [flags]
+    if not script or not env_ids:
+        parser.error("name a --preset, or a --script and its --env-ids")
+    if not os.path.exists(os.path.join(ROOT, script)):
+        parser.error(f"no script {script} in {ROOT}: pick one of " + ", ".join(sorted(f for f in os.listdir(ROOT) if f.endswith(".py"))))
+    workers = args.workers or (os.cpu_count() if args.backend == "local" else None)
+    if workers is not None and workers < 1:
+        parser.error("--workers must be at least 1")
+    args.workers = workers
+
+    runs = plan(script, env_ids, seeds, variants)
+    paths = [run_dir(args.runs_dir, run) for run in runs]
+    todo = [(p, r) for p, r in zip(paths, runs) if not is_done(p)]
+    print(f"{len(runs)} runs in {args.runs_dir}: {len(runs) - len(todo)} already done, {len(todo)} to run "
+          f"({args.backend}{f', {workers} workers' if workers else ''})", flush=True)  # fmt: skip
+    for path, run in todo:
+        prepare(path, run)
+    progress = Progress(args.runs_dir, len(todo), args.status_every)
+    if todo:
+        if args.backend == "local":
+            sweep_local([p for p, _ in todo], args.runs_dir, workers, progress)
+        else:
+            sweep_slurm([p for p, _ in todo], args.runs_dir, args, progress)
+            if args.no_wait:
+                return 0
+    print(f"finished: {len(progress.done)} done, {len(progress.failed)} failed"
+          + (f"; failed runs: {', '.join(os.path.relpath(p, args.runs_dir) for p in progress.failed)}" if progress.failed else ""), flush=True)  # fmt: skip
+    return 1 if progress.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
