@@ -203,9 +203,12 @@ def sweep_slurm(paths, runs_dir, args, progress):
             python=sys.executable, sweep=os.path.abspath(__file__),
         ))  # fmt: skip
     try:
-        out = subprocess.run(["sbatch", "--parsable", script], capture_output=True, text=True, check=True)
-    except (OSError, subprocess.CalledProcessError) as e:
-        sys.exit(f"sweep.py: error: sbatch failed ({getattr(e, 'stderr', '') or e}): is Slurm installed and reachable from here?")
+        out = subprocess.run(["sbatch", "--parsable", script], capture_output=True, text=True)
+    except OSError as e:
+        sys.exit(f"sweep.py: error: cannot run sbatch ({e}): use --backend slurm where Slurm's commands are installed")
+    if out.returncode != 0:
+        reason = " ".join(line.replace("sbatch: error: ", "") for line in out.stderr.strip().splitlines())
+        sys.exit(f"sweep.py: error: sbatch refused the job array ({reason}): fix the --slurm-* options, see {script}")
     job = out.stdout.strip().split(";")[0]
     print(f"submitted job array {job}: {len(paths)} tasks, script {script}", flush=True)
     if args.no_wait:

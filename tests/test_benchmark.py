@@ -1,0 +1,266 @@
+"""Tests for benchmark/: a tiny sweep on this machine and on a real one-node Slurm cluster, and the report's
+numbers on event files written here with known values."""
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from torch.utils.tensorboard import SummaryWriter
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "benchmark"))
+import report  # noqa: E402
+import sweep  # noqa: E402
+
+TINY = ["--script", "ppo_discrete.py", "--env-ids", "CartPole-v1", "Acrobot-v1", "NoSuchEnv-v0", "--seeds", "1", "2"]
+TINY_FLAGS = ["--", "--total-timesteps", "2048", "--num-steps", "64"]
+VARIANT = "total-timesteps_2048_num-steps_64"
+
+
+def run_sweep(runs_dir, *extra, timeout=300):
+    cmd = [sys.executable, os.path.join(ROOT, "benchmark", "sweep.py"), *TINY, "--runs-dir", str(runs_dir), *extra, *TINY_FLAGS]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+def run_path(runs_dir, env_id, seed):
+    return runs_dir / "ppo_discrete" / VARIANT / env_id / f"seed{seed}"
+
+
+def check_tiny_sweep(runs_dir, out):
+    """Four good runs finished with their events; the two bad ones were reported with their log's end."""
+    for env_id in ("CartPole-v1", "Acrobot-v1"):
+        for seed in (1, 2):
+            path = run_path(runs_dir, env_id, seed)
+            assert (path / "done").exists(), out
+            assert list((path / "runs").glob("*/events.out.tfevents.*")), path
+            assert json.loads((path / "run.json").read_text())["seed"] == seed
+    for seed in (1, 2):
+        assert (run_path(runs_dir, "NoSuchEnv-v0", seed) / "failed").exists()
+        assert f"FAILED ppo_discrete/{VARIANT}/NoSuchEnv-v0/seed{seed} (exit code 2)" in out
+    assert out.count("unknown env id 'NoSuchEnv-v0'") >= 2  # the end of each failed run's log
+    assert "finished: 4 done, 2 failed" in out
+
+
+def test_local_sweep_runs_reports_failures_and_resumes(tmp_path):
+    runs_dir = tmp_path / "runs"
+    code, out = run_sweep(runs_dir, "--workers", "2", "--status-every", "0.5")
+    assert code == 1, out
+    assert "6 runs in" in out and "0 already done, 6 to run (local, 2 workers)" in out
+    assert re.search(r"done \d / running 2 / failed \d / pending \d", out), out  # two at a time
+    check_tiny_sweep(runs_dir, out)
+
+    # an interrupted run (no `done`, a half-written file) is started afresh; finished ones are not touched
+    kept = run_path(runs_dir, "CartPole-v1", 1) / "log.txt"
+    kept_mtime = kept.stat().st_mtime_ns
+    interrupted = run_path(runs_dir, "Acrobot-v1", 2)
+    (interrupted / "done").unlink()
+    (interrupted / "half-written").write_text("x")
+    code, out = run_sweep(runs_dir, "--workers", "2")
+    assert code == 1 and "3 already done, 3 to run" in out, out
+    assert kept.stat().st_mtime_ns == kept_mtime
+    assert (interrupted / "done").exists() and not (interrupted / "half-written").exists()
+    assert len(list((interrupted / "runs").iterdir())) == 1
+
+
+def test_latest_return_reads_the_running_log(tmp_path):
+    assert sweep.latest_return(str(tmp_path)) is None
+    (tmp_path / "log.txt").write_text("global_step=512 SPS=9 return(last 10)=n/a\nx" * 500 + "global_step=1024 SPS=9 return(last 10)=21.5\n")
+    assert sweep.latest_return(str(tmp_path)) == "21.5"
+
+
+def test_presets_and_variant_names():
+    runs = sweep.plan("ppo_continuous.py", *[sweep.PRESETS["table1"][k] for k in ("env_ids", "seeds", "variants")])
+    assert len(runs) == 7 * 3 * 11 and len({r["variant"] for r in runs}) == 11
+    assert {report.table1_label(r["flags"]) for r in runs} == set(json.load(open(os.path.join(ROOT, "benchmark", "reference.json")))["table1"])
+    assert sweep.variant_name([]) == "default"
+    assert sweep.variant_name(["--loss", "clip", "--clip-coef", "0.1"]) == "loss_clip_clip-coef_0.1"
+    long = sweep.variant_name(["--exp-name", "x" * 200])
+    assert len(long) < 80 and long != sweep.variant_name(["--exp-name", "y" * 200])
+
+
+def test_sweep_refuses_a_missing_script(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "benchmark", "sweep.py"), "--script", "ppo_nothing.py", "--env-ids", "CartPole-v1", "--runs-dir", str(tmp_path)],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert proc.returncode == 2 and "no script ppo_nothing.py" in proc.stderr
+
+
+# --- the report, on runs whose events this test writes ---------------------------------------------------
+
+
+def fake_run(runs_dir, script, env_id, seed, flags, returns, sps=(100.0, 200.0), wall_time=120.0):
+    run = dict(script=script, env_id=env_id, seed=seed, flags=flags, variant=sweep.variant_name(flags))
+    path = runs_dir / sweep.run_dir("", run)
+    path.mkdir(parents=True)
+    (path / "run.json").write_text(json.dumps({**run, "command": []}))
+    writer = SummaryWriter(str(path / "runs" / "x"))
+    for i, value in enumerate(returns):
+        writer.add_scalar("charts/episodic_return", value, 100 * (i + 1))
+    for i, value in enumerate(sps):
+        writer.add_scalar("charts/SPS", value, 1000 * (i + 1))
+    writer.close()
+    (path / "done").write_text(json.dumps({"returncode": 0, "wall_time": wall_time}))
+    return path
+
+
+def test_report_tables_and_plots_have_the_right_numbers(tmp_path):
+    runs_dir, out = tmp_path / "runs", tmp_path / "out"
+    fake_run(runs_dir, "ppo_continuous.py", "HalfCheetah-v4", 1, ["--x", "1"], np.arange(1, 21))  # last 10: 11..20
+    fake_run(runs_dir, "ppo_continuous.py", "HalfCheetah-v4", 2, ["--x", "1"], 2 * np.arange(1, 21))  # 22..40
+    unfinished = fake_run(runs_dir, "ppo_continuous.py", "HalfCheetah-v4", 3, ["--x", "1"], np.full(20, 1e6))
+    (unfinished / "done").unlink()
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "benchmark", "report.py"), str(runs_dir), "--out", str(out)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    table = (out / "ppo_continuous.md").read_text()
+    # 15.5 and 31.0: mean 23.25, std 7.75; steps 2000; wall time 120 s; SPS: the last logged value
+    assert "| ours: x_1 | 1, 2 | 23.25 ± 7.75 | 15.5, 31.0 | 2k | 2.0 min | 200 |" in table, table
+    assert "| 1442.64 ± 46.03 |" in table and "| 1668.58 |" in table  # CleanRL and baselines beside ours
+    for kind in ("steps", "walltime"):
+        png = out / f"ppo_continuous__x_1__{kind}.png"
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+        assert f"]({png.name})" in table
+
+    runs = report.load_runs(str(runs_dir))
+    assert sorted(r["seed"] for r in runs) == [1, 2]  # the unfinished run stays out
+    grid, mean, low, high = report.curve_band(runs, "episode_steps")
+    assert grid[-1] == 2000 and mean[-1] == pytest.approx(23.25) and low[-1] == pytest.approx(15.5) and high[-1] == pytest.approx(31.0)
+    # a curve is the rolling mean of 10 episodes, so it starts at episode 10 (step 1000); seed 1's episode k
+    # (step 100 k) returns k, so its curve is k - 4.5 there, and seed 2's twice that
+    i = int(np.argmax(grid >= 1000))
+    assert np.all(np.isnan(mean[:i])) and not np.any(np.isnan(mean[i:]))
+    assert mean[i] == pytest.approx(1.5 * (grid[i] / 100 - 4.5))
+
+
+def test_table1_normalised_score(tmp_path):
+    reference = json.load(open(os.path.join(ROOT, "benchmark", "reference.json")))
+    rand = reference["random_policy"]
+    clip, kl = ["--loss", "clip", "--clip-coef", "0.2"], ["--loss", "kl-fixed", "--kl-beta", "3"]
+    finals = {("clip", "HalfCheetah-v4"): 1000.0, ("kl", "HalfCheetah-v4"): 500.0, ("clip", "Hopper-v4"): 1000.0, ("kl", "Hopper-v4"): 2000.0}
+    for (label, env_id), final in finals.items():
+        for seed in (1, 2):
+            fake_run(tmp_path / "runs", "ppo_continuous.py", env_id, seed, clip if label == "clip" else kl, np.full(12, final))
+    hc, hop = rand["HalfCheetah-v4"], rand["Hopper-v4"]
+    expected_clip = np.mean([1.0, (1000 - hop) / (2000 - hop)])
+    expected_kl = np.mean([(500 - hc) / (1000 - hc), 1.0])
+    proc = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "benchmark", "report.py"), str(tmp_path / "runs"), "--out", str(tmp_path / "out")], capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr
+    table = (tmp_path / "out" / "table1.md").read_text()
+    assert f"| clipping, eps = 0.2 | {expected_clip:.2f} | 0.82 |" in table, table
+    assert f"| fixed KL, beta = 3 | {expected_kl:.2f} | 0.72 |" in table, table
+
+
+# --- Slurm: a one-node cluster on this machine ------------------------------------------------------------------
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+SLURM_CONF = """ClusterName=sweeptest
+SlurmctldHost={host}
+SlurmUser=root
+SlurmdUser=root
+AuthType=auth/munge
+StateSaveLocation={d}/state
+SlurmdSpoolDir={d}/spool
+SlurmctldPidFile={d}/slurmctld.pid
+SlurmdPidFile={d}/slurmd.pid
+SlurmctldLogFile={d}/slurmctld.log
+SlurmdLogFile={d}/slurmd.log
+SlurmctldPort={ctld_port}
+SlurmdPort={d_port}
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core
+SchedulerType=sched/backfill
+MpiDefault=none
+ReturnToService=2
+JobCompType=jobcomp/none
+AccountingStorageType=accounting_storage/none
+JobAcctGatherType=jobacct_gather/none
+NodeName={host} CPUs={cpus} RealMemory={mem_mb} State=UNKNOWN
+PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
+"""
+
+
+def log_end(path):
+    return open(path).read()[-1500:] if os.path.exists(path) else "(no log)"
+
+
+@pytest.fixture
+def slurm_cluster(tmp_path_factory, monkeypatch):
+    """Starts munged (if needed), slurmctld and slurmd with a config of its own; stops them afterwards.
+    Fails, with the reason, where that cannot be done: this test must not pass without a real Slurm."""
+    missing = [tool for tool in ("munged", "slurmctld", "slurmd", "sbatch", "squeue", "sinfo") if not shutil.which(tool, path=os.environ["PATH"] + ":/usr/sbin")]
+    if missing:
+        pytest.fail(f"Slurm is not installed (missing {', '.join(missing)}): run `bash tests/install_slurm.sh` (Debian's slurm-wlm and munge)")
+    if os.geteuid() != 0:
+        pytest.fail("the one-node Slurm cluster runs its daemons as root: run the tests as root")
+    d = tmp_path_factory.mktemp("slurm")
+    for sub in ("state", "spool"):
+        (d / sub).mkdir()
+    if subprocess.run(["pgrep", "-x", "munged"], capture_output=True).returncode != 0:
+        os.makedirs("/run/munge", exist_ok=True)
+        shutil.chown("/run/munge", "munge", "munge")
+        if not os.path.exists("/etc/munge/munge.key"):
+            subprocess.run(["/usr/sbin/mungekey", "--create", "--keyfile", "/etc/munge/munge.key"], check=True)
+            shutil.chown("/etc/munge/munge.key", "munge", "munge")
+        started = subprocess.run(["runuser", "-u", "munge", "--", "/usr/sbin/munged"], capture_output=True, text=True)
+        if started.returncode != 0:
+            pytest.fail(f"munged did not start: {started.stderr.strip()}")
+    host = socket.gethostname().split(".")[0]
+    conf = d / "slurm.conf"
+    conf.write_text(SLURM_CONF.format(host=host, d=d, ctld_port=free_port(), d_port=free_port(), cpus=os.cpu_count(), mem_mb=os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2**20 - 1024))
+    monkeypatch.setenv("SLURM_CONF", str(conf))
+    daemons = [subprocess.Popen([f"/usr/sbin/{name}", "-D", "-f", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT) for name in ("slurmctld", "slurmd")]
+    try:
+        deadline = time.time() + 60
+        state = ""
+        while time.time() < deadline:
+            state = subprocess.run(["sinfo", "-h", "-o", "%T"], capture_output=True, text=True).stdout.strip()
+            if state == "idle":
+                break
+            time.sleep(1)
+        else:
+            pytest.fail(f"the Slurm node never became idle (state {state!r}); slurmctld.log ends: {log_end(d / 'slurmctld.log')} slurmd.log ends: {log_end(d / 'slurmd.log')}")
+        yield d
+    finally:
+        subprocess.run(["scancel", "--full", "-u", "root"], capture_output=True)
+        for daemon in daemons:
+            daemon.terminate()
+        for daemon in daemons:
+            try:
+                daemon.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                daemon.kill()
+
+
+def test_slurm_backend_runs_the_sweep_as_a_job_array(slurm_cluster, tmp_path):
+    runs_dir = tmp_path / "runs"
+    code, out = run_sweep(runs_dir, "--backend", "slurm", "--poll", "1", "--status-every", "1", "--slurm-mem", "2G", timeout=600)
+    assert code == 1, out
+    assert re.search(r"submitted job array \d+: 6 tasks", out), out
+    check_tiny_sweep(runs_dir, out)
+    script = next((runs_dir / "slurm").glob("sweep-*.sbatch")).read_text()
+    assert "#SBATCH --array=0-5" in script and "#SBATCH --mem=2G" in script and "#SBATCH --cpus-per-task=1" in script
+    assert len(list((runs_dir / "slurm").glob("*_*.out"))) == 6  # one Slurm log per array task
+    # the same report reads what Slurm ran
+    runs = report.load_runs(str(runs_dir))
+    assert sorted((r["env_id"], r["seed"]) for r in runs) == [("Acrobot-v1", 1), ("Acrobot-v1", 2), ("CartPole-v1", 1), ("CartPole-v1", 2)]
+    # and a second submission skips what is done
+    code, out = run_sweep(runs_dir, "--backend", "slurm", "--poll", "1", timeout=600)
+    assert "4 already done, 2 to run" in out and re.search(r"submitted job array \d+: 2 tasks", out), out
