@@ -15,3 +15,49 @@ def read_scalars(run_dir):
     acc = EventAccumulator(str(run_dir))
     acc.Reload()
     return {tag: [e.value for e in acc.Scalars(tag)] for tag in acc.Tags()["scalars"]}
+
+
+def count_env(terminate, observation_space, action_space, obs):
+    """A toy task for checking the rollout: the observation is obs(step count), the reward 1, and every
+    episode ends after 5 steps, by termination (terminate=True) or by the time limit."""
+    import gymnasium as gym
+
+    class CountEnv(gym.Env):
+        def __init__(self):
+            self.observation_space, self.action_space = observation_space, action_space
+
+        def reset(self, seed=None, options=None):
+            super().reset(seed=seed)
+            self.t = 0
+            return obs(0), {}
+
+        def step(self, action):
+            self.t += 1
+            return obs(self.t), 1.0, terminate and self.t == 5, False, {}
+
+    return gym.wrappers.TimeLimit(CountEnv(), 100 if terminate else 5)
+
+
+def record_gae_inputs(module, monkeypatch, probe):
+    """Wraps the script's Agent and compute_gae: returns a list that fills, per iteration, with the
+    arrays passed to compute_gae and v, the agent's values of the observations `probe` at that moment."""
+    import torch
+
+    agents, calls = [], []
+
+    class RecordedAgent(module.Agent):
+        def __init__(self, *shape):
+            super().__init__(*shape)
+            agents.append(self)
+
+    real_gae = module.compute_gae
+
+    def recording_gae(rewards, values, next_values, terminations, dones, gamma, gae_lambda):
+        with torch.no_grad():
+            calls.append(dict(rewards=rewards.copy(), values=values.copy(), next_values=next_values.copy(),
+                              terminations=terminations.copy(), dones=dones.copy(), v=agents[0].get_value(probe).numpy()))  # fmt: skip
+            return real_gae(rewards, values, next_values, terminations, dones, gamma, gae_lambda)
+
+    monkeypatch.setattr(module, "Agent", RecordedAgent)
+    monkeypatch.setattr(module, "compute_gae", recording_gae)
+    return calls

@@ -12,7 +12,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
-from conftest import only_run, read_scalars
+from conftest import count_env, only_run, read_scalars, record_gae_inputs
 
 import ppo_atari as A
 
@@ -163,67 +163,33 @@ def test_life_loss_ends_training_episodes_while_the_game_return_keeps_counting()
 # --- the rollout: truncation vs termination -----------------------------------------------------------------
 
 
-class CountFrames(gym.Env):
-    """Frames filled with the step count; reward 1; ends after 5 steps by termination or time limit."""
+def frames(t):
+    return np.full((4, 84, 84), 40 * t, np.uint8)
 
-    observation_space = gym.spaces.Box(0, 255, (4, 84, 84), np.uint8)
-    action_space = gym.spaces.Discrete(3)
 
-    def __init__(self, terminate):
-        self.terminate = terminate
-
-    def reset(self, seed=None, options=None):
-        super().reset(seed=seed)
-        self.t = 0
-        return np.zeros((4, 84, 84), np.uint8), {}
-
-    def step(self, action):
-        self.t += 1
-        return np.full((4, 84, 84), 40 * self.t, np.uint8), 1.0, self.terminate and self.t == 5, False, {}
+FRAMES = gym.spaces.Box(0, 255, (4, 84, 84), np.uint8)
+gym.register("FakeNoFrameskip", entry_point=lambda: count_env(False, FRAMES, gym.spaces.Discrete(3), frames))
 
 
 @pytest.mark.parametrize("terminate", [False, True])
 def test_rollout_bootstraps_truncation_with_the_final_observation(terminate, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(
-        A, "make_env", lambda *a: lambda: gym.wrappers.RecordEpisodeStatistics(gym.wrappers.TimeLimit(CountFrames(terminate), 5))
-    )
-    agents, calls = [], []
-
-    class RecordedAgent(A.Agent):
-        def __init__(self, *shape):
-            super().__init__(*shape)
-            agents.append(self)
-
-    monkeypatch.setattr(A, "Agent", RecordedAgent)
-    real_gae = A.compute_gae
-
-    def recording_gae(rewards, values, next_values, terminations, dones, gamma, gae_lambda):
-        with torch.no_grad():
-            frames = torch.stack([torch.full((4, 84, 84), 40 * k, dtype=torch.uint8) for k in range(6)])
-            v = agents[0].get_value(frames).numpy()
-        calls.append((values.copy(), next_values.copy(), terminations.copy(), dones.copy(), v))
-        return real_gae(rewards, values, next_values, terminations, dones, gamma, gae_lambda)
-
-    monkeypatch.setattr(A, "compute_gae", recording_gae)
+    env = lambda: gym.wrappers.RecordEpisodeStatistics(count_env(terminate, FRAMES, gym.spaces.Discrete(3), frames))  # noqa: E731
+    monkeypatch.setattr(A, "make_env", lambda *a: env)
+    calls = record_gae_inputs(A, monkeypatch, probe=torch.as_tensor(np.stack([frames(k) for k in range(6)])))
     A.main(A.Args(env_id="FakeNoFrameskip", num_envs=2, num_steps=12, num_minibatches=2, update_epochs=1, total_timesteps=48))
     assert len(calls) == 2
-    for i, (values, next_values, terminations, dones, v) in enumerate(calls):
+    for i, call in enumerate(calls):
+        v = call["v"]
         ends = np.zeros((12, 2), bool)
         ends[[t for t in range(12) if (12 * i + t) % 5 == 4], :] = True
-        np.testing.assert_array_equal(dones, ends)
-        np.testing.assert_array_equal(terminations, ends if terminate else 0 * ends)
+        np.testing.assert_array_equal(call["dones"], ends)
+        np.testing.assert_array_equal(call["terminations"], ends if terminate else 0 * ends)
         for t in range(12):
             k = (12 * i + t) % 5  # step count of s_t
-            np.testing.assert_allclose(values[t], v[k], atol=1e-5)
-            if not terminations[t, 0]:  # s_{t+1}: the final frame (5) at a truncation, never the reset one
-                np.testing.assert_allclose(next_values[t], v[k + 1], atol=1e-5)
-
-
-@pytest.fixture(autouse=True)
-def _fake_id_is_registered():
-    if "FakeNoFrameskip" not in gym.registry:
-        gym.register("FakeNoFrameskip", entry_point=lambda: CountFrames(False))
+            np.testing.assert_allclose(call["values"][t], v[k], atol=1e-5)
+            if not terminate or k != 4:  # s_{t+1}: the final frame (5) at a truncation, never the reset one
+                np.testing.assert_allclose(call["next_values"][t], v[k + 1], atol=1e-5)
 
 
 # --- the whole script ---------------------------------------------------------------------------------------

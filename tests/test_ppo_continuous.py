@@ -8,7 +8,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
-from conftest import only_run, read_scalars
+from conftest import count_env, only_run, read_scalars, record_gae_inputs
 
 import ppo_continuous as P
 
@@ -95,63 +95,34 @@ def test_reward_scaling_restarts_the_return_at_episode_ends():
 # --- the training loop on a toy env: truncation vs termination ------------------------------------------
 
 
-class CountEnv(gym.Env):
-    """Observation is the step count; reward 1; ends after 5 steps by termination or time limit."""
-
-    observation_space = gym.spaces.Box(-np.inf, np.inf, (1,), np.float32)
-    action_space = gym.spaces.Box(-1.0, 1.0, (1,), np.float32)
-
-    def __init__(self, terminate=False):
-        self.terminate = terminate
-
-    def reset(self, seed=None, options=None):
-        super().reset(seed=seed)
-        self.t = 0
-        return np.array([0.0], np.float32), {}
-
-    def step(self, action):
-        self.t += 1
-        return np.array([self.t], np.float32), 1.0, self.terminate and self.t == 5, False, {}
+def vector_count(t):
+    return np.array([t], np.float32)
 
 
-gym.register("CountTruncated-v0", entry_point=lambda: CountEnv(False), max_episode_steps=5)
-gym.register("CountTerminated-v0", entry_point=lambda: CountEnv(True), max_episode_steps=100)
+BOX = gym.spaces.Box(-np.inf, np.inf, (1,), np.float32)
+gym.register("CountTruncated-v0", entry_point=lambda: count_env(False, BOX, gym.spaces.Box(-1.0, 1.0, (1,), np.float32), vector_count))
+gym.register("CountTerminated-v0", entry_point=lambda: count_env(True, BOX, gym.spaces.Box(-1.0, 1.0, (1,), np.float32), vector_count))
 
 
 @pytest.mark.parametrize("env_id", ["CountTruncated-v0", "CountTerminated-v0"])
 def test_rollout_bootstraps_truncation_with_the_final_observation(env_id, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(P, "normalize_obs", lambda obs, rms, clip=10.0, epsilon=1e-8: obs.astype(np.float32))
-    agents, calls = [], []
-
-    class RecordedAgent(P.Agent):
-        def __init__(self, *shape):
-            super().__init__(*shape)
-            agents.append(self)
-
-    monkeypatch.setattr(P, "Agent", RecordedAgent)
-    real_gae = P.compute_gae
-
-    def recording_gae(rewards, values, next_values, terminations, dones, gamma, gae_lambda):
-        with torch.no_grad():
-            v = lambda x: agents[0].get_value(torch.tensor([[x]], dtype=torch.float32)).item()  # noqa: E731
-            calls.append((values.copy(), next_values.copy(), terminations.copy(), dones.copy(), [v(x) for x in range(6)]))
-        return real_gae(rewards, values, next_values, terminations, dones, gamma, gae_lambda)
-
-    monkeypatch.setattr(P, "compute_gae", recording_gae)
+    calls = record_gae_inputs(P, monkeypatch, probe=torch.arange(6, dtype=torch.float32)[:, None])
     P.main(P.Args(env_id=env_id, num_envs=2, num_steps=10, num_minibatches=2, update_epochs=1, total_timesteps=40))
     assert len(calls) == 2
-    for values, next_values, terminations, dones, v in calls:
+    for call in calls:
+        v = call["v"]
         # episodes are 5 steps long and rollouts 10: steps 4 and 9 end one in every env
         ends = np.zeros((10, 2), bool)
         ends[[4, 9], :] = True
-        np.testing.assert_array_equal(dones, ends)
-        np.testing.assert_array_equal(terminations, ends if env_id == "CountTerminated-v0" else 0 * ends)
+        np.testing.assert_array_equal(call["dones"], ends)
+        np.testing.assert_array_equal(call["terminations"], ends if env_id == "CountTerminated-v0" else 0 * ends)
         for t in range(10):
             obs_t, obs_next = t % 5, t % 5 + 1  # raw obs = step count (identity normalisation here)
-            assert values[t, 0] == pytest.approx(v[obs_t], abs=1e-5)
+            np.testing.assert_allclose(call["values"][t], v[obs_t], atol=1e-5)
             # s_{t+1} of an episode's last step is the final observation (5), never the reset one (0)
-            assert next_values[t, 0] == pytest.approx(v[obs_next], abs=1e-5)
+            np.testing.assert_allclose(call["next_values"][t], v[obs_next], atol=1e-5)
 
 
 # --- the whole script -----------------------------------------------------------------------------------

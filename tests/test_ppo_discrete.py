@@ -11,7 +11,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
-from conftest import only_run, read_scalars
+from conftest import count_env, only_run, read_scalars, record_gae_inputs
 
 import ppo_discrete as D
 
@@ -72,61 +72,32 @@ def test_rollout_sampling_follows_the_policy():
 # --- the training loop on a toy env: truncation vs termination --------------------------------------------
 
 
-class CountEnv(gym.Env):
-    """Observation is the step count; reward 1; ends after 5 steps by termination or time limit."""
-
-    observation_space = gym.spaces.Box(-np.inf, np.inf, (1,), np.float32)
-    action_space = gym.spaces.Discrete(2)
-
-    def __init__(self, terminate=False):
-        self.terminate = terminate
-
-    def reset(self, seed=None, options=None):
-        super().reset(seed=seed)
-        self.t = 0
-        return np.array([0.0], np.float32), {}
-
-    def step(self, action):
-        self.t += 1
-        return np.array([self.t], np.float32), 1.0, self.terminate and self.t == 5, False, {}
+def vector_count(t):
+    return np.array([t], np.float32)
 
 
-gym.register("DiscreteCountTruncated-v0", entry_point=lambda: CountEnv(False), max_episode_steps=5)
-gym.register("DiscreteCountTerminated-v0", entry_point=lambda: CountEnv(True), max_episode_steps=100)
+BOX = gym.spaces.Box(-np.inf, np.inf, (1,), np.float32)
+gym.register("DiscreteCountTruncated-v0", entry_point=lambda: count_env(False, BOX, gym.spaces.Discrete(2), vector_count))
+gym.register("DiscreteCountTerminated-v0", entry_point=lambda: count_env(True, BOX, gym.spaces.Discrete(2), vector_count))
 
 
 @pytest.mark.parametrize("env_id", ["DiscreteCountTruncated-v0", "DiscreteCountTerminated-v0"])
 def test_rollout_bootstraps_truncation_with_the_final_observation(env_id, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    agents, calls = [], []
-
-    class RecordedAgent(D.Agent):
-        def __init__(self, *shape):
-            super().__init__(*shape)
-            agents.append(self)
-
-    monkeypatch.setattr(D, "Agent", RecordedAgent)
-    real_gae = D.compute_gae
-
-    def recording_gae(rewards, values, next_values, terminations, dones, gamma, gae_lambda):
-        with torch.no_grad():
-            v = lambda x: agents[0].get_value(torch.tensor([[x]], dtype=torch.float32)).item()  # noqa: E731
-            calls.append((rewards.copy(), values.copy(), next_values.copy(), terminations.copy(), dones.copy(), [v(x) for x in range(6)]))
-        return real_gae(rewards, values, next_values, terminations, dones, gamma, gae_lambda)
-
-    monkeypatch.setattr(D, "compute_gae", recording_gae)
+    calls = record_gae_inputs(D, monkeypatch, probe=torch.arange(6, dtype=torch.float32)[:, None])
     D.main(D.Args(env_id=env_id, num_envs=2, num_steps=10, num_minibatches=2, update_epochs=1, total_timesteps=40))
     assert len(calls) == 2
-    for rewards, values, next_values, terminations, dones, v in calls:
+    for call in calls:
+        v = call["v"]
         ends = np.zeros((10, 2), bool)
         ends[[4, 9], :] = True
-        np.testing.assert_array_equal(rewards, np.ones((10, 2)))  # raw rewards: no scaling here
-        np.testing.assert_array_equal(dones, ends)
-        np.testing.assert_array_equal(terminations, ends if env_id == "DiscreteCountTerminated-v0" else 0 * ends)
+        np.testing.assert_array_equal(call["rewards"], np.ones((10, 2)))  # raw rewards: no scaling here
+        np.testing.assert_array_equal(call["dones"], ends)
+        np.testing.assert_array_equal(call["terminations"], ends if env_id == "DiscreteCountTerminated-v0" else 0 * ends)
         for t in range(10):
-            assert values[t, 0] == pytest.approx(v[t % 5], abs=1e-5)
+            np.testing.assert_allclose(call["values"][t], v[t % 5], atol=1e-5)
             # s_{t+1} of an episode's last step is the final observation (5), never the reset one (0)
-            assert next_values[t, 0] == pytest.approx(v[t % 5 + 1], abs=1e-5)
+            np.testing.assert_allclose(call["next_values"][t], v[t % 5 + 1], atol=1e-5)
 
 
 # --- the whole script ---------------------------------------------------------------------------------------
