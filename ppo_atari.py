@@ -396,7 +396,8 @@ def main(args):
         "|param|value|\n|-|-|\n%s" % ("\n".join([f"|{key}|{value}|" for key, value in vars(args).items()])),
     )
 
-    agent = Agent(n_actions).to(device)
+    # channels_last: the convolutions (most of the run's time) are faster in this layout, on the CPU too
+    agent = Agent(n_actions).to(device, memory_format=torch.channels_last)
     # fused=True: one kernel for all parameters, 4x faster than the default per-tensor loop on the CPU
     optimizer = torch.optim.Adam(agent.parameters(), lr=args.learning_rate, eps=1e-5, fused=True)
 

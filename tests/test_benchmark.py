@@ -213,7 +213,8 @@ def slurm_cluster(tmp_path_factory, monkeypatch):
     d = tmp_path_factory.mktemp("slurm")
     for sub in ("state", "spool"):
         (d / sub).mkdir()
-    if subprocess.run(["pgrep", "-x", "munged"], capture_output=True).returncode != 0:
+    started_munge = subprocess.run(["pgrep", "-x", "munged"], capture_output=True).returncode != 0
+    if started_munge:
         os.makedirs("/run/munge", exist_ok=True)
         shutil.chown("/run/munge", "munge", "munge")
         if not os.path.exists("/etc/munge/munge.key"):
@@ -247,6 +248,8 @@ def slurm_cluster(tmp_path_factory, monkeypatch):
                 daemon.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 daemon.kill()
+        if started_munge:
+            subprocess.run(["pkill", "-x", "munged"])
 
 
 def test_slurm_backend_runs_the_sweep_as_a_job_array(slurm_cluster, tmp_path):
