@@ -102,8 +102,8 @@ class Args:
     """the maximum norm for the gradient clipping"""
     target_kl: Optional[float] = None
     """if set, stop the epochs early once approx_kl exceeds it"""
-    torch_threads: int = 1
-    """torch's CPU threads; a sweep runs one single-threaded run per core"""
+    torch_threads: int = 0
+    """torch's CPU threads for the CNN; 0 = torch's default: every core, or OMP_NUM_THREADS (benchmark/sweep.py sets 1)"""
 
     # to be filled in runtime
     batch_size: int = 0
@@ -363,7 +363,8 @@ def main(args):
     np.random.seed(args.seed)
     torch.manual_seed(args.seed)
     torch.backends.cudnn.deterministic = args.torch_deterministic
-    torch.set_num_threads(args.torch_threads)
+    if args.torch_threads > 0:
+        torch.set_num_threads(args.torch_threads)
     device = torch.device("cuda" if torch.cuda.is_available() and args.cuda else "cpu")
 
     if "NoFrameskip" not in args.env_id:

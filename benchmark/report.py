@@ -82,7 +82,7 @@ def group(runs):
 
 
 def fmt_steps(steps):
-    return f"{steps / 1e6:g}M" if steps >= 1e6 else f"{steps / 1e3:g}k" if steps >= 1e3 else str(steps)
+    return f"{steps / 1e6:.2f}M" if steps >= 1e5 else f"{steps / 1e3:g}k" if steps >= 1e3 else str(steps)
 
 
 def script_tables(script, envs, reference):
