@@ -14,6 +14,7 @@ normalised score (random policy = 0, best variant = 1 on each env, averaged over
 import argparse
 import json
 import os
+import warnings
 from collections import defaultdict
 
 import numpy as np
@@ -119,12 +120,9 @@ def curve_band(runs, x_key, points=200):
         curve[(grid < xs[0]) | (grid > xs[-1])] = np.nan
         curves.append(curve)
     curves = np.array(curves)
-    with np.errstate(all="ignore"):
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            return grid, np.nanmean(curves, 0), np.nanmin(curves, 0), np.nanmax(curves, 0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # grid points no run covers stay NaN
+        return grid, np.nanmean(curves, 0), np.nanmin(curves, 0), np.nanmax(curves, 0)
 
 
 def plot(script, variant, envs, reference, x_key, path):
