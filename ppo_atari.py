@@ -2,10 +2,15 @@
 
 Proximal Policy Optimization (Schulman et al. 2017, arXiv 1707.06347) with the paper's Atari settings
 (Table 5): 8 actors x 128 steps, 4 epochs of 4 minibatches, lr 2.5e-4 and clip 0.1 both annealed,
-a Nature CNN trunk shared by the policy and value heads, and the standard wrappers (no-op starts,
-frame skip 4 with a max over the last two frames, a lost life ends the training episode, FIRE on
-reset, reward sign clipping, 84x84 grayscale, a stack of 4). The rollout keeps frames as uint8 until a
-minibatch is formed. Reported episodic returns are whole games with unclipped rewards.
+a Nature CNN trunk shared by the policy and value heads. Two defaults differ from Table 5, as in
+CleanRL's ppo_atari.py: 4 epochs (paper: 3) and a value coefficient c1 of 0.5 (paper: 1).
+
+The games run in ale-py's vector env (C++ threads, the standard preprocessing: no-op starts, frame
+skip 4 with a max over the last two frames, 84x84 grayscale, a stack of 4, FIRE at the start of a
+game). The script adds the two parts that training needs and the env leaves out: rewards clipped to
+their sign, and a lost life ending the training episode (a termination) while the game goes on.
+Reported episodic returns are whole games with unclipped rewards. With --cuda the rollout stays on
+the GPU: per step, one copy of the observations in and one of the actions out.
 
     python ppo_atari.py --env-id BreakoutNoFrameskip-v4
     python ppo_atari.py --env-id PongNoFrameskip-v4 --save-model
@@ -22,12 +27,14 @@ from dataclasses import asdict, dataclass
 from typing import Literal, Optional
 
 import ale_py
+import ale_py.vector_env
 import gymnasium as gym
 import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 import tyro
+from gymnasium.utils.save_video import capped_cubic_video_schedule, save_video
 from torch.utils.tensorboard import SummaryWriter
 
 SCRIPT = os.path.basename(__file__)
@@ -43,7 +50,7 @@ class Args:
     torch_deterministic: bool = True
     """if toggled, `torch.backends.cudnn.deterministic=True`"""
     cuda: bool = False
-    """if toggled, use the GPU when one is present (the default CPU is faster for these small networks)"""
+    """if toggled, run the network on the GPU when one is present (far faster for the CNN than the CPU)"""
     track: bool = False
     """if toggled, log to Weights and Biases (WANDB_MODE=offline works without an account)"""
     wandb_project_name: str = "ppo-trpo-reference"
@@ -51,7 +58,7 @@ class Args:
     wandb_entity: Optional[str] = None
     """the entity (team) of wandb's project"""
     capture_video: bool = False
-    """if toggled, record videos of the agent's episodes into videos/{run_name}"""
+    """if toggled, record env 0's games as the agent sees them (84x84 gray) into videos/{run_name}"""
     save_model: bool = False
     """if toggled, save the policy and value net to runs/{run_name}/{exp_name}.pt"""
     eval_checkpoint: Optional[str] = None
@@ -68,6 +75,8 @@ class Args:
     """the learning rate of the optimizer (paper Table 5)"""
     num_envs: int = 8
     """the number of parallel game environments (actors N)"""
+    num_threads: int = 0
+    """threads that step the emulators; 0 = one per core, at most one per env"""
     num_steps: int = 128
     """the number of steps to run in each environment per policy rollout (horizon T)"""
     anneal_lr: bool = True
@@ -93,7 +102,7 @@ class Args:
     kl_dtarg: float = 0.01
     """target KL d_targ of the adaptive penalty (section 4)"""
     clip_vloss: bool = True
-    """toggles whether or not to use a clipped loss for the value function, as per the paper"""
+    """toggles a value loss clipped around the rollout's values (openai/baselines' ppo2; not in the paper)"""
     ent_coef: float = 0.01
     """coefficient of the entropy bonus c2"""
     vf_coef: float = 0.5
@@ -129,62 +138,66 @@ def check_env_id(env_id):
         fail(f"unknown env id '{env_id}': pass --env-id with a registered environment{hint}")
 
 
-class EpisodicLifeEnv(gym.Wrapper):
-    """A lost life ends the training episode (terminated, so no bootstrap), but not the game: the reset
-    that follows a lost life takes one no-op step instead of restarting, so the game's return keeps
-    counting. Any other reset restarts the game."""
-
-    def __init__(self, env):
-        super().__init__(env)
-        self.lives, self.life_lost = 0, False
-
-    def step(self, action):
-        obs, reward, terminated, truncated, info = self.env.step(action)
-        lives = self.env.unwrapped.ale.lives()
-        self.life_lost = 0 < lives < self.lives and not (terminated or truncated)
-        self.lives = lives
-        return obs, reward, terminated or self.life_lost, truncated, info
-
-    def reset(self, **kwargs):
-        game_over = True
-        if self.life_lost:  # step past the lost life with a no-op
-            obs, _, terminated, truncated, info = self.env.step(0)
-            game_over = terminated or truncated
-        if game_over:
-            obs, info = self.env.reset(**kwargs)
-        self.lives, self.life_lost = self.env.unwrapped.ale.lives(), False
-        return obs, info
-
-
-class FireResetEnv(gym.Wrapper):
-    """Presses FIRE after every reset (so after every lost life too), for games that wait for it."""
-
-    def reset(self, **kwargs):
-        self.env.reset(**kwargs)
-        obs, _, terminated, truncated, info = self.env.step(1)
-        if terminated or truncated:
-            obs, info = self.env.reset(**kwargs)
-        return obs, info
+def make_envs(env_id, num_envs, num_threads=0):
+    """ale-py's AtariVectorEnv: the games step in C++ threads, which also do the standard preprocessing:
+    FIRE and up to 29 no-op frames at the start of a game, frame skip 4 with a max over the last two
+    frames, 84x84 grayscale, a stack of the last 4 frames (zeros before the first), and games cut at
+    108,000 frames (30 minutes), a truncation. The id's registration gives the game, the sticky-action
+    probability (0 for *NoFrameskip-v4, 0.25 for ALE/*-v5: the same preprocessing, with v5's sticky
+    actions) and the minimal action set. The env reports raw rewards, and terminated only when the game
+    is over: clipping rewards and ending a training episode at a lost life are done in main.
+    """
+    spec = gym.spec(env_id)
+    if spec.entry_point != "ale_py.env:AtariEnv":
+        fail(f"{env_id} is not an Atari game: pass --env-id e.g. BreakoutNoFrameskip-v4")
+    game = spec.kwargs["game"]
+    if spec.kwargs["frameskip"] != 1 and not env_id.endswith("-v5"):  # e.g. Breakout-v4: a random skip of 2-4
+        no_skip = next(k for k, s in gym.registry.items() if k.endswith("NoFrameskip-v4") and s.kwargs.get("game") == game)
+        fail(f"{SCRIPT} skips 4 frames itself: pass --env-id {no_skip} (or ALE/..-v5)")
+    return ale_py.vector_env.AtariVectorEnv(
+        game,
+        num_envs,
+        num_threads=num_threads,  # 0: one thread per core, at most one per env
+        repeat_action_probability=spec.kwargs["repeat_action_probability"],
+        full_action_space=spec.kwargs["full_action_space"],
+        max_num_frames_per_episode=spec.kwargs["max_num_frames_per_episode"],
+        autoreset_mode=gym.vector.AutoresetMode.SAME_STEP,  # the final observation arrives in info
+        reward_clipping=False,  # raw rewards, so that whole-game returns can be reported
+        noop_max=30,
+        use_fire_reset=True,  # at the start of a game only, not after a lost life
+    )
 
 
-def make_env(env_id, idx, capture_video, run_name):
-    def thunk():
-        if capture_video and idx == 0:
-            env = gym.make(env_id, render_mode="rgb_array")
-            env = gym.wrappers.RecordVideo(env, f"videos/{run_name}")
-        else:
-            env = gym.make(env_id)
-        # no-op starts (1-30), frame skip 4 with a max over the last two frames, 84x84 grayscale
-        env = gym.wrappers.AtariPreprocessing(env, noop_max=30, frame_skip=4, screen_size=84, terminal_on_life_loss=False)
-        env = gym.wrappers.RecordEpisodeStatistics(env)  # whole games, unclipped: sees no life loss or clipping
-        env = EpisodicLifeEnv(env)
-        if "FIRE" in env.unwrapped.get_action_meanings():
-            env = FireResetEnv(env)
-        env = gym.wrappers.TransformReward(env, lambda reward: float(np.sign(reward)))  # for training only
-        env = gym.wrappers.FrameStackObservation(env, 4)
-        return env
+class GameStats:
+    """Whole-game return (raw rewards, all lives) and length in agent steps, per env: the vector env
+    reports neither. update() takes one step and returns (env, return, length) of each game it ended."""
 
-    return thunk
+    def __init__(self, num_envs):
+        self.returns, self.lengths = np.zeros(num_envs), np.zeros(num_envs, np.int64)
+
+    def update(self, rewards, game_ends):
+        self.returns += rewards
+        self.lengths += 1
+        ended = [(i, self.returns[i], self.lengths[i]) for i in np.nonzero(game_ends)[0]]
+        self.returns[game_ends], self.lengths[game_ends] = 0, 0
+        return ended
+
+
+class VideoRecorder:
+    """--capture-video: env 0's games as the agent sees them (the newest 84x84 frame of each stack), the
+    games gymnasium's RecordVideo would pick (0, 1, 8, 27, ..., then every 1000th), as mp4 files."""
+
+    def __init__(self, folder, frames):
+        self.folder, self.game, self.frames = folder, 0, [frames[0, -1]]
+
+    def update(self, frames, game_ends, infos):
+        if game_ends[0]:
+            self.frames.append(infos["final_obs"][0, -1])
+            if capped_cubic_video_schedule(self.game):
+                save_video([np.repeat(f[:, :, None], 3, axis=2) for f in self.frames], self.folder, episode_index=self.game, fps=15)
+            self.game, self.frames = self.game + 1, []
+        if capped_cubic_video_schedule(self.game):
+            self.frames.append(frames[0, -1])
 
 
 def layer_init(layer, std=np.sqrt(2), bias_const=0.0):
@@ -312,21 +325,21 @@ def load_checkpoint(path, env_id):
 
 
 def evaluate(agent, env_id, eval_episodes, seed, capture_video=False, run_name="eval"):
-    """Whole-game returns (all lives, unclipped) with actions sampled from the policy: a greedy Atari
-    policy can lock into a loop that its sampled twin never enters."""
-    env = make_env(env_id, 0, capture_video, run_name)()
-    obs, _ = env.reset(seed=seed)
+    """Whole-game returns (all lives, unclipped) on the training envs, actions sampled from the policy:
+    a greedy Atari policy can lock into a loop that its sampled twin never enters."""
+    envs = make_envs(env_id, 1)
+    frames, _ = envs.reset(seed=seed)
     torch.manual_seed(seed)
+    stats, video = GameStats(1), VideoRecorder(f"videos/{run_name}", frames) if capture_video else None
     episodic_returns = []
     while len(episodic_returns) < eval_episodes:
         with torch.no_grad():
-            action = agent.get_action_and_value(torch.as_tensor(obs[None]))[0]
-        obs, _, terminated, truncated, info = env.step(int(action))
-        if "episode" in info:  # the game is over (not just a life)
-            episodic_returns.append(float(info["episode"]["r"]))
-        if terminated or truncated:
-            obs, _ = env.reset()
-    env.close()
+            action = agent.get_action_and_value(torch.as_tensor(frames))[0]
+        frames, reward, game_over, truncated, infos = envs.step(action.numpy())
+        episodic_returns += [float(r) for _, r, _ in stats.update(reward, game_over | truncated)]
+        if video:
+            video.update(frames, game_over | truncated, infos)
+    envs.close()
     return episodic_returns
 
 
@@ -367,15 +380,7 @@ def main(args):
         torch.set_num_threads(args.torch_threads)
     device = torch.device("cuda" if torch.cuda.is_available() and args.cuda else "cpu")
 
-    if "NoFrameskip" not in args.env_id:
-        fail(f"{SCRIPT} skips frames itself and needs an ALE id without frame skip: pass --env-id e.g. BreakoutNoFrameskip-v4")
-    try:
-        envs = gym.vector.SyncVectorEnv(
-            [make_env(args.env_id, i, args.capture_video, run_name) for i in range(args.num_envs)],
-            autoreset_mode=gym.vector.AutoresetMode.SAME_STEP,  # the final observation arrives in info
-        )
-    except gym.error.DependencyNotInstalled as e:
-        fail(f"{args.env_id} needs a package that is missing ({e}): run `pip install -r requirements.txt`")
+    envs = make_envs(args.env_id, args.num_envs, args.num_threads)
     obs_shape = envs.single_observation_space.shape  # (4, 84, 84), uint8
     n_actions = int(envs.single_action_space.n)
 
@@ -402,13 +407,15 @@ def main(args):
     # fused=True: one kernel for all parameters, 4x faster than the default per-tensor loop on the CPU
     optimizer = torch.optim.Adam(agent.parameters(), lr=args.learning_rate, eps=1e-5, fused=True)
 
-    # Rollout storage (numpy: a write per step costs far less than into a torch tensor). Frames stay
-    # uint8 (29 MB for 8 x 128 x 4 x 84 x 84; float32 would be 116 MB) until a minibatch is formed.
-    obs = np.zeros((args.num_steps, args.num_envs) + obs_shape, np.uint8)
-    actions = np.zeros((args.num_steps, args.num_envs), np.int64)
-    logprobs = np.zeros((args.num_steps, args.num_envs), np.float32)
-    logps = np.zeros((args.num_steps, args.num_envs, n_actions), np.float32)  # pi_old(.|s), for the KL variants
-    values = np.zeros((args.num_steps, args.num_envs), np.float32)
+    # Rollout storage. What the network produces stays on its device (with --cuda, the GPU), so a step
+    # copies only the observations in and the actions out. Frames stay uint8 (29 MB for 8 x 128 x 4 x
+    # 84 x 84; float32 would be 116 MB) until a minibatch is formed. What the env returns stays in numpy.
+    obs = torch.zeros((args.num_steps, args.num_envs) + obs_shape, dtype=torch.uint8, device=device)
+    actions = torch.zeros((args.num_steps, args.num_envs), dtype=torch.long, device=device)
+    logprobs = torch.zeros((args.num_steps, args.num_envs), device=device)
+    values = torch.zeros((args.num_steps, args.num_envs), device=device)
+    kl_loss = args.loss.startswith("kl")  # only the KL variants read pi_old(.|s) whole
+    logps = torch.zeros((args.num_steps, args.num_envs, n_actions), device=device) if kl_loss else None
     final_values = np.zeros((args.num_steps, args.num_envs), np.float32)  # V(final obs) where a step truncated
     rewards = np.zeros((args.num_steps, args.num_envs), np.float32)
     terminations = np.zeros((args.num_steps, args.num_envs), np.float32)
@@ -420,8 +427,9 @@ def main(args):
 
     global_step = 0
     start_time = time.time()
-    next_obs, _ = envs.reset(seed=args.seed)
-    envs.action_space.seed(args.seed)
+    frames, infos = envs.reset(seed=args.seed)
+    next_obs, lives = torch.as_tensor(frames, device=device), infos["lives"]
+    stats, video = GameStats(args.num_envs), VideoRecorder(f"videos/{run_name}", frames) if args.capture_video else None
 
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a killed run still reaches `finally`
     checkpoint_path = f"runs/{run_name}/{args.exp_name}.pt"
@@ -439,38 +447,46 @@ def main(args):
                 global_step += args.num_envs
                 obs[step] = next_obs
                 with torch.no_grad():
-                    action, logprob, _, value, logp = agent.get_action_and_value(torch.as_tensor(next_obs, device=device))
-                actions[step], logprobs[step], values[step], logps[step] = action.cpu(), logprob.cpu(), value.cpu(), logp.cpu()
+                    action, logprob, _, value, logp = agent.get_action_and_value(next_obs)
+                actions[step], logprobs[step], values[step] = action, logprob, value
+                if kl_loss:
+                    logps[step] = logp
 
-                next_obs, reward, terminated, truncated, infos = envs.step(actions[step])
-                done = terminated | truncated
-                rewards[step] = reward
-                terminations[step], dones[step] = terminated, done
+                frames, reward, game_over, truncated, infos = envs.step(action.cpu().numpy())  # the one copy out
+                next_obs = torch.as_tensor(frames, device=device)  # the one copy in
+                # A lost life ends the training episode (no bootstrap through it) but not the game, which
+                # goes on from the next frame. At a game over the new game's lives are reported, never fewer.
+                life_lost, lives = infos["lives"] < lives, infos["lives"]
+                terminated, game_end = game_over | life_lost, game_over | truncated
+                rewards[step] = np.sign(reward)  # clipped for training; the game's return counts raw rewards
+                terminations[step], dones[step] = terminated, terminated | truncated
 
                 final_values[step] = 0.0
-                if truncated.any():
-                    # SAME_STEP autoreset: next_obs already starts the new game; s_{t+1} is in final_obs
+                if truncated.any():  # the game reached the frame cap: bootstrap with V(final observation)
+                    # SAME_STEP autoreset: frames already start the new game; s_{t+1} is in final_obs
                     with torch.no_grad():
                         final_obs = torch.as_tensor(np.stack(infos["final_obs"][truncated]), device=device)
                         final_values[step, truncated] = agent.get_value(final_obs).cpu().numpy()
-                if "final_info" in infos and "episode" in infos["final_info"]:  # a game (not a life) ended
-                    final_info = infos["final_info"]
-                    for i in np.nonzero(final_info["_episode"])[0]:
-                        recent_returns.append(final_info["episode"]["r"][i])
-                        writer.add_scalar("charts/episodic_return", final_info["episode"]["r"][i], global_step)
-                        writer.add_scalar("charts/episodic_length", final_info["episode"]["l"][i], global_step)
+                for i, game_return, game_length in stats.update(reward, game_end):
+                    recent_returns.append(game_return)
+                    writer.add_scalar("charts/episodic_return", game_return, global_step)
+                    writer.add_scalar("charts/episodic_length", game_length, global_step)
+                if video:
+                    video.update(frames, game_end, infos)
             with torch.no_grad():
-                last_values = agent.get_value(torch.as_tensor(next_obs, device=device)).cpu().numpy()
-            following_values = np.concatenate([values[1:], last_values[None]])  # V(s_{t+1}) within an episode
+                last_values = agent.get_value(next_obs)
+            # One copy of the values per rollout: GAE runs in numpy, on the CPU
+            values_np = values.cpu().numpy()
+            following_values = np.concatenate([values_np[1:], last_values.cpu().numpy()[None]])  # V(s_{t+1}) within an episode
             next_values = np.where(dones > 0, final_values, following_values)
 
             # Estimate
-            advantages, returns = compute_gae(rewards, values, next_values, terminations, dones, args.gamma, args.gae_lambda)
-            b_obs = torch.as_tensor(obs.reshape((-1,) + obs_shape), device=device)  # still uint8
-            b_actions = torch.as_tensor(actions.reshape(-1), device=device)
-            b_logprobs = torch.as_tensor(logprobs.reshape(-1), device=device)
-            b_logps = torch.as_tensor(logps.reshape(-1, n_actions), device=device)
-            b_values = torch.as_tensor(values.reshape(-1), device=device)
+            advantages, returns = compute_gae(rewards, values_np, next_values, terminations, dones, args.gamma, args.gae_lambda)
+            b_obs = obs.reshape((-1,) + obs_shape)  # still uint8
+            b_actions = actions.reshape(-1)
+            b_logprobs = logprobs.reshape(-1)
+            b_logps = logps.reshape(-1, n_actions) if kl_loss else None
+            b_values = values.reshape(-1)
 
             # Optimise: K epochs of minibatch Adam on the N*T samples
             b_advantages = torch.as_tensor(advantages.reshape(-1), device=device)
@@ -493,7 +509,7 @@ def main(args):
                     mb_advantages = b_advantages[mb_inds]
                     if args.norm_adv:
                         mb_advantages = (mb_advantages - mb_advantages.mean()) / (mb_advantages.std() + 1e-8)
-                    kl = categorical_kl(b_logps[mb_inds], newlogps) if args.loss.startswith("kl") else None
+                    kl = categorical_kl(b_logps[mb_inds], newlogps) if kl_loss else None
 
                     pg_loss = ppo_policy_loss(ratio, mb_advantages, kl, args.loss, clip_coef, kl_beta)
                     v_loss = ppo_value_loss(newvalue, b_values[mb_inds], b_returns[mb_inds], clip_coef, args.clip_vloss)
@@ -513,7 +529,7 @@ def main(args):
                     mean_kl = categorical_kl(b_logps, agent.get_action_and_value(b_obs, b_actions)[4]).mean().item()
                 kl_beta = update_kl_beta(kl_beta, mean_kl, args.kl_dtarg)
 
-            y_pred, y_true = b_values.cpu().numpy(), b_returns.cpu().numpy()
+            y_pred, y_true = values_np.reshape(-1), returns.reshape(-1)
             var_y = np.var(y_true)
             explained_var = np.nan if var_y == 0 else 1 - np.var(y_true - y_pred) / var_y
 
@@ -526,7 +542,7 @@ def main(args):
             writer.add_scalar("losses/approx_kl", approx_kl.item(), global_step)
             writer.add_scalar("losses/clipfrac", torch.stack(clipfracs).mean().item(), global_step)
             writer.add_scalar("losses/explained_variance", explained_var, global_step)
-            if args.loss.startswith("kl"):
+            if kl_loss:
                 writer.add_scalar("losses/kl_beta", kl_beta, global_step)
             writer.add_scalar("charts/SPS", sps, global_step)
             recent = f"{np.mean(recent_returns):.1f}" if recent_returns else "n/a"

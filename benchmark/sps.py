@@ -1,61 +1,153 @@
-"""Steps per second of ppo_continuous.py, and of CleanRL's ppo_continuous_action.py when it is beside it.
+"""Steps per second of our scripts against CleanRL's, measured alternately in one run on one machine.
 
-Both scripts run the same settings (HalfCheetah-v4, 1 env, 2048 steps, 10 epochs, 32 minibatches), one
-at a time, alternating, so the ratio is measured on one machine in one run. Each run's SPS is the one
-the script itself reports after its last iteration (env steps / wall time since the first reset).
+    python benchmark/sps.py                      # ppo_continuous.py vs CleanRL's ppo_continuous_action.py
+    python benchmark/sps.py --atari              # ppo_atari.py vs CleanRL's ppo_atari.py
+    python benchmark/sps.py --atari --cuda       # the same, the networks on the GPU
+    python benchmark/sps.py --atari --baseline PATH   # against another ppo_atari-style script (an older copy of ours)
 
-    python benchmark/sps.py                      # ours only
-    python benchmark/sps.py --cleanrl PATH       # also CleanRL's script (default: benchmark/cleanrl/ppo_continuous_action.py)
+Continuous: HalfCheetah-v4, 1 env, 2048 steps, 10 epochs, 32 minibatches. Atari: BreakoutNoFrameskip-v4,
+the scripts' defaults (8 envs x 128 steps, 4 epochs of 4 minibatches). End to end, each run's SPS is the
+one the script itself prints after its last iteration (env steps / wall time since the first reset).
 
-CleanRL's file is not part of this repository; copy it to benchmark/cleanrl/ (git-ignored) to compare.
-It must be a version for gymnasium 1.x (SAME_STEP autoreset).
+With --atari, a second measurement times the rollout alone: the environments and the forward pass
+that picks the action, no storage and no update. On a machine with few cores the CNN's backward pass
+takes most of an Atari run's time and hides how fast the environments step; this shows it.
+
+The baselines default to CleanRL's scripts in ../shared/baselines/ (copies that run on our
+requirements) or benchmark/cleanrl/ (git-ignored); without one, ours is measured alone.
 """
 
 import argparse
+import importlib.util
+import inspect
 import os
 import re
 import statistics
 import subprocess
 import sys
 import tempfile
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
+BASELINE_DIRS = [os.path.join(ROOT, "..", "shared", "baselines"), os.path.join(HERE, "cleanrl")]
+TASKS = {  # ours, the baseline's file names, how each prints its SPS, default env and steps per run
+    "continuous": ("ppo_continuous.py", ("cleanrl_ppo_continuous_action.py", "ppo_continuous_action.py"), "HalfCheetah-v4", 20480),
+    "atari": ("ppo_atari.py", ("cleanrl_ppo_atari.py", "ppo_atari.py"), "BreakoutNoFrameskip-v4", 20480),
+}
 
 
-def measure(script, pattern, steps, env_id, extra=()):
+def measure(script, steps, env_id, extra=()):
     """Runs one training job in a scratch directory; returns the last SPS it printed."""
     cmd = [sys.executable, script, "--env-id", env_id, "--total-timesteps", str(steps), *extra]
     with tempfile.TemporaryDirectory() as cwd:
         out = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=True).stdout
-    return int(re.findall(pattern, out)[-1])
+    return int(re.findall(r"SPS(?:=|: )(\d+)", out)[-1])  # ours print SPS=N, CleanRL's SPS: N
+
+
+def rollout_sps(script, env_id, num_envs, steps, cuda):
+    """Environments + action selection only, with the script's own env construction and Agent.
+
+    Works with ppo_atari.py (make_envs: ale-py's vector env) and with scripts that build one gymnasium
+    env per actor with make_env(env_id, idx, capture_video, run_name), as CleanRL's ppo_atari.py does.
+    """
+    import gymnasium as gym
+    import torch
+
+    sys.path.insert(0, os.path.dirname(os.path.abspath(script)))  # CleanRL's imports its wrappers from beside it
+    spec = importlib.util.spec_from_file_location("measured", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # the scripts train only under `if __name__ == "__main__"`
+    if hasattr(module, "make_envs"):
+        envs = module.make_envs(env_id, num_envs)
+    else:
+        thunks = [module.make_env(env_id, i, False, "sps") for i in range(num_envs)]
+        envs = gym.vector.SyncVectorEnv(thunks, autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
+    takes_envs = "envs" in inspect.signature(module.Agent).parameters  # CleanRL: Agent(envs)
+    device = torch.device("cuda" if cuda else "cpu")
+    agent = (module.Agent(envs) if takes_envs else module.Agent(int(envs.single_action_space.n))).to(device)
+    obs, _ = envs.reset(seed=1)
+    for i in range(-10, steps // num_envs):  # 10 steps of warm-up, then the timed ones
+        if i == 0:
+            start = time.perf_counter()
+        with torch.no_grad():
+            action = agent.get_action_and_value(torch.as_tensor(obs, device=device))[0]
+        obs, *_ = envs.step(action.cpu().numpy())
+    sps = (steps // num_envs) * num_envs / (time.perf_counter() - start)
+    envs.close()
+    return sps
+
+
+def rollout_in_subprocess(script, env_id, steps, cuda):
+    cmd = [sys.executable, __file__, "--rollout-of", script, "--env-id", env_id, "--steps", str(steps)] + (["--cuda"] if cuda else [])
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    return float(re.findall(r"rollout SPS=([\d.]+)", out)[-1])
+
+
+def find_baseline(names):
+    for folder in BASELINE_DIRS:
+        for name in names:
+            if os.path.isfile(os.path.join(folder, name)):
+                return os.path.normpath(os.path.join(folder, name))
+    return None
+
+
+def report(label_ours, label_theirs, ours, theirs, what):
+    print(f"\n{what}, median of {len(ours)}:")
+    print(f"  {label_ours:<40} {statistics.median(ours):8.0f} SPS   runs: {', '.join(f'{x:.0f}' for x in ours)}")
+    if theirs:
+        print(f"  {label_theirs:<40} {statistics.median(theirs):8.0f} SPS   runs: {', '.join(f'{x:.0f}' for x in theirs)}")
+        print(f"  {'ratio':<40} {statistics.median(ours) / statistics.median(theirs):8.2f}x")
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--env-id", default="HalfCheetah-v4")
-    parser.add_argument("--steps", type=int, default=20480, help="env steps per measured run (10 iterations)")
+    parser.add_argument("--atari", action="store_true", help="measure ppo_atari.py (default: ppo_continuous.py)")
+    parser.add_argument("--env-id", default=None, help="default: HalfCheetah-v4, or BreakoutNoFrameskip-v4 with --atari")
+    parser.add_argument("--steps", type=int, default=None, help="env steps per measured run (default 20480)")
     parser.add_argument("--repeats", type=int, default=3, help="runs of each script, alternating")
-    parser.add_argument("--cleanrl", default=os.path.join(HERE, "cleanrl", "ppo_continuous_action.py"))
+    parser.add_argument("--baseline", default=None, help="the script to compare with (default: CleanRL's, if found)")
+    parser.add_argument("--cuda", action="store_true", help="pass --cuda to both scripts (the networks on the GPU)")
+    parser.add_argument("--no-end-to-end", action="store_true", help="with --atari: time the rollout only")
+    parser.add_argument("--rollout-of", default=None, help=argparse.SUPPRESS)  # the worker process of rollout_in_subprocess
     args = parser.parse_args()
+    if args.rollout_of:
+        print(f"rollout SPS={rollout_sps(args.rollout_of, args.env_id, 8, args.steps, args.cuda):.1f}")
+        return
 
-    ours_script = os.path.join(ROOT, "ppo_continuous.py")
-    have_cleanrl = os.path.isfile(args.cleanrl)
-    if not have_cleanrl:
-        print(f"(no CleanRL script at {args.cleanrl}: measuring ours only)")
-    ours, theirs = [], []
+    ours_name, baseline_names, default_env, default_steps = TASKS["atari" if args.atari else "continuous"]
+    env_id, steps = args.env_id or default_env, args.steps or default_steps
+    ours_script = os.path.join(ROOT, ours_name)
+    baseline = args.baseline or find_baseline(baseline_names)
+    if baseline is None or not os.path.isfile(baseline):
+        print(f"(no baseline script {'at ' + baseline if baseline else 'found'}: measuring ours only)")
+        baseline = None
+    # CleanRL's scripts take --cuda True/False and default to the GPU; ours take --cuda/--no-cuda and default to the CPU
+    ours_extra, theirs_extra = ["--cuda"] if args.cuda else [], ["--cuda" if args.cuda else "--no-cuda"]
+    if baseline and "cleanrl" not in os.path.basename(baseline) and "cleanrl" not in baseline:
+        theirs_extra = ours_extra  # another copy of one of our scripts
+    print(f"{env_id}, {steps} steps per run; ours: {ours_script}; baseline: {baseline}")
+
+    ours, theirs, ours_roll, theirs_roll = [], [], [], []
     for i in range(args.repeats):
-        ours.append(measure(ours_script, r"SPS=(\d+)", args.steps, args.env_id))
-        print(f"run {i + 1}: ppo_continuous.py {ours[-1]} SPS", flush=True)
-        if have_cleanrl:
-            theirs.append(measure(args.cleanrl, r"SPS: (\d+)", args.steps, args.env_id))
-            print(f"run {i + 1}: cleanrl ppo_continuous_action.py {theirs[-1]} SPS", flush=True)
+        if not args.no_end_to_end:
+            ours.append(measure(ours_script, steps, env_id, ours_extra))
+            print(f"run {i + 1}: {ours_name} end to end {ours[-1]} SPS", flush=True)
+            if baseline:
+                theirs.append(measure(baseline, steps, env_id, theirs_extra))
+                print(f"run {i + 1}: baseline end to end {theirs[-1]} SPS", flush=True)
+        if args.atari:
+            ours_roll.append(rollout_in_subprocess(ours_script, env_id, steps, args.cuda))
+            print(f"run {i + 1}: {ours_name} rollout only {ours_roll[-1]:.0f} SPS", flush=True)
+            if baseline:
+                theirs_roll.append(rollout_in_subprocess(baseline, env_id, steps, args.cuda))
+                print(f"run {i + 1}: baseline rollout only {theirs_roll[-1]:.0f} SPS", flush=True)
 
-    print(f"\n{args.env_id}, {args.steps} steps per run, median of {args.repeats}:")
-    print(f"ppo_continuous.py              {statistics.median(ours):6.0f} SPS")
-    if have_cleanrl:
-        print(f"cleanrl ppo_continuous_action  {statistics.median(theirs):6.0f} SPS")
-        print(f"ratio                          {statistics.median(ours) / statistics.median(theirs):6.2f}x")
+    label = os.path.relpath(baseline, ROOT) if baseline else ""
+    if ours:
+        report(ours_name, label, ours, theirs, "end to end")
+    if ours_roll:
+        report(ours_name, label, ours_roll, theirs_roll, "rollout only (envs + action selection)")
 
 
 if __name__ == "__main__":

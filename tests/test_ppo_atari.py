@@ -1,4 +1,4 @@
-"""Tests for ppo_atari.py: each wrapper's behaviour, the rollout's bootstrapping, then the whole script.
+"""Tests for ppo_atari.py: the environments on real games, the rollout's bootstrapping, then the whole script.
 
 GAE and the losses are checked on this script's copy in test_shared_pieces.py.
 """
@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 
-import cv2
+import ale_py.vector_env
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -18,146 +18,133 @@ import ppo_atari as A
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BREAKOUT = "BreakoutNoFrameskip-v4"
+NOOP = np.zeros(1, np.int64)  # action 0 of one env
 
 
-# --- our wrappers, on a scripted fake game ------------------------------------------------------------
+# --- the environments -------------------------------------------------------------------------------------
 
 
-class FakeGame(gym.Env):
-    """3 lives, one lost every 4 steps, reward 5 a step; records the actions it receives and its resets."""
-
-    observation_space = gym.spaces.Box(0, 255, (1,), np.uint8)
-    action_space = gym.spaces.Discrete(4)
-
-    def __init__(self):
-        self.ale, self.resets, self.actions = self, 0, []
-
-    def lives(self):
-        return self._lives
-
-    def get_action_meanings(self):
-        return ["NOOP", "FIRE", "RIGHT", "LEFT"]
-
-    def reset(self, seed=None, options=None):
-        self.resets, self.t, self._lives = self.resets + 1, 0, 3
-        return np.array([0], np.uint8), {}
-
-    def step(self, action):
-        self.actions.append(int(action))
-        self.t += 1
-        if self.t % 4 == 0:
-            self._lives -= 1
-        return np.array([self.t], np.uint8), 5.0, self._lives == 0, False, {}
+def without_noops_or_fire(monkeypatch):
+    """make_envs as the script configures it, but with no no-op starts and no FIRE at reset."""
+    real = ale_py.vector_env.AtariVectorEnv
+    monkeypatch.setattr(ale_py.vector_env, "AtariVectorEnv", lambda *a, **kw: real(*a, **{**kw, "noop_max": 0, "use_fire_reset": False}))
 
 
-def test_episodic_life_ends_the_training_episode_but_not_the_game():
-    game = FakeGame()
-    env = A.EpisodicLifeEnv(game)
-    env.reset(seed=0)
-    ends = []
-    for _ in range(3):
-        steps = 0
-        while True:
-            _, _, terminated, truncated, _ = env.step(2)
-            steps += 1
-            if terminated:
-                break
-        ends.append((steps, game.lives()))
-        env.reset()
-        assert game.actions[-1] == 0 or game.lives() == 3  # a no-op past the lost life, not a restart
-    # lives lost at game steps 4 and 8 (the no-op after each loss is a game step too), game over at 12
-    assert ends == [(4, 2), (3, 1), (3, 0)]
-    assert game.resets == 2  # the game restarted once, after the last life, not after each
-
-
-def test_fire_on_reset():
-    game = FakeGame()
-    env = A.FireResetEnv(game)
-    env.reset(seed=0)
-    assert game.actions == [1]
-    env = A.FireResetEnv(A.EpisodicLifeEnv(FakeGame()))  # and after every lost life, as make_env stacks them
-    env.reset(seed=0)
-    terminations = [env.step(2)[2] for _ in range(3)]
-    assert terminations == [False, False, True]  # FIRE was game step 1; the life goes at step 4
-    env.reset()
-    assert env.unwrapped.actions[-2:] == [0, 1]  # the no-op past the life, then FIRE
-
-
-# --- the whole stack, on the real game ------------------------------------------------------------------
-
-
-def test_stack_shape_dtype_and_fire_only_where_the_game_needs_it():
-    env = A.make_env(BREAKOUT, 0, False, "t")()
-    obs, _ = env.reset(seed=0)
-    assert obs.shape == (4, 84, 84) and obs.dtype == np.uint8 and env.observation_space.shape == (4, 84, 84)
-    assert env.observation_space.dtype == np.uint8
-    names = lambda e: {type(w).__name__ for w in iter_wrappers(e)}  # noqa: E731
-    assert "FireResetEnv" in names(env) and "EpisodicLifeEnv" in names(env)
-    assert "FireResetEnv" not in names(A.make_env("FreewayNoFrameskip-v4", 0, False, "t")())  # NOOP, UP, DOWN
-    # the game's statistics are recorded inside the life-loss and reward-clipping wrappers: whole games, raw rewards
-    order = [type(w).__name__ for w in iter_wrappers(env)]
-    assert order.index("TransformReward") < order.index("EpisodicLifeEnv") < order.index("RecordEpisodeStatistics")
-
-
-def iter_wrappers(env):
-    while hasattr(env, "env"):
-        yield env
-        env = env.env
-
-
-def test_noop_starts_take_1_to_30_noops():
-    env = A.make_env(BREAKOUT, 0, False, "t")()
-    noops = []
-    for seed in range(60):
-        env.reset(seed=seed)
-        noops.append(env.unwrapped.ale.getEpisodeFrameNumber() - 4)  # minus the FIRE step's 4 frames
-    assert min(noops) >= 1 and max(noops) <= 30
-    assert len(set(noops)) >= 15 and min(noops) <= 5 and max(noops) >= 25
-
-
-def test_frames_are_the_max_of_the_last_two_skipped_frames():
-    """Replays the stack's no-ops, FIRE and actions on a raw ALE game and max-pools frames 3 and 4 itself."""
-    env = A.make_env(BREAKOUT, 0, False, "t")()
-    raw = gym.make(BREAKOUT)
-    env.reset(seed=7)
-    raw.reset(seed=7)
-    ale = raw.unwrapped.ale
-    for _ in range(raw.unwrapped.np_random.integers(1, 31)):  # the same draw AtariPreprocessing made
-        raw.step(0)
-    for _ in range(4):
-        raw.step(1)
-    differs = 0
-    for action in np.random.default_rng(0).integers(0, 4, size=40):
-        obs, *_ = env.step(action)
-        frames = []
-        for _ in range(4):
-            raw.step(action)
-            frames.append(ale.getScreenGrayscale())
-        pooled = np.maximum(frames[2], frames[3])
-        np.testing.assert_array_equal(obs[-1], cv2.resize(pooled, (84, 84), interpolation=cv2.INTER_AREA))
-        differs += not np.array_equal(pooled, frames[3])
-        if env.unwrapped.ale.lives() < 5:
+def test_frames_rewards_and_game_ends_equal_gymnasiums_preprocessing(monkeypatch):
+    """Same game, same actions, no no-ops: the vector env's stacks, raw rewards and game over equal
+    gymnasium's AtariPreprocessing + FrameStackObservation step for step, through a whole game.
+    The one documented difference: the vector env fills the stack with zeros at reset, where
+    FrameStackObservation repeats the first frame by default; padding_type="zero" matches it."""
+    without_noops_or_fire(monkeypatch)
+    envs = A.make_envs(BREAKOUT, 1)
+    env = gym.make(BREAKOUT)
+    env = gym.wrappers.AtariPreprocessing(env, noop_max=0, frame_skip=4, screen_size=84, terminal_on_life_loss=False)
+    env = gym.wrappers.FrameStackObservation(env, 4, padding_type="zero")
+    frames, _ = envs.reset(seed=3)
+    obs, _ = env.reset(seed=3)
+    np.testing.assert_array_equal(frames[0], obs)
+    rng, total, steps = np.random.default_rng(0), 0.0, 0
+    while True:
+        action = rng.integers(0, 4)
+        frames, reward, game_over, truncated, infos = envs.step(np.array([action]))
+        obs, raw_reward, terminated, _, info = env.step(action)
+        steps, total = steps + 1, total + raw_reward
+        assert reward[0] == raw_reward and game_over[0] == terminated and not truncated[0]
+        assert infos["lives"][0] == info["lives"] or terminated
+        if terminated:  # SAME_STEP autoreset: the game's last stack is in final_obs
+            np.testing.assert_array_equal(infos["final_obs"][0], obs)
             break
-    assert differs > 0  # the ball moves between the two frames, so pooling is visible
+        np.testing.assert_array_equal(frames[0], obs)
+    assert steps > 100 and total > 0  # a whole game, with scoring, was compared
 
 
-def test_life_loss_ends_training_episodes_while_the_game_return_keeps_counting():
-    env = A.make_env(BREAKOUT, 0, False, "t")()
-    env.reset(seed=8)
-    rng = np.random.default_rng(8)  # random play that scores in two of the five lives
-    life_returns, life_return, game = [], 0.0, None
-    while game is None:
-        _, reward, terminated, truncated, info = env.step(rng.integers(0, 4))
-        assert reward in (-1.0, 0.0, 1.0)  # sign-clipped for training
-        life_return += reward
-        if "episode" in info:
-            game = info["episode"]
-        if terminated or truncated:
-            life_returns.append(life_return)
-            life_return = 0.0
-            env.reset()
-    assert len(life_returns) == 5  # Breakout's five lives are five training episodes, one game
-    assert game["r"] >= sum(life_returns) > max(life_returns)  # unclipped, over the whole game
+def test_fire_at_the_start_of_a_game_only_where_the_game_has_it(monkeypatch):
+    """Breakout's ball appears only after FIRE: with NOOPs alone, the screen moves only if the env pressed
+    FIRE at reset. It does not press it after a lost life (the agent must), unlike the old wrapper stack."""
+
+    def screen_moves(envs):
+        first = envs.reset(seed=0)[0][0, -1]
+        return any(not np.array_equal(envs.step(NOOP)[0][0, -1], first) for _ in range(20))
+
+    assert screen_moves(A.make_envs(BREAKOUT, 1))
+    without_noops_or_fire(monkeypatch)
+    assert not screen_moves(A.make_envs(BREAKOUT, 1))  # the check can fail: no FIRE, no ball
+    monkeypatch.undo()
+    assert A.make_envs("FreewayNoFrameskip-v4", 1).single_action_space.n == 3  # NOOP, UP, DOWN: no FIRE to press
+
+    envs = A.make_envs(BREAKOUT, 1)
+    envs.reset(seed=0)
+    lives = 5
+    while lives == 5:  # NOOPs lose the first life: the ball is missed
+        frames, _, _, _, infos = envs.step(NOOP)
+        lives = infos["lives"][0]
+    for _ in range(30):  # after the lost life the game waits for FIRE: the screen no longer changes
+        frames, *_ = envs.step(NOOP)
+    still = frames[0, -1]
+    assert all(np.array_equal(envs.step(NOOP)[0][0, -1], still) for _ in range(20))
+
+
+def test_noop_starts_vary_the_first_frames():
+    """FIRE and then 0-28 no-op frames (ale-py draws 0-29 and counts FIRE as one): 1-29 frames at reset."""
+    envs = A.make_envs(BREAKOUT, 1)
+    starts = [int(envs.reset(seed=seed)[1]["episode_frame_number"][0]) for seed in range(60)]
+    assert min(starts) >= 1 and max(starts) <= 29
+    assert len(set(starts)) >= 15 and min(starts) <= 5 and max(starts) >= 25
+
+
+def record_envs(monkeypatch):
+    """Wraps make_envs so that every step's raw rewards and infos are kept."""
+    steps, real = [], A.make_envs
+
+    def recorded(*args):
+        envs = real(*args)
+        step = envs.step
+
+        def recording_step(actions):
+            result = step(actions)
+            steps.append(dict(reward=result[1].copy(), game_over=result[2].copy(), truncated=result[3].copy(),
+                              lives=result[4]["lives"].copy(), frame=result[4]["episode_frame_number"].copy()))  # fmt: skip
+            return result
+
+        envs.step = recording_step
+        return envs
+
+    monkeypatch.setattr(A, "make_envs", recorded)
+    return steps
+
+
+@pytest.mark.parametrize("env_id, lives_per_game", [(BREAKOUT, 5), ("SpaceInvadersNoFrameskip-v4", 3)])
+def test_a_lost_life_ends_the_training_episode_but_not_the_game(env_id, lives_per_game, tmp_path, monkeypatch):
+    """Real games: training episodes end at each lost life while the game's frames run on, the training
+    rewards are the raw ones clipped (Space Invaders scores 5-30 a hit), and the logged game returns
+    are the sums of raw rewards over all the lives of each game."""
+    monkeypatch.chdir(tmp_path)
+    steps = record_envs(monkeypatch)
+    calls = record_gae_inputs(A, monkeypatch, probe=torch.zeros((1, 4, 84, 84), dtype=torch.uint8))
+    A.main(A.Args(env_id=env_id, num_envs=2, num_steps=256, num_minibatches=2, update_epochs=1, total_timesteps=2048, seed=4, exp_name="life"))
+    raw = np.array([s["reward"] for s in steps])  # [T, N]
+    game_over, lives, frame = (np.array([s[k] for s in steps]) for k in ("game_over", "lives", "frame"))
+    terminations = np.concatenate([c["terminations"] for c in calls])
+    rewards = np.concatenate([c["rewards"] for c in calls])
+    np.testing.assert_array_equal(rewards, np.sign(raw))
+    assert raw.max() > 1 or env_id == BREAKOUT  # Breakout scores 1 a brick in its lower rows
+    lost = np.zeros_like(game_over)
+    lost[1:] = lives[1:] < lives[:-1]
+    lost[0] = lives[0] < lives_per_game
+    np.testing.assert_array_equal(terminations, game_over | lost)
+    assert game_over.sum() >= 2 and lost.sum() >= 2 * (lives_per_game - 1)
+    # the game goes on through a lost life: its frame counter runs on by the 4 skipped frames
+    t, i = np.nonzero(lost[:-1])
+    np.testing.assert_array_equal(frame[t + 1, i], frame[t, i] + 4)
+    # every game: all its lives, and the logged return is the raw rewards of all of them
+    games = []
+    for i in range(2):
+        ends = np.nonzero(game_over[:, i])[0]
+        for start, end in zip(np.concatenate([[-1], ends[:-1]]), ends):
+            assert lost[start + 1 : end + 1, i].sum() == lives_per_game - 1  # then the last life ends the game
+            games.append(raw[start + 1 : end + 1, i].sum())
+    logged = read_scalars(only_run(tmp_path, "life__"))["charts/episodic_return"]
+    assert sorted(logged) == sorted(games) and len(games) >= 2
 
 
 # --- the rollout: truncation vs termination -----------------------------------------------------------------
@@ -168,14 +155,27 @@ def frames(t):
 
 
 FRAMES = gym.spaces.Box(0, 255, (4, 84, 84), np.uint8)
+SAME_STEP = gym.vector.AutoresetMode.SAME_STEP
 gym.register("FakeNoFrameskip", entry_point=lambda: count_env(False, FRAMES, gym.spaces.Discrete(3), frames))
+
+
+class WithLives(gym.Wrapper):
+    """Adds the one info the script reads from ale-py's vector env (a game without lives reports 0)."""
+
+    def reset(self, **kwargs):
+        obs, info = self.env.reset(**kwargs)
+        return obs, {**info, "lives": 0}
+
+    def step(self, action):
+        *result, info = self.env.step(action)
+        return *result, {**info, "lives": 0}
 
 
 @pytest.mark.parametrize("terminate", [False, True])
 def test_rollout_bootstraps_truncation_with_the_final_observation(terminate, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    env = lambda: gym.wrappers.RecordEpisodeStatistics(count_env(terminate, FRAMES, gym.spaces.Discrete(3), frames))  # noqa: E731
-    monkeypatch.setattr(A, "make_env", lambda *a: env)
+    env = lambda: WithLives(count_env(terminate, FRAMES, gym.spaces.Discrete(3), frames))  # noqa: E731
+    monkeypatch.setattr(A, "make_envs", lambda env_id, n, threads=0: gym.vector.SyncVectorEnv([env] * n, autoreset_mode=SAME_STEP))
     calls = record_gae_inputs(A, monkeypatch, probe=torch.as_tensor(np.stack([frames(k) for k in range(6)])))
     A.main(A.Args(env_id="FakeNoFrameskip", num_envs=2, num_steps=12, num_minibatches=2, update_epochs=1, total_timesteps=48))
     assert len(calls) == 2
@@ -214,8 +214,10 @@ def test_end_to_end_writes_tags_and_checkpoint_round_trip(tmp_path, monkeypatch)
 @pytest.mark.parametrize(
     "kw, expected",
     [
-        (dict(env_id="ALE/Breakout-v5"), "needs an ALE id without frame skip: pass --env-id e.g. BreakoutNoFrameskip-v4"),
-        (dict(env_id="CartPole-v1"), "needs an ALE id without frame skip"),
+        (dict(env_id="Breakout-v4"), "skips 4 frames itself: pass --env-id BreakoutNoFrameskip-v4 (or ALE/..-v5)"),
+        (dict(env_id="MsPacman-v4"), "pass --env-id MsPacmanNoFrameskip-v4"),
+        (dict(env_id="CartPole-v1"), "CartPole-v1 is not an Atari game: pass --env-id e.g. BreakoutNoFrameskip-v4"),
+        (dict(env_id="Breakout", eval_checkpoint="x.pt"), "did you mean"),
         (dict(env_id="BreakoutNoFrameskip-v9"), "did you mean BreakoutNoFrameskip-v4"),
         (dict(num_minibatches=3), "does not split into 3 minibatches: pick a --num-minibatches that divides 1024"),
         (dict(eval_checkpoint="missing.pt"), "no checkpoint at 'missing.pt'"),
