@@ -90,7 +90,7 @@ class Args:
     kl_dtarg: float = 0.01
     """target KL d_targ of the adaptive penalty (section 4)"""
     clip_vloss: bool = True
-    """toggles whether or not to use a clipped loss for the value function, as per the paper"""
+    """toggles a value loss clipped around the rollout's values (openai/baselines' ppo2; not in the paper)"""
     ent_coef: float = 0.0
     """coefficient of the entropy bonus c2"""
     vf_coef: float = 0.5

@@ -1,15 +1,25 @@
 """Mean episodic return of the uniform random policy: the zero of the paper's Table 1 score.
 
     python benchmark/random_policy.py --env-ids Hopper-v4 Swimmer-v4 --episodes 100
+    python benchmark/random_policy.py --env-ids BreakoutNoFrameskip-v4 --atari-stack ../shared/baselines/cleanrl_ppo_atari.py
 
-Prints a JSON object {env_id: mean return} for benchmark/reference.json's "random_policy".
+Prints a JSON object {env_id: mean return} for benchmark/reference.json's "random_policy". Atari ids
+play whole games (all lives, raw rewards, one action per 4 frames) on ppo_atari.py's environments; with
+--atari-stack, also on that script's wrapper stack (make_env(env_id, idx, capture_video, run_name), as
+CleanRL's), to compare the two stacks.
 """
 
 import argparse
+import importlib.util
 import json
+import os
+import sys
 
+import ale_py
 import gymnasium as gym
 import numpy as np
+
+gym.register_envs(ale_py)  # the ALE's ids join gymnasium's registry
 
 
 def random_return(env_id, episodes, seed):
@@ -28,10 +38,52 @@ def random_return(env_id, episodes, seed):
     return float(np.mean(returns))
 
 
+def random_atari_games(env_id, games, seed, stack_script=None):
+    """(mean return, mean length in agent steps) of random whole games on 8 envs."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    sys.path.insert(0, root)
+    import ppo_atari
+
+    script = stack_script or os.path.join(root, "ppo_atari.py")
+    sys.path.insert(0, os.path.dirname(os.path.abspath(script)))  # CleanRL's imports its wrappers from beside it
+    spec = importlib.util.spec_from_file_location("stack", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    if stack_script is None:
+        envs = module.make_envs(env_id, 8)
+    else:
+        thunks = [module.make_env(env_id, i, False, "random") for i in range(8)]
+        envs = gym.vector.SyncVectorEnv(thunks, autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
+    envs.reset(seed=seed)
+    rng, stats, ended = np.random.default_rng(seed), ppo_atari.GameStats(8), []
+    while len(ended) < games:
+        _, reward, terminated, truncated, infos = envs.step(rng.integers(0, envs.single_action_space.n, 8))
+        if stack_script is None:  # the env's terminated is the game's end
+            ended += [(r, n) for _, r, n in stats.update(reward, terminated | truncated)]
+        elif "final_info" in infos and "episode" in infos["final_info"]:  # RecordEpisodeStatistics: whole games
+            episode = infos["final_info"]["episode"]
+            ended += [(episode["r"][i], episode["l"][i]) for i in np.nonzero(infos["final_info"]["_episode"])[0]]
+    envs.close()
+    returns, lengths = np.array(ended[:games], float).T
+    return float(np.mean(returns)), float(np.mean(lengths))
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--env-ids", nargs="+", required=True)
     parser.add_argument("--episodes", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--atari-stack", default=None, help="also play Atari games on this script's wrapper stack")
     args = parser.parse_args()
-    print(json.dumps({env_id: round(random_return(env_id, args.episodes, args.seed), 2) for env_id in args.env_ids}, indent=1))
+    results = {}
+    for env_id in args.env_ids:
+        if gym.spec(env_id).entry_point == "ale_py.env:AtariEnv":
+            ret, length = random_atari_games(env_id, args.episodes, args.seed)
+            results[env_id] = round(ret, 2)
+            print(f"{env_id}, ppo_atari.py's envs: return {ret:.2f}, {length:.0f} agent steps a game", file=sys.stderr)
+            if args.atari_stack:
+                ret, _ = random_atari_games(env_id, args.episodes, args.seed, args.atari_stack)  # CleanRL's length counts frames
+                print(f"{env_id}, {args.atari_stack}: return {ret:.2f}", file=sys.stderr)
+        else:
+            results[env_id] = round(random_return(env_id, args.episodes, args.seed), 2)
+    print(json.dumps(results, indent=1))

@@ -9,9 +9,10 @@ Continuous: HalfCheetah-v4, 1 env, 2048 steps, 10 epochs, 32 minibatches. Atari:
 the scripts' defaults (8 envs x 128 steps, 4 epochs of 4 minibatches). End to end, each run's SPS is the
 one the script itself prints after its last iteration (env steps / wall time since the first reset).
 
-With --atari, a second measurement times the rollout alone: the environments and the forward pass
-that picks the action, no storage and no update. On a machine with few cores the CNN's backward pass
-takes most of an Atari run's time and hides how fast the environments step; this shows it.
+With --atari, two more measurements: the rollout alone (the environments and the forward pass that
+picks the action, no storage and no update) and the environments alone (uniform random actions, no
+network). On a machine with few cores the CNN takes most of an Atari run's time and hides how fast
+the environments step; these show it.
 
 The baselines default to CleanRL's scripts in ../shared/baselines/ (copies that run on our
 requirements) or benchmark/cleanrl/ (git-ignored); without one, ours is measured alone.
@@ -45,13 +46,15 @@ def measure(script, steps, env_id, extra=()):
     return int(re.findall(r"SPS(?:=|: )(\d+)", out)[-1])  # ours print SPS=N, CleanRL's SPS: N
 
 
-def rollout_sps(script, env_id, num_envs, steps, cuda):
-    """Environments + action selection only, with the script's own env construction and Agent.
+def rollout_sps(script, env_id, num_envs, steps, cuda, random_actions=False):
+    """Environments + action selection only, with the script's own env construction and Agent
+    (with random_actions, the environments alone).
 
     Works with ppo_atari.py (make_envs: ale-py's vector env) and with scripts that build one gymnasium
     env per actor with make_env(env_id, idx, capture_video, run_name), as CleanRL's ppo_atari.py does.
     """
     import gymnasium as gym
+    import numpy as np
     import torch
 
     sys.path.insert(0, os.path.dirname(os.path.abspath(script)))  # CleanRL's imports its wrappers from beside it
@@ -67,9 +70,13 @@ def rollout_sps(script, env_id, num_envs, steps, cuda):
     device = torch.device("cuda" if cuda else "cpu")
     agent = (module.Agent(envs) if takes_envs else module.Agent(int(envs.single_action_space.n))).to(device)
     obs, _ = envs.reset(seed=1)
+    rng = np.random.default_rng(1)
     for i in range(-10, steps // num_envs):  # 10 steps of warm-up, then the timed ones
         if i == 0:
             start = time.perf_counter()
+        if random_actions:
+            obs, *_ = envs.step(rng.integers(0, envs.single_action_space.n, num_envs))
+            continue
         with torch.no_grad():
             action = agent.get_action_and_value(torch.as_tensor(obs, device=device))[0]
         obs, *_ = envs.step(action.cpu().numpy())
@@ -78,8 +85,9 @@ def rollout_sps(script, env_id, num_envs, steps, cuda):
     return sps
 
 
-def rollout_in_subprocess(script, env_id, steps, cuda):
-    cmd = [sys.executable, __file__, "--rollout-of", script, "--env-id", env_id, "--steps", str(steps)] + (["--cuda"] if cuda else [])
+def rollout_in_subprocess(script, env_id, steps, cuda, random_actions=False):
+    cmd = [sys.executable, __file__, "--rollout-of", script, "--env-id", env_id, "--steps", str(steps)]
+    cmd += (["--cuda"] if cuda else []) + (["--random-actions"] if random_actions else [])
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     return float(re.findall(r"rollout SPS=([\d.]+)", out)[-1])
 
@@ -110,9 +118,10 @@ def main():
     parser.add_argument("--cuda", action="store_true", help="pass --cuda to both scripts (the networks on the GPU)")
     parser.add_argument("--no-end-to-end", action="store_true", help="with --atari: time the rollout only")
     parser.add_argument("--rollout-of", default=None, help=argparse.SUPPRESS)  # the worker process of rollout_in_subprocess
+    parser.add_argument("--random-actions", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.rollout_of:
-        print(f"rollout SPS={rollout_sps(args.rollout_of, args.env_id, 8, args.steps, args.cuda):.1f}")
+        print(f"rollout SPS={rollout_sps(args.rollout_of, args.env_id, 8, args.steps, args.cuda, args.random_actions):.1f}")
         return
 
     ours_name, baseline_names, default_env, default_steps = TASKS["atari" if args.atari else "continuous"]
@@ -128,7 +137,7 @@ def main():
         theirs_extra = ours_extra  # another copy of one of our scripts
     print(f"{env_id}, {steps} steps per run; ours: {ours_script}; baseline: {baseline}")
 
-    ours, theirs, ours_roll, theirs_roll = [], [], [], []
+    ours, theirs, ours_roll, theirs_roll, ours_env, theirs_env = [], [], [], [], [], []
     for i in range(args.repeats):
         if not args.no_end_to_end:
             ours.append(measure(ours_script, steps, env_id, ours_extra))
@@ -142,12 +151,18 @@ def main():
             if baseline:
                 theirs_roll.append(rollout_in_subprocess(baseline, env_id, steps, args.cuda))
                 print(f"run {i + 1}: baseline rollout only {theirs_roll[-1]:.0f} SPS", flush=True)
+            ours_env.append(rollout_in_subprocess(ours_script, env_id, steps, args.cuda, random_actions=True))
+            print(f"run {i + 1}: {ours_name} envs only {ours_env[-1]:.0f} SPS", flush=True)
+            if baseline:
+                theirs_env.append(rollout_in_subprocess(baseline, env_id, steps, args.cuda, random_actions=True))
+                print(f"run {i + 1}: baseline envs only {theirs_env[-1]:.0f} SPS", flush=True)
 
     label = os.path.relpath(baseline, ROOT) if baseline else ""
     if ours:
         report(ours_name, label, ours, theirs, "end to end")
     if ours_roll:
         report(ours_name, label, ours_roll, theirs_roll, "rollout only (envs + action selection)")
+        report(ours_name, label, ours_env, theirs_env, "envs only (8 envs, random actions)")
 
 
 if __name__ == "__main__":
