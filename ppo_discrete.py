@@ -383,7 +383,6 @@ def main(args):
     global_step = 0
     start_time = time.time()
     next_obs, _ = envs.reset(seed=args.seed)
-    envs.action_space.seed(args.seed)
 
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a killed run still reaches `finally`
     checkpoint_path = f"runs/{run_name}/{args.exp_name}.pt"

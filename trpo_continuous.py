@@ -447,7 +447,6 @@ def main(args):
     global_step = 0
     start_time = time.time()
     next_obs_raw, _ = envs.reset(seed=args.seed)
-    envs.action_space.seed(args.seed)
     obs_rms.update(next_obs_raw)
     next_obs = normalize_obs(next_obs_raw, obs_rms)
 

@@ -92,6 +92,19 @@ def test_noop_starts_vary_the_first_frames():
     assert len(set(starts)) >= 15 and min(starts) <= 5 and max(starts) >= 25
 
 
+def test_the_id_gives_the_game_sticky_actions_and_frame_cap(monkeypatch):
+    seen = []
+    monkeypatch.setattr(ale_py.vector_env, "AtariVectorEnv", lambda game, n, **kw: seen.append((game, n, kw)))
+    A.make_envs("ALE/Breakout-v5", 3)
+    A.make_envs("MsPacmanNoFrameskip-v4", 2, 1)
+    (v5_game, v5_n, v5), (v4_game, v4_n, v4) = seen
+    assert (v5_game, v5_n, v5["repeat_action_probability"], v5["num_threads"]) == ("breakout", 3, 0.25, 0)
+    assert (v4_game, v4_n, v4["repeat_action_probability"], v4["num_threads"]) == ("ms_pacman", 2, 0.0, 1)
+    for kw in (v5, v4):  # raw rewards and no life-loss signal: the script does both itself
+        assert kw["max_num_frames_per_episode"] == 108000 and not kw["full_action_space"] and not kw["reward_clipping"]
+        assert "episodic_life" not in kw and "life_loss_info" not in kw
+
+
 def record_envs(monkeypatch):
     """Wraps make_envs so that every step's raw rewards and infos are kept."""
     steps, real = [], A.make_envs
