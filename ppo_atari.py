@@ -17,6 +17,8 @@ the GPU: per step, one copy of the observations in and one of the actions out.
     python ppo_atari.py --env-id PongNoFrameskip-v4 --eval-checkpoint runs/<run_name>/ppo_atari.pt
 """
 
+import importlib
+import math
 import os
 import random
 import signal
@@ -130,12 +132,45 @@ def fail(message):
 
 
 def check_env_id(env_id):
-    if env_id not in gym.registry:
+    """A registered id, or gymnasium's `module:EnvId` form: importing module registers the user's env."""
+    module, _, name = env_id.rpartition(":")
+    if module:
+        try:
+            importlib.import_module(module)
+        except Exception as e:  # any error in the user's module: its first line, not a traceback
+            first_line = (str(e).splitlines() or [""])[0]
+            fail(f"--env-id {env_id}: importing '{module}' failed ({type(e).__name__}: {first_line}): check that `python -c 'import {module}'` works here")
+    if name not in gym.registry:
         import difflib
 
-        close = difflib.get_close_matches(env_id, list(gym.registry), n=3)
+        close = difflib.get_close_matches(name, list(gym.registry), n=3)
         hint = f" (did you mean {', '.join(close)}?)" if close else " (see gymnasium.registry)"
         fail(f"unknown env id '{env_id}': pass --env-id with a registered environment{hint}")
+
+
+def check_args(args):
+    """Every numeric flag this script has, checked before any environment is made: one line naming the
+    flag and the values it takes. A flag set to None (an optional limit left off) is not checked."""
+    at_least_1 = ("num_envs", "num_steps", "num_minibatches", "update_epochs", "eval_episodes", "total_timesteps",
+                  "cg_iters", "backtrack_iters", "vf_epochs", "vf_num_minibatches")  # fmt: skip
+    positive = ("learning_rate", "vf_learning_rate", "clip_coef", "kl_dtarg", "target_kl", "max_grad_norm")
+    non_negative = ("kl_beta", "ent_coef", "vf_coef", "cg_damping", "num_threads", "torch_threads")
+    ranges = {"gamma": (lambda v: 0 < v <= 1, "in (0, 1]"), "gae_lambda": (lambda v: 0 <= v <= 1, "in [0, 1]"),
+              "backtrack_coef": (lambda v: 0 < v < 1, "in (0, 1)")}  # fmt: skip
+    for name, value in asdict(args).items():
+        if value is None or isinstance(value, (bool, str)):
+            continue
+        flag = f"--{name.replace('_', '-')} {value}"
+        if name in at_least_1 and value < 1:
+            fail(f"{flag}: must be a whole number of at least 1")
+        if not math.isfinite(value):
+            fail(f"{flag}: must be a finite number")
+        if name in positive and value <= 0:
+            fail(f"{flag}: must be positive")
+        if name in non_negative and value < 0:
+            fail(f"{flag}: must be 0 or more")
+        if name in ranges and not ranges[name][0](value):
+            fail(f"{flag}: must be {ranges[name][1]}")
 
 
 def make_envs(env_id, num_envs, num_threads=0):
@@ -147,7 +182,7 @@ def make_envs(env_id, num_envs, num_threads=0):
     actions) and the minimal action set. The env reports raw rewards, and terminated only when the game
     is over: clipping rewards and ending a training episode at a lost life are done in main.
     """
-    spec = gym.spec(env_id)
+    spec = gym.spec(env_id.rpartition(":")[2])  # module:EnvId: check_env_id has imported module
     if spec.entry_point != "ale_py.env:AtariEnv":
         fail(f"{env_id} is not an Atari game: pass --env-id e.g. BreakoutNoFrameskip-v4")
     game = spec.kwargs["game"]
@@ -357,6 +392,7 @@ def evaluate_checkpoint(args, run_name):
 
 def main(args):
     check_env_id(args.env_id)
+    check_args(args)
     run_name = f"{args.env_id}__{args.exp_name}__{args.seed}__{int(time.time())}"
     if args.eval_checkpoint:
         return evaluate_checkpoint(args, run_name)

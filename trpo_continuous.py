@@ -12,6 +12,8 @@ shows the policy update and little else.
     python trpo_continuous.py --env-id Hopper-v4 --eval-checkpoint runs/<run_name>/trpo_continuous.pt
 """
 
+import importlib
+import math
 import os
 import random
 import signal
@@ -107,12 +109,57 @@ def fail(message):
 
 
 def check_env_id(env_id):
-    if env_id not in gym.registry:
+    """A registered id, or gymnasium's `module:EnvId` form: importing module registers the user's env."""
+    module, _, name = env_id.rpartition(":")
+    if module:
+        try:
+            importlib.import_module(module)
+        except Exception as e:  # any error in the user's module: its first line, not a traceback
+            first_line = (str(e).splitlines() or [""])[0]
+            fail(f"--env-id {env_id}: importing '{module}' failed ({type(e).__name__}: {first_line}): check that `python -c 'import {module}'` works here")
+    if name not in gym.registry:
         import difflib
 
-        close = difflib.get_close_matches(env_id, list(gym.registry), n=3)
+        close = difflib.get_close_matches(name, list(gym.registry), n=3)
         hint = f" (did you mean {', '.join(close)}?)" if close else " (see gymnasium.registry)"
         fail(f"unknown env id '{env_id}': pass --env-id with a registered environment{hint}")
+
+
+def check_args(args):
+    """Every numeric flag this script has, checked before any environment is made: one line naming the
+    flag and the values it takes. A flag set to None (an optional limit left off) is not checked."""
+    at_least_1 = ("num_envs", "num_steps", "num_minibatches", "update_epochs", "eval_episodes", "total_timesteps",
+                  "cg_iters", "backtrack_iters", "vf_epochs", "vf_num_minibatches")  # fmt: skip
+    positive = ("learning_rate", "vf_learning_rate", "clip_coef", "kl_dtarg", "target_kl", "max_grad_norm")
+    non_negative = ("kl_beta", "ent_coef", "vf_coef", "cg_damping", "num_threads", "torch_threads")
+    ranges = {"gamma": (lambda v: 0 < v <= 1, "in (0, 1]"), "gae_lambda": (lambda v: 0 <= v <= 1, "in [0, 1]"),
+              "backtrack_coef": (lambda v: 0 < v < 1, "in (0, 1)")}  # fmt: skip
+    for name, value in asdict(args).items():
+        if value is None or isinstance(value, (bool, str)):
+            continue
+        flag = f"--{name.replace('_', '-')} {value}"
+        if name in at_least_1 and value < 1:
+            fail(f"{flag}: must be a whole number of at least 1")
+        if not math.isfinite(value):
+            fail(f"{flag}: must be a finite number")
+        if name in positive and value <= 0:
+            fail(f"{flag}: must be positive")
+        if name in non_negative and value < 0:
+            fail(f"{flag}: must be 0 or more")
+        if name in ranges and not ranges[name][0](value):
+            fail(f"{flag}: must be {ranges[name][1]}")
+
+
+def check_spaces(env_id, observation_space, action_space, action_type):
+    """One line for spaces this script cannot handle, naming the script that can, if there is one."""
+    if not (isinstance(observation_space, gym.spaces.Box) and len(observation_space.shape) == 1):
+        fail(f"{env_id} has a {observation_space} observation space; {SCRIPT} needs a flat vector (a 1-D Box): "
+             f"wrap the env in gymnasium's FlattenObservation, or for Atari pixels use ppo_atari.py")  # fmt: skip
+    if not isinstance(action_space, action_type) or len(action_space.shape) > 1:
+        takes = {gym.spaces.Box: "ppo_continuous.py or trpo_continuous.py", gym.spaces.Discrete: "ppo_discrete.py"}
+        other = next((script for space, script in takes.items() if isinstance(action_space, space) and len(action_space.shape) <= 1), None)
+        hint = f"use {other}" if other else "no script here takes it (a 1-D Box: ppo_continuous.py; Discrete: ppo_discrete.py)"
+        fail(f"{env_id} has a {action_space} action space; {SCRIPT} needs a {action_type.__name__} one: {hint}")
 
 
 def make_env(env_id, idx, capture_video, run_name):
@@ -372,6 +419,7 @@ def evaluate_checkpoint(args, run_name):
 
 def main(args):
     check_env_id(args.env_id)
+    check_args(args)
     run_name = f"{args.env_id}__{args.exp_name}__{args.seed}__{int(time.time())}"
     if args.eval_checkpoint:
         return evaluate_checkpoint(args, run_name)
@@ -402,8 +450,7 @@ def main(args):
         )
     except gym.error.DependencyNotInstalled as e:
         fail(f"{args.env_id} needs a package that is missing ({e}): run `pip install -r requirements.txt`")
-    if not isinstance(envs.single_action_space, gym.spaces.Box):
-        fail(f"{args.env_id} has a {envs.single_action_space} action space; {SCRIPT} needs a continuous (Box) one: use ppo_discrete.py")
+    check_spaces(args.env_id, envs.single_observation_space, envs.single_action_space, gym.spaces.Box)
     obs_dim = int(np.prod(envs.single_observation_space.shape))
     act_dim = int(np.prod(envs.single_action_space.shape))
 

@@ -185,7 +185,7 @@ def run_script(*flags, cwd):
 def test_discrete_env_is_refused_with_one_line(tmp_path):
     code, lines = run_script("--env-id", "CartPole-v1", cwd=tmp_path)
     assert code == 2 and len(lines) == 1, lines
-    assert "continuous (Box)" in lines[0] and "ppo_discrete.py" in lines[0]
+    assert "needs a Box one: use ppo_discrete.py" in lines[0]
 
 
 @pytest.mark.parametrize(

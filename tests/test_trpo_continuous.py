@@ -104,7 +104,7 @@ def test_bad_input(tmp_path, monkeypatch, capsys):
     assert exc.value.code == 2 and "pick a --vf-num-minibatches that divides 2048" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exc:
         T.main(T.Args(env_id="CartPole-v1"))
-    assert exc.value.code == 2 and "needs a continuous (Box) one" in capsys.readouterr().err
+    assert exc.value.code == 2 and "needs a Box one: use ppo_discrete.py" in capsys.readouterr().err
     torch.save({"script": "ppo_continuous.py", "env_id": "HalfCheetah-v4", "model": {}}, tmp_path / "ppo.pt")
     with pytest.raises(SystemExit) as exc:
         T.main(T.Args(eval_checkpoint=str(tmp_path / "ppo.pt")))

@@ -1,0 +1,122 @@
+"""Bad input ends every script in one line on stderr that names the fix, and exit code 2; users' own
+environments (gymnasium's module:EnvId form, tests/toy_envs.py) work."""
+
+import pytest
+from conftest import only_run, read_scalars
+
+import ppo_atari
+import ppo_continuous
+import ppo_discrete
+import trpo_continuous
+
+MLP = [ppo_continuous, ppo_discrete, trpo_continuous]
+ALL = MLP + [ppo_atari]
+PPO = [ppo_continuous, ppo_discrete, ppo_atari]
+
+
+def one_line_exit_2(module, kw, capsys):
+    with pytest.raises(SystemExit) as exc:
+        module.main(module.Args(**kw))
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exc.value.code == 2 and len(err) == 1, err
+    return err[0]
+
+
+NUMBERS = [  # (flag, value, message): every script that has the flag must refuse the value
+    ("num_envs", 0, "--num-envs 0: must be a whole number of at least 1"),
+    ("num_steps", 0, "--num-steps 0: must be a whole number of at least 1"),
+    ("update_epochs", 0, "--update-epochs 0: must be a whole number of at least 1"),
+    ("num_minibatches", 0, "--num-minibatches 0: must be a whole number of at least 1"),
+    ("eval_episodes", 0, "--eval-episodes 0: must be a whole number of at least 1"),
+    ("total_timesteps", 0, "--total-timesteps 0: must be a whole number of at least 1"),
+    ("cg_iters", 0, "--cg-iters 0: must be a whole number of at least 1"),
+    ("backtrack_iters", 0, "--backtrack-iters 0: must be a whole number of at least 1"),
+    ("vf_epochs", 0, "--vf-epochs 0: must be a whole number of at least 1"),
+    ("vf_num_minibatches", 0, "--vf-num-minibatches 0: must be a whole number of at least 1"),
+    ("learning_rate", float("nan"), "--learning-rate nan: must be a finite number"),
+    ("learning_rate", 0.0, "--learning-rate 0.0: must be positive"),
+    ("vf_learning_rate", float("inf"), "--vf-learning-rate inf: must be a finite number"),
+    ("gamma", 1.5, "--gamma 1.5: must be in (0, 1]"),
+    ("gamma", 0.0, "--gamma 0.0: must be in (0, 1]"),
+    ("gae_lambda", -0.1, "--gae-lambda -0.1: must be in [0, 1]"),
+    ("clip_coef", -0.2, "--clip-coef -0.2: must be positive"),
+    ("target_kl", 0.0, "--target-kl 0.0: must be positive"),  # TRPO's trust region; PPO's early stop
+    ("kl_dtarg", 0.0, "--kl-dtarg 0.0: must be positive"),
+    ("kl_beta", -1.0, "--kl-beta -1.0: must be 0 or more"),
+    ("max_grad_norm", float("nan"), "--max-grad-norm nan: must be a finite number"),
+    ("ent_coef", -0.01, "--ent-coef -0.01: must be 0 or more"),
+    ("backtrack_coef", 1.0, "--backtrack-coef 1.0: must be in (0, 1)"),
+    ("cg_damping", -0.1, "--cg-damping -0.1: must be 0 or more"),
+]
+
+
+@pytest.mark.parametrize("module", ALL, ids=lambda m: m.__name__)
+@pytest.mark.parametrize("flag, value, message", NUMBERS, ids=[f"{f}={v}" for f, v, _ in NUMBERS])
+def test_numbers_are_checked_before_any_env_is_made(module, flag, value, message, tmp_path, monkeypatch, capsys):
+    if flag not in module.Args.__dataclass_fields__:
+        pytest.skip(f"{module.__name__} has no --{flag}")
+    monkeypatch.chdir(tmp_path)
+    assert one_line_exit_2(module, {flag: value}, capsys) == f"{module.SCRIPT}: error: {message}"
+    assert not (tmp_path / "runs").exists()  # refused before anything was written
+
+
+@pytest.mark.parametrize("module", ALL, ids=lambda m: m.__name__)
+def test_env_module_that_fails_to_import(module, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    line = one_line_exit_2(module, dict(env_id="toy_broken_envs:Toy-v0"), capsys)
+    assert "importing 'toy_broken_envs' failed (RuntimeError: this module is broken on purpose)" in line
+    assert "python -c 'import toy_broken_envs'" in line
+    line = one_line_exit_2(module, dict(env_id="no_such_module_here:Toy-v0"), capsys)
+    assert "(ModuleNotFoundError: No module named 'no_such_module_here')" in line
+
+
+@pytest.mark.parametrize("module", ALL, ids=lambda m: m.__name__)
+def test_unknown_id_in_a_module_gets_close_matches(module, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    line = one_line_exit_2(module, dict(env_id="toy_envs:ToyReech-v0"), capsys)
+    assert "unknown env id 'toy_envs:ToyReech-v0'" in line and "did you mean ToyReach-v0" in line
+
+
+SPACES = [  # (env, script): what the line must say
+    ("ToyDict-v0", ppo_continuous, "needs a flat vector (a 1-D Box): wrap the env in gymnasium's FlattenObservation"),
+    ("ToyDict-v0", ppo_discrete, "needs a flat vector (a 1-D Box)"),
+    ("ToyDict-v0", trpo_continuous, "needs a flat vector (a 1-D Box)"),
+    ("ToyImage-v0", ppo_discrete, "Box(0, 255, (3, 8, 8), uint8) observation space; ppo_discrete.py needs a flat vector"),
+    ("ToyImage-v0", ppo_continuous, "or for Atari pixels use ppo_atari.py"),
+    ("ToyMultiDiscrete-v0", ppo_continuous, "MultiDiscrete([2 3]) action space; ppo_continuous.py needs a Box one: no script here takes it"),
+    ("ToyMultiDiscrete-v0", ppo_discrete, "ppo_discrete.py needs a Discrete one: no script here takes it"),
+    ("ToyChoice-v0", ppo_continuous, "Discrete(2) action space; ppo_continuous.py needs a Box one: use ppo_discrete.py"),
+    ("ToyChoice-v0", trpo_continuous, "needs a Box one: use ppo_discrete.py"),
+    ("ToyReach-v0", ppo_discrete, "action space; ppo_discrete.py needs a Discrete one: use ppo_continuous.py or trpo_continuous.py"),
+    ("ToyReach-v0", ppo_atari, "toy_envs:ToyReach-v0 is not an Atari game: pass --env-id e.g. BreakoutNoFrameskip-v4"),
+]
+
+
+@pytest.mark.parametrize("env, module, message", SPACES, ids=[f"{e}-{m.__name__}" for e, m, _ in SPACES])
+def test_spaces_a_script_cannot_handle(env, module, message, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert message in one_line_exit_2(module, dict(env_id=f"toy_envs:{env}"), capsys)
+
+
+@pytest.mark.parametrize(
+    "module, env, kw",
+    [(ppo_continuous, "ToyReach-v0", dict(num_minibatches=4)), (trpo_continuous, "ToyReach-v0", {}), (ppo_discrete, "ToyChoice-v0", dict(total_timesteps=49152))],
+    ids=lambda x: getattr(x, "__name__", str(x)),
+)
+def test_a_users_own_env_trains_and_evaluates(module, env, kw, tmp_path, monkeypatch):
+    """module:EnvId imports the user's module; the policy learns to move to 0 and its checkpoint reloads."""
+    monkeypatch.chdir(tmp_path)
+    env_id = f"toy_envs:{env}"
+    module.main(module.Args(env_id=env_id, num_steps=512, save_model=True, exp_name="toy", seed=1, **{"total_timesteps": 8192, **kw}))
+    returns = read_scalars(only_run(tmp_path, "toy__"))["charts/episodic_return"]
+    first, last = sum(returns[:10]) / 10, sum(returns[-10:]) / 10
+    assert last > first + 3, (first, last)  # the first episodes score -28 to -40 here, the last -4 to -8
+    run = only_run(tmp_path, "toy__")
+    evaluated = module.main(module.Args(env_id=env_id, eval_checkpoint=str(run / "toy.pt"), eval_episodes=3, exp_name="toy"))
+    assert len(evaluated) == 3 and min(evaluated) > first
+
+
+def test_atari_takes_the_module_form_too(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    envs = ppo_atari.make_envs("ale_py:PongNoFrameskip-v4", 1)
+    assert envs.single_action_space.n == 6 and envs.single_observation_space.shape == (4, 84, 84)

@@ -1,0 +1,34 @@
+"""A user's own environments, registered on import: `--env-id toy_envs:ToyReach-v0` (gymnasium's
+module:EnvId form) makes a script import this module first. ToyReach-v0 (Box actions) and
+ToyChoice-v0 (Discrete actions) are learnable in a few thousand steps; the rest have spaces that the
+MLP scripts refuse."""
+
+import gymnasium as gym
+import numpy as np
+
+
+class ToyReach(gym.Env):
+    """Move a point on a line towards 0; the reward is minus the distance. 20 steps an episode."""
+
+    def __init__(self, discrete=False, observation_space=None, action_space=None):
+        self.discrete = discrete
+        self.observation_space = observation_space or gym.spaces.Box(-10, 10, (1,), np.float32)
+        self.action_space = action_space or (gym.spaces.Discrete(2) if discrete else gym.spaces.Box(-1, 1, (1,), np.float32))
+
+    def reset(self, seed=None, options=None):
+        super().reset(seed=seed)
+        self.x = float(self.np_random.uniform(-2, 2))
+        return self.observation_space.sample() if self.observation_space.shape != (1,) else np.array([self.x], np.float32), {}
+
+    def step(self, action):
+        move = (2 * int(action) - 1) * 0.5 if self.discrete else float(np.clip(np.asarray(action).reshape(-1)[0], -1, 1)) * 0.5
+        self.x = float(np.clip(self.x + move, -10, 10))
+        obs = np.array([self.x], np.float32) if self.observation_space.shape == (1,) else self.observation_space.sample()
+        return obs, -abs(self.x), False, False, {}
+
+
+gym.register("ToyReach-v0", entry_point=ToyReach, max_episode_steps=20)
+gym.register("ToyChoice-v0", entry_point=lambda: ToyReach(discrete=True), max_episode_steps=20)
+gym.register("ToyDict-v0", entry_point=lambda: ToyReach(observation_space=gym.spaces.Dict({"x": gym.spaces.Box(-1, 1, (1,))})), max_episode_steps=20)
+gym.register("ToyImage-v0", entry_point=lambda: ToyReach(observation_space=gym.spaces.Box(0, 255, (3, 8, 8), np.uint8)), max_episode_steps=20)
+gym.register("ToyMultiDiscrete-v0", entry_point=lambda: ToyReach(action_space=gym.spaces.MultiDiscrete([2, 3])), max_episode_steps=20)
