@@ -351,7 +351,9 @@ def line_search(evaluate, old_params, full_step, max_kl, backtrack_coef, backtra
 
 
 def save_checkpoint(path, agent, obs_rms, args):
-    """Written to a temporary file and renamed, so a stopped run never leaves a half-written checkpoint."""
+    """Written to a temporary file and renamed, so a stopped run never leaves a half-written checkpoint.
+    Ctrl-C or SIGTERM during the write is held until the rename is done, then delivered; a write that
+    fails removes its temporary file and ends the run with one line."""
     state = {
         "script": SCRIPT,
         "env_id": args.env_id,
@@ -359,8 +361,20 @@ def save_checkpoint(path, agent, obs_rms, args):
         "model": agent.state_dict(),
         "obs_rms": None if obs_rms is None else {"mean": torch.from_numpy(obs_rms.mean), "var": torch.from_numpy(obs_rms.var), "count": obs_rms.count},
     }
-    torch.save(state, path + ".tmp")
-    os.replace(path + ".tmp", path)
+    held = []
+    previous = {sig: signal.signal(sig, lambda received, _: held.append(received)) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        torch.save(state, path + ".tmp")
+        os.replace(path + ".tmp", path)
+    except OSError as e:
+        fail(f"could not write the checkpoint {path} ({e.strerror or e}): free disk space or run from a writable directory")
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if os.path.exists(path + ".tmp"):
+            os.remove(path + ".tmp")
+    for received in held[:1]:
+        signal.raise_signal(received)
 
 
 def load_checkpoint(path, env_id):
@@ -497,7 +511,9 @@ def main(args):
     obs_rms.update(next_obs_raw)
     next_obs = normalize_obs(next_obs_raw, obs_rms)
 
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a killed run still reaches `finally`
+    # A stopped run still reaches `finally` (and saves): SIGTERM exits 143, Ctrl-C 130, without a traceback
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    signal.signal(signal.SIGINT, lambda *_: sys.exit(130))
     checkpoint_path = f"runs/{run_name}/{args.exp_name}.pt"
     try:
         for iteration in range(1, args.num_iterations + 1):
@@ -601,13 +617,15 @@ def main(args):
             recent = f"{np.mean(recent_returns):.1f}" if recent_returns else "n/a"
             print(f"global_step={global_step} SPS={sps} return(last 10)={recent}")
     finally:
-        if args.save_model and global_step > 0:
-            save_checkpoint(checkpoint_path, agent, obs_rms, args)
-            print(f"model saved to {checkpoint_path}")
-        envs.close()
-        writer.close()
-        if args.track:
-            wandb.finish()
+        try:
+            if args.save_model and global_step > 0:
+                save_checkpoint(checkpoint_path, agent, obs_rms, args)
+                print(f"model saved to {checkpoint_path}")
+        finally:
+            envs.close()
+            writer.close()
+            if args.track:
+                wandb.finish()
     return recent_returns
 
 

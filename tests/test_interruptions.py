@@ -1,0 +1,86 @@
+"""A stopped run keeps what it had done: Ctrl-C and SIGTERM save the checkpoint and exit 130 / 143
+without a traceback, a signal during the save cannot leave a half-written file, and a save that fails
+removes its temporary file, still closes the envs and the writer, and ends in one line."""
+
+import errno
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+import torch
+
+import ppo_atari
+import ppo_continuous
+import ppo_discrete
+import trpo_continuous
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TINY = {  # a run of two iterations, a few seconds each
+    ppo_continuous: dict(env_id="InvertedPendulum-v4", num_steps=64, num_minibatches=2, update_epochs=1, total_timesteps=128),
+    ppo_discrete: dict(num_steps=16, num_minibatches=2, update_epochs=1, total_timesteps=128),
+    trpo_continuous: dict(env_id="InvertedPendulum-v4", num_steps=64, total_timesteps=128, vf_epochs=1),
+    ppo_atari: dict(num_envs=2, num_steps=16, num_minibatches=2, update_epochs=1, total_timesteps=64),
+}
+MODULES = list(TINY)
+
+
+def checkpoint_files(tmp_path):
+    return sorted(p.name for p in (tmp_path / "runs").glob("*/*.pt*"))
+
+
+@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["ctrl-c", "sigterm"])
+def test_a_signal_during_training_saves_and_exits_quietly(sig, code, tmp_path):
+    cmd = [sys.executable, "-u", os.path.join(ROOT, "ppo_discrete.py"), "--total-timesteps", "100000000", "--save-model", "--exp-name", "stop"]
+    proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    while "global_step=" not in proc.stdout.readline():  # training has begun
+        assert proc.poll() is None, proc.stderr.read()
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == code and "Traceback" not in err, err
+    assert checkpoint_files(tmp_path) == ["stop.pt"]
+    assert "model saved to" in out
+
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)
+def test_a_signal_during_the_save_waits_for_the_rename(module, tmp_path, monkeypatch):
+    """The signal arrives while torch.save writes: the write and the rename finish, then the signal
+    ends the run (Ctrl-C: exit 130); a whole checkpoint is left, and no temporary file."""
+    monkeypatch.chdir(tmp_path)
+    real_save = torch.save
+
+    def save_interrupted(state, path):
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C, half-way through
+        real_save(state, path)
+
+    monkeypatch.setattr(torch, "save", save_interrupted)
+    with pytest.raises(SystemExit) as exc:
+        module.main(module.Args(**TINY[module], save_model=True, exp_name="sig"))
+    assert exc.value.code == 130
+    (name,) = checkpoint_files(tmp_path)
+    assert name == "sig.pt"
+    monkeypatch.undo()
+    path = next((tmp_path / "runs").glob("*/sig.pt"))
+    assert torch.load(path, weights_only=True)["script"] == module.SCRIPT  # whole, and readable
+
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)
+def test_a_failed_save_cleans_up_and_says_so(module, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    closed = []
+
+    def full_disk(state, path):
+        with open(path, "wb") as f:
+            f.write(b"half")
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(torch, "save", full_disk)
+    real_close = module.SummaryWriter.close
+    monkeypatch.setattr(module.SummaryWriter, "close", lambda self: closed.append("writer") or real_close(self))
+    with pytest.raises(SystemExit) as exc:
+        module.main(module.Args(**TINY[module], save_model=True, exp_name="full"))
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exc.value.code == 2 and len(err) == 1, err
+    assert "could not write the checkpoint" in err[0] and "No space left on device" in err[0] and "free disk space" in err[0]
+    assert checkpoint_files(tmp_path) == [] and closed == ["writer"]
