@@ -396,11 +396,16 @@ def evaluate_checkpoint(args, run_name):
     """--eval-checkpoint: evaluate the saved policy, print the mean and log eval/episodic_return."""
     agent = load_checkpoint(args.eval_checkpoint, args.env_id)
     returns = evaluate(agent, args.env_id, args.eval_episodes, args.seed, args.capture_video, f"{run_name}-eval")
-    writer = SummaryWriter(f"runs/{run_name}-eval")
-    for i, episodic_return in enumerate(returns):
-        writer.add_scalar("eval/episodic_return", episodic_return, i)
-    writer.close()
-    print(f"eval {args.eval_checkpoint}: mean return {np.mean(returns):.2f} +- {np.std(returns):.2f} over {len(returns)} episodes")
+    # printed first: a log directory that cannot be written must not lose the episodes just played
+    print(f"eval {args.eval_checkpoint}: mean return {np.mean(returns):.2f} +- {np.std(returns):.2f} over {len(returns)} episodes", flush=True)
+    print("episodes: " + ", ".join(f"{r:.1f}" for r in returns), flush=True)
+    try:
+        writer = SummaryWriter(f"runs/{run_name}-eval")
+        for i, episodic_return in enumerate(returns):
+            writer.add_scalar("eval/episodic_return", episodic_return, i)
+        writer.close()
+    except OSError as e:
+        fail(f"could not write runs/{run_name}-eval ({e.strerror or e}): the result is above; run from a writable directory")
     return returns
 
 

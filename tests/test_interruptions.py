@@ -84,3 +84,20 @@ def test_a_failed_save_cleans_up_and_says_so(module, tmp_path, monkeypatch, caps
     assert exc.value.code == 2 and len(err) == 1, err
     assert "could not write the checkpoint" in err[0] and "No space left on device" in err[0] and "free disk space" in err[0]
     assert checkpoint_files(tmp_path) == [] and closed == ["writer"]
+
+
+def test_an_evaluation_prints_its_result_before_a_write_that_fails(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    ppo_discrete.main(ppo_discrete.Args(**TINY[ppo_discrete], save_model=True, exp_name="ev"))
+    (path,) = (tmp_path / "runs").glob("*/ev.pt")
+    capsys.readouterr()
+
+    def read_only(*args, **kwargs):
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+
+    monkeypatch.setattr(ppo_discrete, "SummaryWriter", read_only)
+    with pytest.raises(SystemExit) as exc:
+        ppo_discrete.main(ppo_discrete.Args(eval_checkpoint=str(path), eval_episodes=2))
+    out, err = capsys.readouterr()
+    assert exc.value.code == 2 and "Read-only file system" in err and "the result is above" in err
+    assert "mean return" in out and len(out.split("episodes: ")[1].split(", ")) == 2
