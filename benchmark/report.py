@@ -36,23 +36,35 @@ def read_events(events_dir):
     return out
 
 
-def load_runs(runs_dir, include_unfinished=False):
-    """Every run under runs_dir (a directory with run.json), with what the report needs from its events."""
-    runs = []
+def load_runs(runs_dir, include_unfinished=False, skipped=None):
+    """Every run under runs_dir (a directory with run.json), with what the report needs from its events.
+    A run left out is appended to `skipped` as (path, reason): not finished, failed, no events, or
+    events that cannot be read; never reported as a result."""
+    runs, skipped = [], [] if skipped is None else skipped
     for path, dirs, files in os.walk(runs_dir):
         if "run.json" not in files:
             continue
         dirs[:] = []
         finished = os.path.exists(os.path.join(path, "done"))
+        if os.path.exists(os.path.join(path, "failed")):
+            skipped.append((path, "failed (see its log.txt)"))
+            continue
         if not finished and not include_unfinished:
+            skipped.append((path, "not finished (no `done` file; --include-unfinished reports it)"))
             continue
         with open(os.path.join(path, "run.json")) as f:
             run = json.load(f)
         event_dirs = [os.path.join(path, "runs", d) for d in sorted(os.listdir(os.path.join(path, "runs")))] if os.path.isdir(os.path.join(path, "runs")) else []
         if not event_dirs:
+            skipped.append((path, "no tensorboard events"))
             continue
-        scalars = read_events(event_dirs[-1])
+        try:
+            scalars = read_events(event_dirs[-1])
+        except Exception as e:  # a truncated or corrupt file: say so, do not guess
+            skipped.append((path, f"its events cannot be read ({type(e).__name__}: {(str(e).splitlines() or [''])[0]})"))
+            continue
         if "charts/episodic_return" not in scalars:
+            skipped.append((path, "no finished episode in its events"))
             continue
         steps, walls, returns = scalars["charts/episodic_return"]
         start = min(w[0] for _, w, _ in scalars.values())
@@ -210,13 +222,18 @@ def main():
     parser.add_argument("--reference", default=os.path.join(HERE, "reference.json"))
     parser.add_argument("--include-unfinished", action="store_true", help="also report runs without a `done` file")
     args = parser.parse_args()
+    if not os.path.isdir(args.runs_dir):
+        raise SystemExit(f"report.py: error: no directory {args.runs_dir}: pass the runs directory of a sweep (benchmark/sweep.py's --runs-dir, benchmark/runs by default)")
     out = args.out or os.path.join(args.runs_dir, "report")
-    os.makedirs(out, exist_ok=True)
     with open(args.reference) as f:
         reference = json.load(f)
-    runs = load_runs(args.runs_dir, args.include_unfinished)
+    skipped = []
+    runs = load_runs(args.runs_dir, args.include_unfinished, skipped)
+    for path, reason in skipped:
+        print(f"left out {os.path.relpath(path, args.runs_dir)}: {reason}")
     if not runs:
         raise SystemExit(f"report.py: error: no finished runs under {args.runs_dir}: run benchmark/sweep.py first (or pass --include-unfinished)")
+    os.makedirs(out, exist_ok=True)
     for script, envs in group(runs).items():
         lines = script_tables(script, envs, reference)
         stem = script[: -len(".py")]

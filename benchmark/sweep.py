@@ -153,8 +153,19 @@ class Progress:
             print(f"    {os.path.relpath(path, self.runs_dir)}: return(last 10) {latest_return(path) or 'n/a'}", flush=True)
 
 
+def fail(message):
+    """A bad option: one line and exit code 2, before anything is written."""
+    print(f"sweep.py: error: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def _interrupt(*_):
+    raise KeyboardInterrupt
+
+
 def sweep_local(paths, runs_dir, workers, progress):
     pending, running = list(paths), {}
+    signal.signal(signal.SIGTERM, _interrupt)  # SIGTERM to the sweep stops its runs too, like Ctrl-C
     try:
         while pending or running:
             while pending and len(running) < workers:
@@ -266,12 +277,15 @@ def main(argv):
     seeds = args.seeds or preset.get("seeds") or [1]
     variants = [v + flags for v in preset.get("variants", [[]])] if not args.script or args.script == preset.get("script") else [flags]
     if not script or not env_ids:
-        parser.error("name a --preset, or a --script and its --env-ids")
-    if not os.path.exists(os.path.join(ROOT, script)):
-        parser.error(f"no script {script} in {ROOT}: pick one of " + ", ".join(sorted(f for f in os.listdir(ROOT) if f.endswith(".py"))))
-    workers = args.workers or (os.cpu_count() if args.backend == "local" else None)
+        fail("name a --preset, or a --script and its --env-ids")
+    scripts = sorted({preset["script"] for preset in PRESETS.values()} | {f for f in os.listdir(ROOT) if f.startswith(("ppo_", "trpo_")) and f.endswith(".py")})
+    if script not in scripts:  # a name, not a path: run directories stay under --runs-dir
+        fail(f"--script {script}: pick one of the project's scripts: {', '.join(scripts)}")
+    if args.backend == "slurm" and not shutil.which("sbatch"):
+        fail("--backend slurm needs Slurm's sbatch, which is not on PATH: run the sweep on a Slurm login node, or use --backend local")
+    workers = args.workers if args.workers is not None else (os.cpu_count() if args.backend == "local" else None)
     if workers is not None and workers < 1:
-        parser.error("--workers must be at least 1")
+        fail("--workers must be at least 1")
     args.workers = workers
 
     runs = plan(script, env_ids, seeds, variants)

@@ -87,12 +87,45 @@ def test_presets_and_variant_names():
     assert len(long) < 80 and long != sweep.variant_name(["--exp-name", "y" * 200])
 
 
-def test_sweep_refuses_a_missing_script(tmp_path):
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (["--script", "ppo_nothing.py"], "--script ppo_nothing.py: pick one of the project's scripts: ppo_atari.py, ppo_continuous.py"),
+        (["--script", os.path.join(ROOT, "ppo_discrete.py")], "pick one of the project's scripts"),  # a path would put runs elsewhere
+        (["--script", "ppo_discrete.py", "--workers", "0"], "--workers must be at least 1"),
+        (["--script", "ppo_discrete.py", "--backend", "slurm"], "--backend slurm needs Slurm's sbatch, which is not on PATH"),
+    ],
+)
+def test_sweep_refuses_bad_options_in_one_line_before_writing(options, message, tmp_path):
+    runs = tmp_path / "runs"
+    env = {**os.environ, "PATH": "/usr/bin:/bin"}  # no sbatch here, even where Slurm is installed
     proc = subprocess.run(
-        [sys.executable, os.path.join(ROOT, "benchmark", "sweep.py"), "--script", "ppo_nothing.py", "--env-ids", "CartPole-v1", "--runs-dir", str(tmp_path)],
-        capture_output=True, text=True,
+        [sys.executable, os.path.join(ROOT, "benchmark", "sweep.py"), *options, "--env-ids", "CartPole-v1", "--runs-dir", str(runs)],
+        capture_output=True, text=True, env=env,
     )  # fmt: skip
-    assert proc.returncode == 2 and "no script ppo_nothing.py" in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and len(lines) == 1 and message in lines[0], lines
+    assert not runs.exists()
+
+
+def test_sigterm_to_a_local_sweep_stops_its_runs(tmp_path):
+    """The runs save their checkpoints on the way out, and none is left running or marked done."""
+    runs = tmp_path / "runs"
+    cmd = [sys.executable, os.path.join(ROOT, "benchmark", "sweep.py"), "--script", "ppo_discrete.py", "--env-ids", "CartPole-v1",
+           "--seeds", "1", "2", "--workers", "2", "--runs-dir", str(runs), "--", "--total-timesteps", "100000000", "--save-model"]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    logs = [runs / "ppo_discrete" / "total-timesteps_100000000_save-model" / "CartPole-v1" / f"seed{s}" / "log.txt" for s in (1, 2)]
+    deadline = time.time() + 120
+    while not all(log.exists() and "global_step=" in log.read_text() for log in logs):
+        assert time.time() < deadline and proc.poll() is None
+        time.sleep(0.5)
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and "run the same command again to resume" in out, out
+    for log in logs:
+        assert "model saved to" in log.read_text()
+        assert not (log.parent / "done").exists() and len(list(log.parent.glob("runs/*/*.pt"))) == 1
+    assert subprocess.run(["pgrep", "-f", str(runs)], capture_output=True).returncode == 1  # no run left behind
 
 
 # --- the report, on runs whose events this test writes ---------------------------------------------------
@@ -119,8 +152,16 @@ def test_report_tables_and_plots_have_the_right_numbers(tmp_path):
     fake_run(runs_dir, "ppo_continuous.py", "HalfCheetah-v4", 2, ["--x", "1"], 2 * np.arange(1, 21))  # 22..40
     unfinished = fake_run(runs_dir, "ppo_continuous.py", "HalfCheetah-v4", 3, ["--x", "1"], np.full(20, 1e6))
     (unfinished / "done").unlink()
+    corrupt = fake_run(runs_dir, "ppo_continuous.py", "HalfCheetah-v4", 4, ["--x", "1"], np.full(20, 1e6))
+    for events in (corrupt / "runs" / "x").iterdir():
+        events.write_bytes(events.read_bytes()[:60] + b"\xff" * 200)  # a damaged events file
+    failed = fake_run(runs_dir, "ppo_continuous.py", "HalfCheetah-v4", 5, ["--x", "1"], np.full(20, 1e6))
+    (failed / "failed").write_text("{}")
     proc = subprocess.run([sys.executable, os.path.join(ROOT, "benchmark", "report.py"), str(runs_dir), "--out", str(out)], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
+    assert "left out ppo_continuous/x_1/HalfCheetah-v4/seed3: not finished" in proc.stdout
+    assert "left out ppo_continuous/x_1/HalfCheetah-v4/seed5: failed" in proc.stdout
+    assert "left out ppo_continuous/x_1/HalfCheetah-v4/seed4: no finished episode in its events" in proc.stdout  # tensorboard reads up to the damage
     table = (out / "ppo_continuous.md").read_text()
     # 15.5 and 31.0: mean 23.25, std 7.75; steps 2000; wall time 120 s; SPS: the last logged value
     assert "| ours: x_1 | 1, 2 | 23.25 ± 7.75 | 15.5, 31.0 | 2k | 2.0 min | 200 |" in table, table
