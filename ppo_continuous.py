@@ -341,6 +341,17 @@ def update_kl_beta(kl_beta, kl, kl_dtarg):
     return kl_beta
 
 
+def finite_or_stop(agent, last_finite, iteration, *losses):
+    """After an update: a copy of the weights if they and the losses are all finite. Otherwise the run
+    stops with one line naming the iteration, and the agent gets `last_finite` back, so that the
+    checkpoint saved on the way out holds the last usable weights."""
+    losses = [loss.item() if torch.is_tensor(loss) else loss for loss in losses]
+    if all(math.isfinite(loss) for loss in losses) and all(bool(torch.isfinite(p).all()) for p in agent.parameters()):
+        return {name: value.detach().clone() for name, value in agent.state_dict().items()}
+    agent.load_state_dict(last_finite)
+    fail(f"training diverged at iteration {iteration} (a loss or a weight is not finite): lower the learning rate; the last finite weights are kept")
+
+
 def save_checkpoint(path, agent, obs_rms, args):
     """Written to a temporary file and renamed, so a stopped run never leaves a half-written checkpoint.
     Ctrl-C or SIGTERM during the write is held until the rename is done, then delivered; a write that
@@ -512,6 +523,7 @@ def main(args):
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     signal.signal(signal.SIGINT, lambda *_: sys.exit(130))
     checkpoint_path = f"runs/{run_name}/{args.exp_name}.pt"
+    last_finite = finite_or_stop(agent, None, 0)  # the weights to fall back on
     try:
         for iteration in range(1, args.num_iterations + 1):
             frac = 1.0 - (iteration - 1.0) / args.num_iterations  # alpha, annealed from 1 to 0
@@ -602,6 +614,8 @@ def main(args):
                 with torch.no_grad():
                     mean_kl = gaussian_kl(b_means, old_logstd, agent.actor_mean(b_obs), agent.actor_logstd).mean().item()
                 kl_beta = update_kl_beta(kl_beta, mean_kl, args.kl_dtarg)
+
+            last_finite = finite_or_stop(agent, last_finite, iteration, pg_loss, v_loss)
 
             y_pred, y_true = b_values.cpu().numpy(), b_returns.cpu().numpy()
             var_y = np.var(y_true)

@@ -350,6 +350,17 @@ def line_search(evaluate, old_params, full_step, max_kl, backtrack_coef, backtra
     return old_params, 0.0, 0.0, backtrack_iters, False
 
 
+def finite_or_stop(agent, last_finite, iteration, *losses):
+    """After an update: a copy of the weights if they and the losses are all finite. Otherwise the run
+    stops with one line naming the iteration, and the agent gets `last_finite` back, so that the
+    checkpoint saved on the way out holds the last usable weights."""
+    losses = [loss.item() if torch.is_tensor(loss) else loss for loss in losses]
+    if all(math.isfinite(loss) for loss in losses) and all(bool(torch.isfinite(p).all()) for p in agent.parameters()):
+        return {name: value.detach().clone() for name, value in agent.state_dict().items()}
+    agent.load_state_dict(last_finite)
+    fail(f"training diverged at iteration {iteration} (a loss or a weight is not finite): lower the learning rate; the last finite weights are kept")
+
+
 def save_checkpoint(path, agent, obs_rms, args):
     """Written to a temporary file and renamed, so a stopped run never leaves a half-written checkpoint.
     Ctrl-C or SIGTERM during the write is held until the rename is done, then delivered; a write that
@@ -520,6 +531,7 @@ def main(args):
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     signal.signal(signal.SIGINT, lambda *_: sys.exit(130))
     checkpoint_path = f"runs/{run_name}/{args.exp_name}.pt"
+    last_finite = finite_or_stop(agent, None, 0)  # the weights to fall back on
     try:
         for iteration in range(1, args.num_iterations + 1):
             # Collect: N actors x T steps with pi_old
@@ -605,6 +617,8 @@ def main(args):
                     optimizer.zero_grad()
                     v_loss.backward()
                     optimizer.step()
+
+            last_finite = finite_or_stop(agent, last_finite, iteration, v_loss, improvement)
 
             y_pred, y_true = b_values.cpu().numpy(), b_returns.cpu().numpy()
             var_y = np.var(y_true)

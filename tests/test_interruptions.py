@@ -101,3 +101,33 @@ def test_an_evaluation_prints_its_result_before_a_write_that_fails(tmp_path, mon
     out, err = capsys.readouterr()
     assert exc.value.code == 2 and "Read-only file system" in err and "the result is above" in err
     assert "mean return" in out and len(out.split("episodes: ")[1].split(", ")) == 2
+
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)
+def test_a_run_that_diverges_stops_in_one_line_and_keeps_finite_weights(module, tmp_path, monkeypatch, capsys):
+    """Advantages turned to NaN in iteration 2: the run stops naming it, and the checkpoint written on the
+    way out holds the weights of iteration 1 (finite), not the NaN ones."""
+    monkeypatch.chdir(tmp_path)
+    real_gae, calls, kept = module.compute_gae, [], []
+    real_check = module.finite_or_stop
+
+    def gae_nan_in_iteration_2(*args):
+        calls.append(1)
+        advantages, returns = real_gae(*args)
+        return (advantages * float("nan"), returns * float("nan")) if len(calls) == 2 else (advantages, returns)
+
+    def recording_check(agent, last_finite, iteration, *losses):
+        kept.append(last_finite)
+        return real_check(agent, last_finite, iteration, *losses)
+
+    monkeypatch.setattr(module, "compute_gae", gae_nan_in_iteration_2)
+    monkeypatch.setattr(module, "finite_or_stop", recording_check)
+    args = {**TINY[module], "total_timesteps": 3 * TINY[module]["total_timesteps"] // 2}  # 3 iterations
+    with pytest.raises(SystemExit) as exc:
+        module.main(module.Args(**args, save_model=True, exp_name="nan"))
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exc.value.code == 2 and len(err) == 1 and "training diverged at iteration 2" in err[0], err
+    model = torch.load(next((tmp_path / "runs").glob("*/nan.pt")), weights_only=True)["model"]
+    after_iteration_1 = kept[-1]
+    assert all(torch.equal(model[name], after_iteration_1[name]) for name in model)
+    assert all(bool(torch.isfinite(value).all()) for value in model.values())
