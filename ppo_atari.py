@@ -235,6 +235,40 @@ class VideoRecorder:
             self.frames.append(frames[0, -1])
 
 
+def start_wandb(args, run_name):
+    """--track: Weights & Biases mirrors the tensorboard log. Without an account it is one line, before
+    any training: `wandb login`, or WANDB_MODE=offline to keep the logs locally."""
+    import wandb
+
+    try:
+        wandb.init(
+            project=args.wandb_project_name,
+            entity=args.wandb_entity,
+            sync_tensorboard=True,
+            config=vars(args),
+            name=run_name,
+            monitor_gym=True,
+            save_code=True,
+        )
+    except Exception as e:  # wandb's own errors name no fix
+        first_line = (str(e).splitlines() or [""])[0]
+        fail(f"--track: Weights & Biases did not start ({type(e).__name__}: {first_line}): run `wandb login`, or set WANDB_MODE=offline")
+    return wandb
+
+
+def open_writer(run_name, args):
+    """The run's tensorboard log under runs/, the flags as its first entry; an unwritable place is one line."""
+    try:
+        writer = SummaryWriter(f"runs/{run_name}")
+    except OSError as e:
+        fail(f"cannot write runs/{run_name} ({e.strerror or e}): run from a directory you can write to")
+    writer.add_text(
+        "hyperparameters",
+        "|param|value|\n|-|-|\n%s" % ("\n".join([f"|{key}|{value}|" for key, value in vars(args).items()])),
+    )
+    return writer
+
+
 def layer_init(layer, std=np.sqrt(2), bias_const=0.0):
     torch.nn.init.orthogonal_(layer.weight, std)
     torch.nn.init.constant_(layer.bias, bias_const)
@@ -450,23 +484,8 @@ def main(args):
     obs_shape = envs.single_observation_space.shape  # (4, 84, 84), uint8
     n_actions = int(envs.single_action_space.n)
 
-    if args.track:
-        import wandb
-
-        wandb.init(
-            project=args.wandb_project_name,
-            entity=args.wandb_entity,
-            sync_tensorboard=True,
-            config=vars(args),
-            name=run_name,
-            monitor_gym=True,
-            save_code=True,
-        )
-    writer = SummaryWriter(f"runs/{run_name}")
-    writer.add_text(
-        "hyperparameters",
-        "|param|value|\n|-|-|\n%s" % ("\n".join([f"|{key}|{value}|" for key, value in vars(args).items()])),
-    )
+    wandb = start_wandb(args, run_name) if args.track else None
+    writer = open_writer(run_name, args)
 
     # channels_last: the convolutions (most of the run's time) are faster in this layout, on the CPU too
     agent = Agent(n_actions).to(device, memory_format=torch.channels_last)

@@ -18,6 +18,7 @@ import random
 import signal
 import sys
 import time
+import warnings
 from collections import deque
 from dataclasses import asdict, dataclass
 from typing import Literal, Optional
@@ -171,6 +172,20 @@ def check_spaces(env_id, observation_space, action_space, action_type):
         fail(f"{env_id} has a {action_space} action space; {SCRIPT} needs a {action_type.__name__} one: {hint}")
 
 
+def reset_envs(envs, seed, capture_video):
+    """The first reset, where --capture-video renders its first frame: a machine that cannot render
+    (MuJoCo without a display) is one line naming the fix, not a traceback."""
+    if not capture_video:
+        return envs.reset(seed=seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # GL's warnings before the error would add lines to it
+        try:
+            return envs.reset(seed=seed)
+        except Exception as e:
+            first_line = (str(e).splitlines() or [""])[0]
+            fail(f"--capture-video: the env cannot render here ({type(e).__name__}: {first_line}): without a display set MUJOCO_GL=egl (GPU) or MUJOCO_GL=osmesa")
+
+
 def make_env(env_id, idx, capture_video, run_name):
     def thunk():
         if capture_video and idx == 0:
@@ -219,6 +234,40 @@ def scale_reward(reward, discounted_return, return_rms, gamma, dones, clip=10.0,
     scaled = np.clip(reward / np.sqrt(return_rms.var + epsilon), -clip, clip)
     discounted_return[dones] = 0.0
     return scaled
+
+
+def start_wandb(args, run_name):
+    """--track: Weights & Biases mirrors the tensorboard log. Without an account it is one line, before
+    any training: `wandb login`, or WANDB_MODE=offline to keep the logs locally."""
+    import wandb
+
+    try:
+        wandb.init(
+            project=args.wandb_project_name,
+            entity=args.wandb_entity,
+            sync_tensorboard=True,
+            config=vars(args),
+            name=run_name,
+            monitor_gym=True,
+            save_code=True,
+        )
+    except Exception as e:  # wandb's own errors name no fix
+        first_line = (str(e).splitlines() or [""])[0]
+        fail(f"--track: Weights & Biases did not start ({type(e).__name__}: {first_line}): run `wandb login`, or set WANDB_MODE=offline")
+    return wandb
+
+
+def open_writer(run_name, args):
+    """The run's tensorboard log under runs/, the flags as its first entry; an unwritable place is one line."""
+    try:
+        writer = SummaryWriter(f"runs/{run_name}")
+    except OSError as e:
+        fail(f"cannot write runs/{run_name} ({e.strerror or e}): run from a directory you can write to")
+    writer.add_text(
+        "hyperparameters",
+        "|param|value|\n|-|-|\n%s" % ("\n".join([f"|{key}|{value}|" for key, value in vars(args).items()])),
+    )
+    return writer
 
 
 def layer_init(layer, std=np.sqrt(2), bias_const=0.0):
@@ -472,26 +521,12 @@ def main(args):
     except gym.error.DependencyNotInstalled as e:
         fail(f"{args.env_id} needs a package that is missing ({e}): run `pip install -r requirements.txt`")
     check_spaces(args.env_id, envs.single_observation_space, envs.single_action_space, gym.spaces.Box)
+    next_obs_raw, _ = reset_envs(envs, args.seed, args.capture_video)  # before anything is written: a failed render is one line
     obs_dim = int(np.prod(envs.single_observation_space.shape))
     act_dim = int(np.prod(envs.single_action_space.shape))
 
-    if args.track:
-        import wandb
-
-        wandb.init(
-            project=args.wandb_project_name,
-            entity=args.wandb_entity,
-            sync_tensorboard=True,
-            config=vars(args),
-            name=run_name,
-            monitor_gym=True,
-            save_code=True,
-        )
-    writer = SummaryWriter(f"runs/{run_name}")
-    writer.add_text(
-        "hyperparameters",
-        "|param|value|\n|-|-|\n%s" % ("\n".join([f"|{key}|{value}|" for key, value in vars(args).items()])),
-    )
+    wandb = start_wandb(args, run_name) if args.track else None
+    writer = open_writer(run_name, args)
 
     agent = Agent(obs_dim, act_dim).to(device)
     # fused=True: one kernel for all parameters, 4x faster than the default per-tensor loop on the CPU
@@ -515,7 +550,6 @@ def main(args):
 
     global_step = 0
     start_time = time.time()
-    next_obs_raw, _ = envs.reset(seed=args.seed)
     obs_rms.update(next_obs_raw)
     next_obs = normalize_obs(next_obs_raw, obs_rms)
 

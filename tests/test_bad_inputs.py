@@ -120,3 +120,37 @@ def test_atari_takes_the_module_form_too(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     envs = ppo_atari.make_envs("ale_py:PongNoFrameskip-v4", 1)
     assert envs.single_action_space.n == 6 and envs.single_observation_space.shape == (4, 84, 84)
+
+
+@pytest.mark.parametrize("module", MLP, ids=lambda m: m.__name__)
+def test_capture_video_where_nothing_can_render(module, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    env = "ToyNoDisplayChoice-v0" if module is ppo_discrete else "ToyNoDisplay-v0"
+    line = one_line_exit_2(module, dict(env_id=f"toy_envs:{env}", capture_video=True), capsys)
+    assert "--capture-video: the env cannot render here (RuntimeError: an OpenGL platform library has not been loaded)" in line
+    assert "MUJOCO_GL=egl" in line
+
+
+@pytest.mark.parametrize("module", ALL, ids=lambda m: m.__name__)
+def test_track_without_a_wandb_account(module, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    for name in ("WANDB_API_KEY", "WANDB_MODE", "WANDB_DISABLED"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.netrc, no saved login
+    monkeypatch.setenv("WANDB_DIR", str(tmp_path))
+    kw = dict(env_id="toy_envs:ToyChoice-v0" if module is ppo_discrete else "toy_envs:ToyReach-v0") if module is not ppo_atari else {}
+    line = one_line_exit_2(module, dict(track=True, **kw), capsys)
+    assert "--track: Weights & Biases did not start" in line and "`wandb login`, or set WANDB_MODE=offline" in line
+
+
+@pytest.mark.parametrize("module", ALL, ids=lambda m: m.__name__)
+def test_a_runs_directory_that_cannot_be_written(module, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+
+    def read_only(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(module, "SummaryWriter", read_only)
+    kw = dict(env_id="toy_envs:ToyChoice-v0" if module is ppo_discrete else "toy_envs:ToyReach-v0") if module is not ppo_atari else {}
+    line = one_line_exit_2(module, kw, capsys)
+    assert "cannot write runs/" in line and "(Permission denied): run from a directory you can write to" in line

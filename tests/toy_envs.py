@@ -32,3 +32,20 @@ gym.register("ToyChoice-v0", entry_point=lambda: ToyReach(discrete=True), max_ep
 gym.register("ToyDict-v0", entry_point=lambda: ToyReach(observation_space=gym.spaces.Dict({"x": gym.spaces.Box(-1, 1, (1,))})), max_episode_steps=20)
 gym.register("ToyImage-v0", entry_point=lambda: ToyReach(observation_space=gym.spaces.Box(0, 255, (3, 8, 8), np.uint8)), max_episode_steps=20)
 gym.register("ToyMultiDiscrete-v0", entry_point=lambda: ToyReach(action_space=gym.spaces.MultiDiscrete([2, 3])), max_episode_steps=20)
+
+
+class NoDisplay(ToyReach):
+    """Like a MuJoCo env on a machine without a display: rendering fails."""
+
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 30}
+
+    def __init__(self, render_mode=None, discrete=False):
+        super().__init__(discrete)
+        self.render_mode = render_mode
+
+    def render(self):
+        raise RuntimeError("an OpenGL platform library has not been loaded\nmore detail")
+
+
+gym.register("ToyNoDisplay-v0", entry_point=NoDisplay, max_episode_steps=20)
+gym.register("ToyNoDisplayChoice-v0", entry_point=NoDisplay, kwargs=dict(discrete=True), max_episode_steps=20)
