@@ -61,8 +61,9 @@ class Args:
     eval_episodes: int = 10
     """number of episodes for --eval-checkpoint"""
 
-    # Algorithm specific arguments. Defaults: delta, CG and line search as Spinning Up and sb3-contrib
-    # (baselines' CG too); T, lambda and the value fit as sb3-contrib's TRPO (REFERENCE.md)
+    # Algorithm specific arguments. Defaults: delta and CG as Spinning Up and openai/baselines (sb3-contrib
+    # uses 15 CG iterations); the line search as Spinning Up and sb3-contrib; T, lambda and the value
+    # fit as sb3-contrib's TRPO
     env_id: str = "HalfCheetah-v4"
     """the id of the environment"""
     total_timesteps: int = 1000000
