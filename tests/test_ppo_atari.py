@@ -255,3 +255,12 @@ def test_checkpoint_from_another_script_is_refused(tmp_path):
     lines = [line for line in proc.stderr.strip().splitlines() if not line.startswith(("A.L.E", "[Powered"))]
     assert proc.returncode == 2 and len(lines) == 1, lines
     assert "was saved by ppo_discrete.py: evaluate it with `python ppo_discrete.py --eval-checkpoint d.pt`" in lines[0]
+
+
+def test_capture_video_records_the_first_games_of_env_0(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    A.main(A.Args(env_id=BREAKOUT, num_envs=2, num_steps=256, num_minibatches=2, update_epochs=1, total_timesteps=1024, capture_video=True, exp_name="vid"))
+    (folder,) = (tmp_path / "videos").glob("*vid*")
+    videos = sorted(p.name for p in folder.glob("*.mp4"))
+    assert videos[:2] == ["rl-video-episode-0.mp4", "rl-video-episode-1.mp4"] and all((folder / v).stat().st_size > 1000 for v in videos)
+    assert "rl-video-episode-2.mp4" not in videos  # games 2-7 are not on RecordVideo's schedule
