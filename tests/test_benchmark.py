@@ -98,7 +98,8 @@ def test_presets_and_variant_names():
 )
 def test_sweep_refuses_bad_options_in_one_line_before_writing(options, message, tmp_path):
     runs = tmp_path / "runs"
-    env = {**os.environ, "PATH": "/usr/bin:/bin"}  # no sbatch here, even where Slurm is installed
+    (tmp_path / "bin").mkdir()
+    env = {**os.environ, "PATH": str(tmp_path / "bin")}  # no sbatch on PATH, even where Slurm is installed
     proc = subprocess.run(
         [sys.executable, os.path.join(ROOT, "benchmark", "sweep.py"), *options, "--env-ids", "CartPole-v1", "--runs-dir", str(runs)],
         capture_output=True, text=True, env=env,
