@@ -17,6 +17,7 @@ the GPU: per step, one copy of the observations in and one of the actions out.
     python ppo_atari.py --env-id PongNoFrameskip-v4 --eval-checkpoint runs/<run_name>/ppo_atari.pt
 """
 
+import copy
 import importlib
 import math
 import os
@@ -67,6 +68,11 @@ class Args:
     """if set, do not train: load this checkpoint and evaluate it on whole games (actions sampled from the policy)"""
     eval_episodes: int = 10
     """number of episodes for --eval-checkpoint"""
+    checkpoint_every: int = 100
+    """write the full training state to runs/{run_name}/{exp_name}.pt every N iterations (0: only at the end
+    with --save-model, or when stopped); 100 iterations are 1-3 minutes of a MuJoCo or Atari run here"""
+    resume: Optional[str] = None
+    """continue the run saved in this checkpoint (runs/{run_name}/{exp_name}.pt) where it stopped"""
 
     # Algorithm specific arguments
     env_id: str = "BreakoutNoFrameskip-v4"
@@ -154,7 +160,7 @@ def check_args(args):
     at_least_1 = ("num_envs", "num_steps", "num_minibatches", "update_epochs", "eval_episodes", "total_timesteps",
                   "cg_iters", "backtrack_iters", "vf_epochs", "vf_num_minibatches")  # fmt: skip
     positive = ("learning_rate", "vf_learning_rate", "clip_coef", "kl_dtarg", "target_kl", "max_grad_norm")
-    non_negative = ("kl_beta", "ent_coef", "vf_coef", "cg_damping", "num_threads", "torch_threads")
+    non_negative = ("kl_beta", "ent_coef", "vf_coef", "cg_damping", "num_threads", "torch_threads", "checkpoint_every")
     ranges = {"gamma": (lambda v: 0 < v <= 1, "in (0, 1]"), "gae_lambda": (lambda v: 0 <= v <= 1, "in [0, 1]"),
               "backtrack_coef": (lambda v: 0 < v < 1, "in (0, 1)")}  # fmt: skip
     for name, value in asdict(args).items():
@@ -256,10 +262,11 @@ def start_wandb(args, run_name):
     return wandb
 
 
-def open_writer(run_name, args):
-    """The run's tensorboard log under runs/, the flags as its first entry; an unwritable place is one line."""
+def open_writer(run_name, args, purge_step=None):
+    """The run's tensorboard log under runs/, the flags as its first entry; an unwritable place is one line.
+    On --resume, purge_step drops what the stopped run logged after its checkpoint, so no step repeats."""
     try:
-        writer = SummaryWriter(f"runs/{run_name}")
+        writer = SummaryWriter(f"runs/{run_name}", purge_step=purge_step)
     except OSError as e:
         fail(f"cannot write runs/{run_name} ({e.strerror or e}): run from a directory you can write to")
     writer.add_text(
@@ -371,17 +378,79 @@ def finite_or_stop(agent, last_finite, iteration, *losses):
     fail(f"training diverged at iteration {iteration} (a loss or a weight is not finite): lower the learning rate; the last finite weights are kept")
 
 
-def save_checkpoint(path, agent, obs_rms, args):
-    """Written to a temporary file and renamed, so a stopped run never leaves a half-written checkpoint.
-    Ctrl-C or SIGTERM during the write is held until the rename is done, then delivered; a write that
-    fails removes its temporary file and ends the run with one line."""
-    state = {
+def checkpoint_state(agent, obs_rms, args, training=None):
+    """What a checkpoint holds, copied, so that it stays as it is while training goes on: the weights, the
+    observation statistics, the flags, and (written during training) the state that --resume needs."""
+    return {
         "script": SCRIPT,
         "env_id": args.env_id,
         "args": asdict(args),
-        "model": agent.state_dict(),
-        "obs_rms": None if obs_rms is None else {"mean": torch.from_numpy(obs_rms.mean), "var": torch.from_numpy(obs_rms.var), "count": obs_rms.count},
+        "model": {name: value.detach().cpu().clone() for name, value in agent.state_dict().items()},
+        "obs_rms": None if obs_rms is None else {"mean": torch.tensor(obs_rms.mean), "var": torch.tensor(obs_rms.var), "count": obs_rms.count},
+        "training": training,
     }
+
+
+def rng_state(rng):
+    """Every random stream of the run: python's, numpy's, torch's (and CUDA's), and the rollout's generator."""
+    name, keys, pos, has_gauss, gauss = np.random.get_state()
+    return {
+        "python": random.getstate(),
+        "numpy": (name, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, gauss),
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        "rollout": None if rng is None else rng.bit_generator.state,
+    }
+
+
+def set_rng_state(state, rng):
+    random.setstate(state["python"])
+    name, keys, pos, has_gauss, gauss = state["numpy"]
+    np.random.set_state((name, keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
+    torch.set_rng_state(state["torch"])
+    if state["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+    if rng is not None:
+        rng.bit_generator.state = state["rollout"]
+
+
+def read_resume(args):
+    """--resume PATH: the checkpoint's training state. The run goes on with the flags it was started
+    with; a flag given on the command line may differ only if it cannot change the network, the batch
+    or the env (MAY_CHANGE). Anything else, another script's checkpoint, or one without training state
+    is one line and exit code 2."""
+    may_change = {"total_timesteps", "checkpoint_every", "cuda", "track", "wandb_project_name", "wandb_entity",
+                  "capture_video", "save_model", "torch_threads", "num_threads", "eval_episodes"}  # fmt: skip
+    path = args.resume
+    if not os.path.isfile(path):
+        fail(f"no checkpoint at '{path}': pass the .pt file in the run's directory (runs/<run_name>/)")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:
+        state = None
+    if not isinstance(state, dict) or "script" not in state:
+        fail(f"'{path}' is not a checkpoint written by {SCRIPT}: pass one that is")
+    if state["script"] != SCRIPT:
+        fail(f"'{path}' was saved by {state['script']}: resume it with `python {state['script']} --resume {path}`")
+    if not state.get("training"):
+        fail(f"'{path}' holds no training state (a final checkpoint of an older version): start the run anew")
+    defaults, saved = asdict(type(args)()), state["args"]
+    for name, value in asdict(args).items():
+        if name in ("resume", "eval_checkpoint") or name not in saved or value == saved[name]:
+            continue
+        if value != defaults[name] and name not in may_change:
+            fail(f"--{name.replace('_', '-')} {value}: the run was started with {saved[name]}, and --resume keeps it "
+                 f"(only {', '.join('--' + n.replace('_', '-') for n in sorted(may_change))} may change)")  # fmt: skip
+        if value == defaults[name]:
+            setattr(args, name, saved[name])  # not given: the run's own value
+    return state
+
+
+def save_checkpoint(path, agent, obs_rms, args, training=None):
+    """Written to a temporary file and renamed, so a stopped run never leaves a half-written checkpoint.
+    Ctrl-C or SIGTERM during the write is held until the rename is done, then delivered; a write that
+    fails removes its temporary file and ends the run with one line. `agent` may be a checkpoint_state."""
+    state = agent if isinstance(agent, dict) else checkpoint_state(agent, obs_rms, args, training)
     held = []
     previous = {sig: signal.signal(sig, lambda received, _: held.append(received)) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -455,9 +524,10 @@ def evaluate_checkpoint(args, run_name):
 
 
 def main(args):
+    saved = read_resume(args) if args.resume else None  # --resume: the run's own flags, its run directory
     check_env_id(args.env_id)
     check_args(args)
-    run_name = f"{args.env_id}__{args.exp_name}__{args.seed}__{int(time.time())}"
+    run_name = saved["training"]["run_name"] if saved else f"{args.env_id}__{args.exp_name}__{args.seed}__{int(time.time())}"
     if args.eval_checkpoint:
         return evaluate_checkpoint(args, run_name)
 
@@ -485,7 +555,7 @@ def main(args):
     n_actions = int(envs.single_action_space.n)
 
     wandb = start_wandb(args, run_name) if args.track else None
-    writer = open_writer(run_name, args)
+    writer = open_writer(run_name, args, purge_step=saved["training"]["global_step"] + 1 if saved else None)
 
     # channels_last: the convolutions (most of the run's time) are faster in this layout, on the CPU too
     agent = Agent(n_actions).to(device, memory_format=torch.channels_last)
@@ -516,13 +586,26 @@ def main(args):
     next_obs, lives = torch.as_tensor(frames, device=device), infos["lives"]
     stats, video = GameStats(args.num_envs), VideoRecorder(f"videos/{run_name}", frames) if args.capture_video else None
 
+    if saved:  # --resume: everything as it was at the end of the saved iteration
+        training = saved["training"]
+        agent.load_state_dict(saved["model"])
+        optimizer.load_state_dict(training["optimizer"])
+        kl_beta = training["kl_beta"]
+        global_step = training["global_step"]
+        recent_returns.extend(training["recent_returns"])
+        set_rng_state(training["rng"], None)
+    start_iteration, start_step = (saved["training"]["iteration"] + 1 if saved else 1), global_step
+    if start_iteration > args.num_iterations:
+        fail(f"the run in {args.resume} finished at step {global_step}: pass a larger --total-timesteps to extend it")
+
     # A stopped run still reaches `finally` (and saves): SIGTERM exits 143, Ctrl-C 130, without a traceback
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     signal.signal(signal.SIGINT, lambda *_: sys.exit(130))
     checkpoint_path = f"runs/{run_name}/{args.exp_name}.pt"
     last_finite = finite_or_stop(agent, None, 0)  # the weights to fall back on
+    snapshot = None  # the state at the end of the last finished iteration: what a checkpoint holds
     try:
-        for iteration in range(1, args.num_iterations + 1):
+        for iteration in range(start_iteration, args.num_iterations + 1):
             frac = 1.0 - (iteration - 1.0) / args.num_iterations  # alpha, annealed from 1 to 0
             if args.anneal_lr:
                 optimizer.param_groups[0]["lr"] = frac * args.learning_rate
@@ -618,12 +701,17 @@ def main(args):
                 kl_beta = update_kl_beta(kl_beta, mean_kl, args.kl_dtarg)
 
             last_finite = finite_or_stop(agent, last_finite, iteration, pg_loss, v_loss)
+            training = dict(run_name=run_name, iteration=iteration, global_step=global_step, optimizer=copy.deepcopy(optimizer.state_dict()),
+                            recent_returns=[float(r) for r in recent_returns], rng=rng_state(None), kl_beta=kl_beta)  # fmt: skip
+            snapshot = checkpoint_state(agent, None, args, training)
+            if args.checkpoint_every and iteration % args.checkpoint_every == 0:
+                save_checkpoint(checkpoint_path, snapshot, None, args)
 
             y_pred, y_true = values_np.reshape(-1), returns.reshape(-1)
             var_y = np.var(y_true)
             explained_var = np.nan if var_y == 0 else 1 - np.var(y_true - y_pred) / var_y
 
-            sps = int(global_step / (time.time() - start_time))
+            sps = int((global_step - start_step) / (time.time() - start_time))
             writer.add_scalar("charts/learning_rate", optimizer.param_groups[0]["lr"], global_step)
             writer.add_scalar("losses/value_loss", v_loss.item(), global_step)
             writer.add_scalar("losses/policy_loss", pg_loss.item(), global_step)
@@ -639,8 +727,8 @@ def main(args):
             print(f"global_step={global_step} SPS={sps} return(last 10)={recent}")
     finally:
         try:
-            if args.save_model and global_step > 0:
-                save_checkpoint(checkpoint_path, agent, None, args)  # None: pixels are scaled by 1/255, not normalised
+            if snapshot is not None and (args.save_model or args.checkpoint_every):
+                save_checkpoint(checkpoint_path, snapshot, None, args)
                 print(f"model saved to {checkpoint_path}")
         finally:
             envs.close()

@@ -53,6 +53,7 @@ NUMBERS = [  # (flag, value, message): every script that has the flag must refus
     ("vf_coef", -0.5, "--vf-coef -0.5: must be 0 or more"),
     ("num_threads", -1, "--num-threads -1: must be 0 or more"),
     ("torch_threads", -2, "--torch-threads -2: must be 0 or more"),
+    ("checkpoint_every", -1, "--checkpoint-every -1: must be 0 or more"),
 ]
 
 

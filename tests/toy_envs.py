@@ -49,3 +49,16 @@ class NoDisplay(ToyReach):
 
 gym.register("ToyNoDisplay-v0", entry_point=NoDisplay, max_episode_steps=20)
 gym.register("ToyNoDisplayChoice-v0", entry_point=NoDisplay, kwargs=dict(discrete=True), max_episode_steps=20)
+
+
+class FixedStart(ToyReach):
+    """Every episode starts at x = 1, whatever the seed: resets are deterministic (for the resume tests)."""
+
+    def reset(self, seed=None, options=None):
+        super().reset(seed=seed)
+        self.x = 1.0
+        return np.array([self.x], np.float32), {}
+
+
+gym.register("ToyFixedStart-v0", entry_point=FixedStart, max_episode_steps=16)
+gym.register("ToyFixedStartChoice-v0", entry_point=FixedStart, kwargs=dict(discrete=True), max_episode_steps=16)

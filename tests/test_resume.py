@@ -1,0 +1,149 @@
+"""--resume continues a stopped run exactly: the saved state reloads bit for bit, and on a toy env whose
+episodes end at iteration boundaries and whose resets are deterministic, a run stopped in its third
+iteration and resumed ends with the same weights, losses and learning rate as a run never stopped,
+with each tensorboard step logged once."""
+
+import random
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+from conftest import count_env, only_run, read_scalars
+
+import ppo_atari
+import ppo_continuous
+import ppo_discrete
+import trpo_continuous
+
+FRAMES = gym.spaces.Box(0, 255, (4, 84, 84), np.uint8)
+
+
+class WithLives(gym.Wrapper):
+    def reset(self, **kwargs):
+        obs, info = self.env.reset(**kwargs)
+        return obs, {**info, "lives": 0}
+
+    def step(self, action):
+        *result, info = self.env.step(action)
+        return *result, {**info, "lives": 0}
+
+
+def toy_pixels(env_id, n, threads=0):
+    """Pixel games of 16 steps with a fixed start, in place of ale-py's vector env."""
+    frames = lambda t: np.full((4, 84, 84), 10 * t, np.uint8)  # noqa: E731
+    env = lambda: WithLives(gym.wrappers.TimeLimit(count_env(False, FRAMES, gym.spaces.Discrete(3), frames).env, 16))  # noqa: E731
+    return gym.vector.SyncVectorEnv([env] * n, autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
+
+
+CASES = {  # 2 envs x 16 steps an iteration; every episode lasts 16 steps, so each ends at a boundary
+    ppo_continuous: dict(env_id="toy_envs:ToyFixedStart-v0", num_minibatches=2, update_epochs=2),
+    trpo_continuous: dict(env_id="toy_envs:ToyFixedStart-v0", vf_epochs=2, vf_num_minibatches=2),
+    ppo_discrete: dict(env_id="toy_envs:ToyFixedStartChoice-v0", num_minibatches=2, update_epochs=2),
+    ppo_atari: dict(env_id="BreakoutNoFrameskip-v4", num_minibatches=2, update_epochs=1),
+}
+MODULES = list(CASES)
+
+
+def args_for(module, **kw):
+    return module.Args(**{**CASES[module], "num_envs": 2, "num_steps": 16, "total_timesteps": 4 * 32, "checkpoint_every": 2, **kw})
+
+
+def stop_in_iteration_3(module, monkeypatch):
+    """The run is killed (SIGTERM's exit) while it estimates its third iteration."""
+    real, calls = module.compute_gae, []
+
+    def gae(*args):
+        calls.append(1)
+        if len(calls) == 3:
+            raise SystemExit(143)
+        return real(*args)
+
+    monkeypatch.setattr(module, "compute_gae", gae)
+
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)
+def test_a_stopped_and_resumed_run_equals_one_never_stopped(module, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    if module is ppo_atari:
+        monkeypatch.setattr(ppo_atari, "make_envs", toy_pixels)
+    module.main(args_for(module, exp_name="whole"))
+    with monkeypatch.context() as m:
+        stop_in_iteration_3(module, m)
+        with pytest.raises(SystemExit) as exc:
+            module.main(args_for(module, exp_name="stopped"))
+        assert exc.value.code == 143
+    (path,) = (tmp_path / "runs").glob("*stopped*/stopped.pt")
+    assert torch.load(path, weights_only=True)["training"]["iteration"] == 2  # the last finished iteration
+    module.main(module.Args(resume=str(path)))  # the flags come from the checkpoint
+
+    whole, resumed = (torch.load(next((tmp_path / "runs").glob(f"*{n}*/{n}.pt")), weights_only=True) for n in ("whole", "stopped"))
+    for name in whole["model"]:
+        assert torch.equal(whole["model"][name], resumed["model"][name]), name
+    assert whole["training"]["global_step"] == resumed["training"]["global_step"] == 128
+    a, b = read_scalars(only_run(tmp_path, "whole")), read_scalars(only_run(tmp_path, "stopped"))
+    tags = [t for t in a if t.startswith("losses/") or t in ("charts/learning_rate", "charts/episodic_return")]
+    assert "losses/value_loss" in tags and ("charts/learning_rate" in tags or module is trpo_continuous)
+    for tag in tags:
+        assert a[tag] == b[tag], tag  # the same values at the same steps: nothing repeated, nothing missing
+    steps = [e.step for e in _events(only_run(tmp_path, "stopped"), "charts/SPS")]
+    assert steps == [32, 64, 96, 128]
+
+
+def _events(run_dir, tag):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    acc = EventAccumulator(str(run_dir))
+    acc.Reload()
+    return acc.Scalars(tag)
+
+
+@pytest.mark.parametrize("module", [ppo_continuous, ppo_discrete, trpo_continuous], ids=lambda m: m.__name__)
+def test_the_saved_state_reloads_bit_for_bit(module, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    module.main(args_for(module, exp_name="s", total_timesteps=64, checkpoint_every=1))
+    path = str(next((tmp_path / "runs").glob("*/s.pt")))
+    state = torch.load(path, weights_only=True)
+    rng = np.random.default_rng(0)
+    module.set_rng_state(state["training"]["rng"], rng)
+    draws = (random.random(), np.random.rand(), torch.rand(3), rng.standard_normal(3))
+    again = module.rng_state(rng)  # the streams move on ...
+    module.set_rng_state(state["training"]["rng"], rng)  # ... and are put back
+    assert draws[0] == random.random() and draws[1] == np.random.rand()
+    assert torch.equal(draws[2], torch.rand(3)) and np.array_equal(draws[3], rng.standard_normal(3))
+    assert not torch.equal(again["torch"], state["training"]["rng"]["torch"])
+    optimizer = state["training"]["optimizer"]
+    assert optimizer["state"] and all(int(s["step"]) == 2 * 2 * 2 for s in optimizer["state"].values()) or module is trpo_continuous
+
+
+@pytest.mark.parametrize(
+    "kw, message",
+    [
+        (dict(num_steps=32), "--num-steps 32: the run was started with 16, and --resume keeps it"),
+        (dict(env_id="toy_envs:ToyReach-v0"), "--env-id toy_envs:ToyReach-v0: the run was started with toy_envs:ToyFixedStart-v0"),
+        (dict(total_timesteps=128), "finished at step 128: pass a larger --total-timesteps to extend it"),
+    ],
+)
+def test_resume_refuses_what_would_change_the_run(kw, message, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    ppo_continuous.main(args_for(ppo_continuous, exp_name="r"))
+    path = str(next((tmp_path / "runs").glob("*/r.pt")))
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exc:
+        ppo_continuous.main(ppo_continuous.Args(resume=path, **kw))
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exc.value.code == 2 and len(err) == 1 and message in err[0], err
+
+
+def test_resume_extends_a_finished_run_and_refuses_other_scripts_checkpoints(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    ppo_continuous.main(args_for(ppo_continuous, exp_name="x"))
+    path = str(next((tmp_path / "runs").glob("*/x.pt")))
+    ppo_continuous.main(ppo_continuous.Args(resume=path, total_timesteps=6 * 32))  # two more iterations
+    assert torch.load(path, weights_only=True)["training"]["global_step"] == 192
+    assert [e.step for e in _events(only_run(tmp_path, "x__"), "charts/SPS")] == [32, 64, 96, 128, 160, 192]
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exc:
+        trpo_continuous.main(trpo_continuous.Args(resume=path))
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exc.value.code == 2 and len(err) == 1 and "was saved by ppo_continuous.py: resume it with `python ppo_continuous.py --resume" in err[0]
