@@ -7,12 +7,15 @@
 Everything after `--` is passed to every run. Each run has its own directory,
 RUNS_DIR/<script>/<variant>/<env id>/seed<S>/, holding run.json (what runs), log.txt (its output), the
 script's tensorboard events under runs/, and `done` once it exited with code 0 (`failed` otherwise).
-Running the same sweep again skips the runs that are done and starts the others afresh, so an
-interrupted sweep resumes without losing finished work. `python benchmark/report.py RUNS_DIR` reads
+Running the same sweep again skips the runs that are done, continues each interrupted run from the
+checkpoint it left (the scripts write one every --checkpoint-every iterations and when stopped, and
+`--resume` continues it exactly), and starts the others afresh, so an interrupted sweep loses at most
+a few minutes of each run's work. `python benchmark/report.py RUNS_DIR` reads
 the results, whichever backend produced them.
 """
 
 import argparse
+import glob
 import hashlib
 import json
 import os
@@ -75,11 +78,32 @@ def is_done(path):
     return os.path.exists(os.path.join(path, "done"))
 
 
+def last_checkpoint(path):
+    """The checkpoint an interrupted attempt of this run left (the scripts write one every
+    --checkpoint-every iterations and when stopped), if it can be resumed: not one of a run that
+    finished (its `done` marker lost), nor one that cannot be read. Otherwise None."""
+    import torch
+
+    found = sorted(glob.glob(os.path.join(path, "runs", "*", "*.pt")), key=os.path.getmtime)
+    if not found:
+        return None
+    try:
+        state = torch.load(found[-1], map_location="cpu", weights_only=True)
+        unfinished = state["training"]["iteration"] < state["args"]["num_iterations"]
+    except Exception:  # unreadable, or no training state
+        return None
+    return os.path.abspath(found[-1]) if unfinished else None
+
+
 def prepare(path, run):
-    """A fresh directory for a run that has not finished: what an interrupted attempt left is removed."""
-    if os.path.exists(path):
+    """The directory of a run that has not finished. An interrupted attempt that left a checkpoint is kept
+    (run_task resumes it); anything else it left is removed and the run starts afresh."""
+    if os.path.exists(path) and not last_checkpoint(path):
         shutil.rmtree(path)
-    os.makedirs(path)
+    os.makedirs(path, exist_ok=True)
+    for marker in ("failed",):  # a failed attempt is tried again
+        if os.path.exists(os.path.join(path, marker)):
+            os.remove(os.path.join(path, marker))
     command = [sys.executable, os.path.join(ROOT, run["script"]), "--env-id", run["env_id"], "--seed", str(run["seed"]), *run["flags"]]
     with open(os.path.join(path, "run.json"), "w") as f:
         json.dump({**run, "command": command}, f, indent=1)
@@ -88,14 +112,18 @@ def prepare(path, run):
 def run_task(path):
     """Runs one prepared run (the local workers and each Slurm array task both come here): its output
     goes to log.txt, and `done` or `failed` records how it ended. A run that is interrupted records
-    nothing, so the next sweep starts it again."""
+    nothing; the next attempt (the next sweep, or Slurm's requeue) continues it from its checkpoint."""
     with open(os.path.join(path, "run.json")) as f:
         run = json.load(f)
+    command = run["command"]
+    checkpoint = last_checkpoint(path)
+    if checkpoint:
+        command = command + ["--resume", checkpoint]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
-    with open(os.path.join(path, "log.txt"), "w") as log:
-        log.write(" ".join(run["command"]) + "\n")
+    with open(os.path.join(path, "log.txt"), "a") as log:  # an attempt that resumes adds to the log
+        log.write(" ".join(command) + "\n")
         log.flush()
-        proc = subprocess.Popen(run["command"], cwd=path, stdout=log, stderr=subprocess.STDOUT, env=env)
+        proc = subprocess.Popen(command, cwd=path, stdout=log, stderr=subprocess.STDOUT, env=env)
         # stopping the task stops the run, whose own handler saves its checkpoint on the way out
         signal.signal(signal.SIGTERM, lambda *_: proc.terminate())
         start = time.time()

@@ -71,6 +71,39 @@ def test_local_sweep_runs_reports_failures_and_resumes(tmp_path):
     assert len(list((interrupted / "runs").iterdir())) == 1
 
 
+def test_an_interrupted_run_continues_from_its_checkpoint(tmp_path):
+    """SIGTERM stops the sweep mid-run; the next sweep resumes the run (--resume) instead of starting it
+    again, and its tensorboard steps run on without a gap or a repeat."""
+    runs = tmp_path / "runs"
+    cmd = [sys.executable, os.path.join(ROOT, "benchmark", "sweep.py"), "--script", "ppo_discrete.py", "--env-ids", "CartPole-v1",
+           "--runs-dir", str(runs), "--workers", "1", "--", "--num-steps", "64", "--total-timesteps", "40960", "--checkpoint-every", "5"]  # fmt: skip
+    log = runs / "ppo_discrete" / "num-steps_64_total-timesteps_40960_checkpoint-every_5" / "CartPole-v1" / "seed1" / "log.txt"
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.time() + 120
+    while not (log.exists() and "global_step=5120 " in log.read_text()):  # 20 of 160 iterations done
+        assert time.time() < deadline and proc.poll() is None
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    proc.communicate(timeout=120)
+    assert not (log.parent / "done").exists() and "global_step=40960 " not in log.read_text()
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=300).stdout
+    assert "0 already done, 1 to run" in out and (log.parent / "done").exists(), out
+    text = log.read_text()
+    first_after = int(re.search(r"global_step=(\d+) ", text.split("--resume")[1]).group(1))
+    assert text.count("--resume") == 1 and first_after > 5120, first_after  # it went on from its checkpoint, not from 0
+    (events,) = (log.parent / "runs").iterdir()
+    steps = [e.step for e in read_tb(events, "charts/SPS")]
+    assert steps == [256 * i for i in range(1, 161)]
+
+
+def read_tb(run_dir, tag):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    acc = EventAccumulator(str(run_dir))
+    acc.Reload()
+    return acc.Scalars(tag)
+
+
 def test_latest_return_reads_the_running_log(tmp_path):
     assert sweep.latest_return(str(tmp_path)) is None
     (tmp_path / "log.txt").write_text("global_step=512 SPS=9 return(last 10)=n/a\nx" * 500 + "global_step=1024 SPS=9 return(last 10)=21.5\n")
