@@ -124,10 +124,16 @@ def run_task(path):
         log.write(" ".join(command) + "\n")
         log.flush()
         proc = subprocess.Popen(command, cwd=path, stdout=log, stderr=subprocess.STDOUT, env=env)
-        # stopping the task stops the run, whose own handler saves its checkpoint on the way out
+        # stopping the task stops the run, whose own handler saves its checkpoint on the way out;
+        # USR1 is Slurm's warning before the time limit (sbatch --signal): stop, then requeue
+        requeue = []
         signal.signal(signal.SIGTERM, lambda *_: proc.terminate())
+        signal.signal(signal.SIGUSR1, lambda *_: requeue.append(True) or proc.terminate())
         start = time.time()
         code = proc.wait()
+    if requeue and os.environ.get("SLURM_ARRAY_JOB_ID"):
+        task = f"{os.environ['SLURM_ARRAY_JOB_ID']}_{os.environ['SLURM_ARRAY_TASK_ID']}"
+        subprocess.run(["scontrol", "requeue", task], check=False)
     if code in (-signal.SIGTERM, -signal.SIGINT, 143, 130):
         return code
     with open(os.path.join(path, "done" if code == 0 else "failed"), "w") as f:
@@ -219,7 +225,12 @@ SBATCH = """#!/bin/bash
 #SBATCH --array=0-{last}{throttle}
 #SBATCH --cpus-per-task={cpus}
 #SBATCH --output={runs_dir}/slurm/%A_%a.out
+#SBATCH --open-mode=append
+#SBATCH --requeue
+#SBATCH --signal=B:USR1@{grace}
 {extra}
+# --requeue: a preempted task runs again; USR1, {grace} s before the time limit, makes the task save and
+# requeue itself (run_task). Either way the next attempt continues from the run's checkpoint.
 # one array task per run: line TASK_ID+1 of the manifest names its prepared directory
 RUN_DIR=$(sed -n "$((SLURM_ARRAY_TASK_ID + 1))p" {manifest})
 exec {python} {sweep} --run-task "$RUN_DIR"
@@ -239,7 +250,7 @@ def sweep_slurm(paths, runs_dir, args, progress):
         f.write(SBATCH.format(
             job_name=args.slurm_job_name, last=len(paths) - 1, throttle=f"%{args.workers}" if args.workers else "",
             cpus=args.slurm_cpus_per_task, runs_dir=os.path.abspath(runs_dir), extra="\n".join(extra), manifest=manifest,
-            python=sys.executable, sweep=os.path.abspath(__file__),
+            python=sys.executable, sweep=os.path.abspath(__file__), grace=args.slurm_signal_grace,
         ))  # fmt: skip
     try:
         out = subprocess.run(["sbatch", "--parsable", script], capture_output=True, text=True)
@@ -292,6 +303,8 @@ def main(argv):
     parser.add_argument("--slurm-mem", help="memory per task, e.g. 4G")
     parser.add_argument("--slurm-time", help="time limit per task, e.g. 2:00:00")
     parser.add_argument("--slurm-partition")
+    parser.add_argument("--slurm-signal-grace", type=int, default=180,
+                        help="seconds before the time limit at which a task saves its run and requeues itself")
     parser.add_argument("--slurm-job-name", default="ppo-sweep")
     parser.add_argument("--no-wait", action="store_true", help="Slurm: submit and return instead of following the job")
     parser.add_argument("--poll", type=float, default=5.0, help="Slurm: seconds between queue checks")

@@ -353,3 +353,28 @@ def test_slurm_backend_runs_the_sweep_as_a_job_array(slurm_cluster, tmp_path):
     # and a second submission skips what is done
     code, out = run_sweep(runs_dir, "--backend", "slurm", "--poll", "1", timeout=600)
     assert "4 already done, 2 to run" in out and re.search(r"submitted job array \d+: 2 tasks", out), out
+
+
+def test_a_slurm_task_warned_of_its_time_limit_saves_requeues_and_resumes(slurm_cluster, tmp_path):
+    """Slurm's warning before the time limit (USR1, from sbatch --signal) stops the run, which saves; the
+    task requeues itself, and its next attempt continues from the checkpoint to the end."""
+    runs = tmp_path / "runs"
+    cmd = [sys.executable, os.path.join(ROOT, "benchmark", "sweep.py"), "--script", "ppo_discrete.py", "--env-ids", "CartPole-v1",
+           "--runs-dir", str(runs), "--backend", "slurm", "--poll", "1", "--slurm-mem", "2G",
+           "--", "--num-steps", "64", "--total-timesteps", "40960", "--checkpoint-every", "5"]  # fmt: skip
+    log = runs / "ppo_discrete" / "num-steps_64_total-timesteps_40960_checkpoint-every_5" / "CartPole-v1" / "seed1" / "log.txt"
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.time() + 180
+    while not (log.exists() and "global_step=5120 " in log.read_text()):
+        assert time.time() < deadline and proc.poll() is None, proc.stdout.read() if proc.poll() is not None else "timeout"
+        time.sleep(0.2)
+    (job,) = subprocess.run(["squeue", "-h", "-o", "%i"], capture_output=True, text=True).stdout.split()
+    subprocess.run(["scancel", "--batch", "--signal=USR1", job], check=True)
+    out, _ = proc.communicate(timeout=400)
+    assert proc.returncode == 0 and "finished: 1 done, 0 failed" in out, out
+    text = log.read_text()
+    assert text.count("--resume") == 1 and int(re.search(r"global_step=(\d+) ", text.split("--resume")[1]).group(1)) > 5120
+    (events,) = (log.parent / "runs").iterdir()
+    assert [e.step for e in read_tb(events, "charts/SPS")] == [256 * i for i in range(1, 161)]
+    script = next((runs / "slurm").glob("sweep-*.sbatch")).read_text()
+    assert "#SBATCH --requeue" in script and "#SBATCH --signal=B:USR1@180" in script
