@@ -63,7 +63,7 @@ class Args:
     capture_video: bool = False
     """if toggled, record env 0's games as the agent sees them (84x84 gray) into videos/{run_name}"""
     save_model: bool = False
-    """if toggled, save the policy and value net to runs/{run_name}/{exp_name}.pt"""
+    """if toggled, write the checkpoint runs/{run_name}/{exp_name}.pt at the end even with --checkpoint-every 0"""
     eval_checkpoint: Optional[str] = None
     """if set, do not train: load this checkpoint and evaluate it on whole games (actions sampled from the policy)"""
     eval_episodes: int = 10

@@ -56,7 +56,7 @@ class Args:
     capture_video: bool = False
     """if toggled, record videos of the agent's episodes into videos/{run_name}"""
     save_model: bool = False
-    """if toggled, save the policy, value net and normalisation statistics to runs/{run_name}/{exp_name}.pt"""
+    """if toggled, write the checkpoint runs/{run_name}/{exp_name}.pt at the end even with --checkpoint-every 0"""
     eval_checkpoint: Optional[str] = None
     """if set, do not train: load this checkpoint and evaluate it with the mean action"""
     eval_episodes: int = 10
