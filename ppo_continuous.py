@@ -263,6 +263,21 @@ def start_wandb(args, run_name):
     return wandb
 
 
+def new_run_dir(run_name):
+    """Claims runs/{run_name} for a new run (a directory is made atomically): a second run started in the
+    same second with the same env, name and seed gets {run_name}-2, never the first one's directory."""
+    for n in range(1, 1000):
+        name = run_name if n == 1 else f"{run_name}-{n}"
+        try:
+            os.makedirs(f"runs/{name}")
+            return name
+        except FileExistsError:
+            continue
+        except OSError as e:
+            fail(f"cannot write runs/{name} ({e.strerror or e}): run from a directory you can write to")
+    fail(f"runs/{run_name} and 998 more like it exist: pass another --exp-name")
+
+
 def open_writer(run_name, args, purge_step=None):
     """The run's tensorboard log under runs/, the flags as its first entry; an unwritable place is one line.
     On --resume, purge_step drops what the stopped run logged after its checkpoint, so no step repeats."""
@@ -596,6 +611,7 @@ def main(args):
     act_dim = int(np.prod(envs.single_action_space.shape))
 
     wandb = start_wandb(args, run_name) if args.track else None
+    run_name = run_name if saved else new_run_dir(run_name)
     writer = open_writer(run_name, args, purge_step=saved["training"]["global_step"] + 1 if saved else None)
 
     agent = Agent(obs_dim, act_dim).to(device)

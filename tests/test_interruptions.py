@@ -131,3 +131,14 @@ def test_a_run_that_diverges_stops_in_one_line_and_keeps_finite_weights(module, 
     after_iteration_1 = kept[-1]
     assert all(torch.equal(model[name], after_iteration_1[name]) for name in model)
     assert all(bool(torch.isfinite(value).all()) for value in model.values())
+
+
+def test_two_runs_started_in_the_same_second_get_their_own_directories(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    ticks = iter(range(10**6))
+    monkeypatch.setattr(ppo_discrete.time, "time", lambda: 1_000_000.0 + next(ticks) * 1e-4)  # the same second for both
+    for _ in range(2):
+        ppo_discrete.main(ppo_discrete.Args(**TINY[ppo_discrete], exp_name="twin"))
+    dirs = sorted(p.name for p in (tmp_path / "runs").iterdir())
+    assert dirs == ["CartPole-v1__twin__1__1000000", "CartPole-v1__twin__1__1000000-2"]
+    assert all(len(list((tmp_path / "runs" / d).glob("twin.pt"))) == 1 for d in dirs)
