@@ -296,7 +296,7 @@ def slurm_cluster(tmp_path_factory, monkeypatch):
     d = tmp_path_factory.mktemp("slurm")
     for sub in ("state", "spool"):
         (d / sub).mkdir()
-    started_munge = subprocess.run(["pgrep", "-x", "munged"], capture_output=True).returncode != 0
+    started_munge = not os.path.exists("/run/munge/munge.socket.2")  # no munged serving (a stopped one may linger as a zombie)
     if started_munge:
         os.makedirs("/run/munge", exist_ok=True)
         shutil.chown("/run/munge", "munge", "munge")
@@ -335,7 +335,15 @@ def slurm_cluster(tmp_path_factory, monkeypatch):
             except subprocess.TimeoutExpired:
                 daemon.kill()
         if started_munge and os.path.exists(MUNGE_PIDFILE):  # munged writes its process id there
-            os.kill(int(open(MUNGE_PIDFILE).read().split()[0]), signal.SIGTERM)
+            pid = int(open(MUNGE_PIDFILE).read().split()[0])
+            os.kill(pid, signal.SIGTERM)
+            for _ in range(200):  # wait until it has gone, so that the next cluster starts a munged of its own
+                try:
+                    if open(f"/proc/{pid}/stat").read().split(")")[-1].split()[0] == "Z":
+                        break
+                except OSError:
+                    break
+                time.sleep(0.05)
 
 
 def test_slurm_backend_runs_the_sweep_as_a_job_array(slurm_cluster, tmp_path):
