@@ -13,8 +13,8 @@ Reported episodic returns are whole games with unclipped rewards. With --cuda th
 the GPU: per step, one copy of the observations in and one of the actions out.
 
     python ppo_atari.py --env-id BreakoutNoFrameskip-v4
-    python ppo_atari.py --env-id PongNoFrameskip-v4 --save-model
-    python ppo_atari.py --env-id PongNoFrameskip-v4 --eval-checkpoint runs/<run_name>/ppo_atari.pt
+    python ppo_atari.py --resume runs/<run_name>/ppo_atari.pt    # continue a stopped run where it was
+    python ppo_atari.py --env-id BreakoutNoFrameskip-v4 --eval-checkpoint runs/<run_name>/ppo_atari.pt
 """
 
 import copy

@@ -7,8 +7,8 @@ Adam epochs. Time-limit truncations are bootstrapped with V(final observation); 
 The paper's other objectives are one flag away: --loss clip | kl-adaptive | kl-fixed | none.
 
     python ppo_continuous.py --env-id HalfCheetah-v4
-    python ppo_continuous.py --env-id Hopper-v4 --save-model
-    python ppo_continuous.py --env-id Hopper-v4 --eval-checkpoint runs/<run_name>/ppo_continuous.pt
+    python ppo_continuous.py --resume runs/<run_name>/ppo_continuous.pt    # continue a stopped run where it was
+    python ppo_continuous.py --env-id HalfCheetah-v4 --eval-checkpoint runs/<run_name>/ppo_continuous.pt
 """
 
 import copy

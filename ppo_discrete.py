@@ -7,8 +7,8 @@ bootstrapped with V(final observation); terminations are not.
 The paper's other objectives are one flag away: --loss clip | kl-adaptive | kl-fixed | none.
 
     python ppo_discrete.py --env-id CartPole-v1
-    python ppo_discrete.py --env-id Acrobot-v1 --save-model
-    python ppo_discrete.py --env-id Acrobot-v1 --eval-checkpoint runs/<run_name>/ppo_discrete.pt
+    python ppo_discrete.py --resume runs/<run_name>/ppo_discrete.pt    # continue a stopped run where it was
+    python ppo_discrete.py --env-id CartPole-v1 --eval-checkpoint runs/<run_name>/ppo_discrete.pt
 """
 
 import copy

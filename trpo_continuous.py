@@ -8,8 +8,8 @@ The value function is fitted separately with Adam. `diff ppo_continuous.py trpo_
 shows the policy update and little else.
 
     python trpo_continuous.py --env-id HalfCheetah-v4
-    python trpo_continuous.py --env-id Hopper-v4 --save-model
-    python trpo_continuous.py --env-id Hopper-v4 --eval-checkpoint runs/<run_name>/trpo_continuous.pt
+    python trpo_continuous.py --resume runs/<run_name>/trpo_continuous.pt    # continue a stopped run where it was
+    python trpo_continuous.py --env-id HalfCheetah-v4 --eval-checkpoint runs/<run_name>/trpo_continuous.pt
 """
 
 import copy
