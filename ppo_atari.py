@@ -18,6 +18,7 @@ the GPU: per step, one copy of the observations in and one of the actions out.
 """
 
 import copy
+import errno
 import importlib
 import math
 import os
@@ -741,6 +742,10 @@ def main(args):
             writer.add_scalar("charts/SPS", sps, global_step)
             recent = f"{np.mean(recent_returns):.1f}" if recent_returns else "n/a"
             print(f"global_step={global_step} SPS={sps} return(last 10)={recent}")
+    except OSError as e:
+        if e.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        fail(f"the disk is full ({e.strerror}) at step {global_step}: free some space, then --resume the run from its checkpoint")
     finally:
         try:
             if snapshot is not None and (args.save_model or args.checkpoint_every):

@@ -142,3 +142,27 @@ def test_two_runs_started_in_the_same_second_get_their_own_directories(tmp_path,
     dirs = sorted(p.name for p in (tmp_path / "runs").iterdir())
     assert dirs == ["CartPole-v1__twin__1__1000000", "CartPole-v1__twin__1__1000000-2"]
     assert all(len(list((tmp_path / "runs" / d).glob("twin.pt"))) == 1 for d in dirs)
+
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)
+def test_a_disk_that_fills_during_training_is_one_line(module, tmp_path, monkeypatch, capsys):
+    """The log's writes fail with ENOSPC in the second iteration: one line naming the fix, and the
+    checkpoint of the first iteration is written on the way out (here the disk has room for it)."""
+    monkeypatch.chdir(tmp_path)
+    real_add, calls = module.SummaryWriter.add_scalar, []
+
+    def add_scalar(self, tag, *args, **kwargs):
+        if tag == "charts/SPS":
+            calls.append(1)
+            if len(calls) == 2:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real_add(self, tag, *args, **kwargs)
+
+    monkeypatch.setattr(module.SummaryWriter, "add_scalar", add_scalar)
+    args = {**TINY[module], "total_timesteps": 3 * TINY[module]["total_timesteps"] // 2}
+    with pytest.raises(SystemExit) as exc:
+        module.main(module.Args(**args, exp_name="full"))
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exc.value.code == 2 and len(err) == 1, err
+    assert "the disk is full (No space left on device)" in err[0] and "--resume the run from its checkpoint" in err[0]
+    assert torch.load(next((tmp_path / "runs").glob("*/full.pt")), weights_only=True)["training"]["iteration"] == 2
