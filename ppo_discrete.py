@@ -316,7 +316,7 @@ def categorical_kl(logps_old, logps):
 
 
 def compute_gae(rewards, values, next_values, terminations, dones, gamma, gae_lambda):
-    """Truncated GAE (paper eq. 11-12). All inputs are [T, N] numpy arrays.
+    """GAE over the T-step rollout (the paper's eq. 11-12, cut at the rollout's end). All inputs are [T, N] numpy arrays.
 
     next_values[t] is V of the state reached by step t: the final observation when step t ended an
     episode, so a truncated step bootstraps with gamma * V(final obs); terminations[t] zeroes that
@@ -611,7 +611,9 @@ def main(args):
                 global_step += args.num_envs
                 obs[step] = next_obs
                 logits = numpy_mlp(actor_layers, next_obs)
-                action = (logits + rng.gumbel(size=logits.shape)).argmax(1)  # a ~ pi_old(.|s) (Gumbel-max)
+                # a ~ pi_old(.|s) by Gumbel-max: argmax(logits + Gumbel noise) is a draw from softmax(logits), the
+                # categorical that the loss scores with log_softmax of the same logits
+                action = (logits + rng.gumbel(size=logits.shape)).argmax(1)
                 actions[step] = action
 
                 next_obs, reward, terminated, truncated, infos = envs.step(action)
@@ -670,7 +672,9 @@ def main(args):
                     pg_loss = ppo_policy_loss(ratio, mb_advantages, kl, args.loss, clip_coef, kl_beta)
                     v_loss = ppo_value_loss(newvalue, b_values[mb_inds], b_returns[mb_inds], clip_coef, args.clip_vloss)
                     entropy_loss = entropy.mean()
-                    loss = pg_loss - args.ent_coef * entropy_loss + v_loss * args.vf_coef  # L^{CLIP+VF+S}, eq. 9
+                    # eq. 9 (L^{CLIP+VF+S}, or L^KLPEN / L^CPI with --loss): v_loss is already 0.5 x MSE, so the
+                    # effective c1 of the paper's form is 0.5 x vf_coef = 0.25 at the default
+                    loss = pg_loss - args.ent_coef * entropy_loss + v_loss * args.vf_coef
 
                     optimizer.zero_grad()
                     loss.backward()
