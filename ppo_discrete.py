@@ -288,11 +288,10 @@ class Agent(nn.Module):
     def get_value(self, x):
         return self.critic(x).squeeze(-1)
 
-    def get_action_and_value(self, x, action=None):
-        """Returns action [B], its log-probability [B], entropy [B], value [B] and all log-probabilities [B, A]."""
+    def get_action_and_value(self, x, action):
+        """Scores actions taken in the rollout (sampled there from a numpy copy of the actor): returns the
+        action [B], its log-probability [B], entropy [B], value [B] and all log-probabilities [B, A]."""
         logps = F.log_softmax(self.actor(x), dim=-1)
-        if action is None:
-            action = torch.multinomial(logps.exp(), 1).squeeze(-1)
         logprob = logps.gather(-1, action.long().unsqueeze(-1)).squeeze(-1)
         entropy = -(logps.exp() * logps).sum(-1)
         return action, logprob, entropy, self.get_value(x), logps

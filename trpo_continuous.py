@@ -318,11 +318,10 @@ class Agent(nn.Module):
     def get_value(self, x):
         return self.critic(x).squeeze(-1)
 
-    def get_action_and_value(self, x, action=None):
-        """Returns action [B, A], its log-probability [B], entropy [B], value [B] and the mean [B, A]."""
+    def get_action_and_value(self, x, action):
+        """Scores actions taken in the rollout (sampled there from a numpy copy of the actor): returns the
+        action [B, A], its log-probability [B], entropy [B], value [B] and the mean [B, A]."""
         mean = self.actor_mean(x)
-        if action is None:
-            action = mean + self.actor_logstd.exp() * torch.randn_like(mean)
         logprob = gaussian_log_prob(mean, self.actor_logstd, action)
         entropy = gaussian_entropy(self.actor_logstd).expand(x.shape[0])
         return action, logprob, entropy, self.get_value(x), mean
