@@ -181,33 +181,26 @@ def check_args(args):
 
 
 def make_envs(env_id, num_envs, num_threads=0):
-    """ale-py's AtariVectorEnv: the games step in C++ threads, which also do the standard preprocessing:
-    FIRE and up to 29 no-op frames at the start of a game, frame skip 4 with a max over the last two
-    frames, 84x84 grayscale, a stack of the last 4 frames (zeros before the first), and games cut at
-    108,000 frames (30 minutes), a truncation. The id's registration gives the game, the sticky-action
-    probability (0 for *NoFrameskip-v4, 0.25 for ALE/*-v5: the same preprocessing, with v5's sticky
-    actions) and the minimal action set. The env reports raw rewards, and terminated only when the game
-    is over: clipping rewards and ending a training episode at a lost life are done in main.
-    """
+    """ale-py's AtariVectorEnv: the games step in C++ threads, which also do the standard preprocessing
+    (FIRE and up to 29 no-op frames at a game's start, frame skip 4 with a max over the last two frames,
+    84x84 grayscale, a stack of 4 zero-filled at first, games cut at 108,000 frames as a truncation). The
+    id's registration gives the game, the sticky actions (0 for *NoFrameskip-v4, 0.25 for ALE/*-v5) and
+    the minimal action set. Rewards stay raw and terminated means game over: main clips rewards for
+    training and ends a training episode at each lost life."""
     spec = gym.spec(env_id.rpartition(":")[2])  # module:EnvId: check_env_id has imported module
     if spec.entry_point != "ale_py.env:AtariEnv":
         fail(f"{env_id} is not an Atari game: pass --env-id e.g. BreakoutNoFrameskip-v4")
-    game = spec.kwargs["game"]
-    if spec.kwargs["frameskip"] != 1 and not env_id.endswith("-v5"):  # e.g. Breakout-v4: a random skip of 2-4
+    game, kw = spec.kwargs["game"], spec.kwargs
+    if kw["frameskip"] != 1 and not env_id.endswith("-v5"):  # e.g. Breakout-v4: a random skip of 2-4
         no_skip = next(k for k, s in gym.registry.items() if k.endswith("NoFrameskip-v4") and s.kwargs.get("game") == game)
         fail(f"{SCRIPT} skips 4 frames itself: pass --env-id {no_skip} (or ALE/..-v5)")
     return ale_py.vector_env.AtariVectorEnv(
-        game,
-        num_envs,
-        num_threads=num_threads,  # 0: one thread per core, at most one per env
-        repeat_action_probability=spec.kwargs["repeat_action_probability"],
-        full_action_space=spec.kwargs["full_action_space"],
-        max_num_frames_per_episode=spec.kwargs["max_num_frames_per_episode"],
+        game, num_envs, num_threads=num_threads,  # 0: one thread per core, at most one per env
+        repeat_action_probability=kw["repeat_action_probability"], full_action_space=kw["full_action_space"],
+        max_num_frames_per_episode=kw["max_num_frames_per_episode"], reward_clipping=False,
         autoreset_mode=gym.vector.AutoresetMode.SAME_STEP,  # the final observation arrives in info
-        reward_clipping=False,  # raw rewards, so that whole-game returns can be reported
-        noop_max=30,
-        use_fire_reset=True,  # at the start of a game only, not after a lost life
-    )
+        noop_max=30, use_fire_reset=True,  # FIRE at a game's start only, not after a lost life
+    )  # fmt: skip
 
 
 class GameStats:
