@@ -606,7 +606,7 @@ def main(args):
         set_rng_state(training["rng"], None)
     start_iteration, start_step = (saved["training"]["iteration"] + 1 if saved else 1), global_step
     if start_iteration > args.num_iterations:
-        fail(f"the run in {args.resume} finished at step {global_step}: pass a larger --total-timesteps to extend it")
+        fail(f"the run in {args.resume} is at step {global_step}, its --total-timesteps {args.total_timesteps} done: pass a larger one to extend it")
 
     # A stopped run still reaches `finally` (and saves): SIGTERM exits 143, Ctrl-C 130, without a traceback
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))

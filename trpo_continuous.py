@@ -657,7 +657,7 @@ def main(args):
         set_rng_state(training["rng"], rng)
     start_iteration, start_step = (saved["training"]["iteration"] + 1 if saved else 1), global_step
     if start_iteration > args.num_iterations:
-        fail(f"the run in {args.resume} finished at step {global_step}: pass a larger --total-timesteps to extend it")
+        fail(f"the run in {args.resume} is at step {global_step}, its --total-timesteps {args.total_timesteps} done: pass a larger one to extend it")
     if not saved:  # a resumed run's statistics already count its envs' first observations
         obs_rms.update(next_obs_raw)
     next_obs = normalize_obs(next_obs_raw, obs_rms)
