@@ -1,5 +1,6 @@
 """Helpers the test files share."""
 
+import gymnasium as gym
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 
@@ -61,3 +62,17 @@ def record_gae_inputs(module, monkeypatch, probe):
     monkeypatch.setattr(module, "Agent", RecordedAgent)
     monkeypatch.setattr(module, "compute_gae", recording_gae)
     return calls
+
+
+
+class WithLives(gym.Wrapper):
+    """Adds the one info ppo_atari.py reads from ale-py's vector env to a toy env (a game without lives
+    reports 0), so that a gymnasium vector env of toys can stand in for it."""
+
+    def reset(self, **kwargs):
+        obs, info = self.env.reset(**kwargs)
+        return obs, {**info, "lives": 0}
+
+    def step(self, action):
+        *result, info = self.env.step(action)
+        return *result, {**info, "lives": 0}

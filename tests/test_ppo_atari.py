@@ -12,7 +12,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
-from conftest import count_env, only_run, read_scalars, record_gae_inputs
+from conftest import WithLives, count_env, only_run, read_scalars, record_gae_inputs
 
 import ppo_atari as A
 
@@ -170,18 +170,6 @@ def frames(t):
 FRAMES = gym.spaces.Box(0, 255, (4, 84, 84), np.uint8)
 SAME_STEP = gym.vector.AutoresetMode.SAME_STEP
 gym.register("FakeNoFrameskip", entry_point=lambda: count_env(False, FRAMES, gym.spaces.Discrete(3), frames))
-
-
-class WithLives(gym.Wrapper):
-    """Adds the one info the script reads from ale-py's vector env (a game without lives reports 0)."""
-
-    def reset(self, **kwargs):
-        obs, info = self.env.reset(**kwargs)
-        return obs, {**info, "lives": 0}
-
-    def step(self, action):
-        *result, info = self.env.step(action)
-        return *result, {**info, "lives": 0}
 
 
 @pytest.mark.parametrize("terminate", [False, True])

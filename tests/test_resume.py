@@ -9,7 +9,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
-from conftest import count_env, only_run, read_scalars
+from conftest import WithLives, count_env, only_run, read_scalars
 
 import ppo_atari
 import ppo_continuous
@@ -17,16 +17,6 @@ import ppo_discrete
 import trpo_continuous
 
 FRAMES = gym.spaces.Box(0, 255, (4, 84, 84), np.uint8)
-
-
-class WithLives(gym.Wrapper):
-    def reset(self, **kwargs):
-        obs, info = self.env.reset(**kwargs)
-        return obs, {**info, "lives": 0}
-
-    def step(self, action):
-        *result, info = self.env.step(action)
-        return *result, {**info, "lives": 0}
 
 
 def toy_pixels(env_id, n, threads=0):
