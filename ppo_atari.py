@@ -205,7 +205,7 @@ def make_envs(env_id, num_envs, num_threads=0):
 
 class GameStats:
     """Whole-game return (raw rewards, all lives) and length in agent steps, per env: the vector env
-    reports neither. update() takes one step and returns (env, return, length) of each game it ended."""
+    reports neither. update() takes one step and returns (return, length) of each game it ended."""
 
     def __init__(self, num_envs):
         self.returns, self.lengths = np.zeros(num_envs), np.zeros(num_envs, np.int64)
@@ -213,7 +213,7 @@ class GameStats:
     def update(self, rewards, game_ends):
         self.returns += rewards
         self.lengths += 1
-        ended = [(i, self.returns[i], self.lengths[i]) for i in np.nonzero(game_ends)[0]]
+        ended = [(self.returns[i], self.lengths[i]) for i in np.nonzero(game_ends)[0]]
         self.returns[game_ends], self.lengths[game_ends] = 0, 0
         return ended
 
@@ -376,15 +376,13 @@ def update_kl_beta(kl_beta, kl, kl_dtarg):
     return kl_beta
 
 
-def finite_or_stop(agent, last_finite, iteration, *losses):
-    """After an update: a copy of the weights if they and the losses are all finite. Otherwise the run
-    stops with one line naming the iteration, and the agent gets `last_finite` back, so that the
-    checkpoint saved on the way out holds the last usable weights."""
+def check_finite(agent, iteration, *losses):
+    """After an update: if a loss or a weight is not finite, the run stops with one line naming the
+    iteration. The checkpoint written on the way out is the last snapshot, taken after this check
+    passed, so it holds the last finite weights."""
     losses = [loss.item() if torch.is_tensor(loss) else loss for loss in losses]
-    if all(math.isfinite(loss) for loss in losses) and all(bool(torch.isfinite(p).all()) for p in agent.parameters()):
-        return {name: value.detach().clone() for name, value in agent.state_dict().items()}
-    agent.load_state_dict(last_finite)
-    fail(f"training diverged at iteration {iteration} (a loss or a weight is not finite): lower the learning rate; the last finite weights are kept")
+    if not (all(math.isfinite(loss) for loss in losses) and all(bool(torch.isfinite(p).all()) for p in agent.parameters())):
+        fail(f"training diverged at iteration {iteration} (a loss or a weight is not finite): lower the learning rate; the last finite weights are kept")
 
 
 def checkpoint_state(agent, obs_rms, args, training=None):
@@ -426,7 +424,7 @@ def set_rng_state(state, rng):
 def read_resume(args):
     """--resume PATH: the checkpoint's training state. The run goes on with the flags it was started
     with; a flag given on the command line may differ only if it cannot change the network, the batch
-    or the env (MAY_CHANGE). Anything else, another script's checkpoint, or one without training state
+    or the env (may_change). Anything else, another script's checkpoint, or one without training state
     is one line and exit code 2."""
     may_change = {"total_timesteps", "checkpoint_every", "cuda", "track", "wandb_project_name", "wandb_entity",
                   "capture_video", "save_model", "torch_threads", "num_threads", "eval_episodes"}  # fmt: skip
@@ -455,11 +453,10 @@ def read_resume(args):
     return state
 
 
-def save_checkpoint(path, agent, obs_rms, args, training=None):
-    """Written to a temporary file and renamed, so a stopped run never leaves a half-written checkpoint.
-    Ctrl-C or SIGTERM during the write is held until the rename is done, then delivered; a write that
-    fails removes its temporary file and ends the run with one line. `agent` may be a checkpoint_state."""
-    state = agent if isinstance(agent, dict) else checkpoint_state(agent, obs_rms, args, training)
+def save_checkpoint(path, state):
+    """Writes a checkpoint_state to a temporary file and renames it, so a stopped run never leaves a
+    half-written checkpoint. Ctrl-C or SIGTERM during the write is held until the rename is done, then
+    delivered; a write that fails removes its temporary file and ends the run with one line."""
     held = []
     previous = {sig: signal.signal(sig, lambda received, _: held.append(received)) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -508,7 +505,7 @@ def evaluate(agent, env_id, eval_episodes, seed, capture_video=False, run_name="
         with torch.no_grad():
             action = agent.get_action_and_value(torch.as_tensor(frames))[0]
         frames, reward, game_over, truncated, infos = envs.step(action.numpy())
-        episodic_returns += [float(r) for _, r, _ in stats.update(reward, game_over | truncated)]
+        episodic_returns += [float(r) for r, _ in stats.update(reward, game_over | truncated)]
         if video:
             video.update(frames, game_over | truncated, infos)
     envs.close()
@@ -612,7 +609,6 @@ def main(args):
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     signal.signal(signal.SIGINT, lambda *_: sys.exit(130))
     checkpoint_path = f"runs/{run_name}/{args.exp_name}.pt"
-    last_finite = finite_or_stop(agent, None, 0)  # the weights to fall back on
     snapshot = None  # the state at the end of the last finished iteration: what a checkpoint holds
     try:
         for iteration in range(start_iteration, args.num_iterations + 1):
@@ -648,7 +644,7 @@ def main(args):
                     with torch.no_grad():
                         final_obs = torch.as_tensor(np.stack(infos["final_obs"][truncated]), device=device)
                         final_values[step, truncated] = agent.get_value(final_obs).cpu().numpy()
-                for i, game_return, game_length in stats.update(reward, game_end):
+                for game_return, game_length in stats.update(reward, game_end):
                     recent_returns.append(game_return)
                     writer.add_scalar("charts/episodic_return", game_return, global_step)
                     writer.add_scalar("charts/episodic_length", game_length, global_step)
@@ -712,12 +708,12 @@ def main(args):
                     mean_kl = categorical_kl(b_logps, agent.get_action_and_value(b_obs, b_actions)[4]).mean().item()
                 kl_beta = update_kl_beta(kl_beta, mean_kl, args.kl_dtarg)
 
-            last_finite = finite_or_stop(agent, last_finite, iteration, pg_loss, v_loss)
+            check_finite(agent, iteration, pg_loss, v_loss)
             training = dict(run_name=run_name, iteration=iteration, global_step=global_step, optimizer=copy.deepcopy(optimizer.state_dict()),
                             recent_returns=[float(r) for r in recent_returns], rng=rng_state(None), kl_beta=kl_beta)  # fmt: skip
             snapshot = checkpoint_state(agent, None, args, training)
             if args.checkpoint_every and iteration % args.checkpoint_every == 0:
-                save_checkpoint(checkpoint_path, snapshot, None, args)
+                save_checkpoint(checkpoint_path, snapshot)
 
             y_pred, y_true = values_np.reshape(-1), returns.reshape(-1)
             var_y = np.var(y_true)
@@ -744,7 +740,7 @@ def main(args):
     finally:
         try:
             if snapshot is not None and (args.save_model or args.checkpoint_every):
-                save_checkpoint(checkpoint_path, snapshot, None, args)
+                save_checkpoint(checkpoint_path, snapshot)
                 print(f"model saved to {checkpoint_path}")
         finally:
             envs.close()

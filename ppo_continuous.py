@@ -411,15 +411,13 @@ def update_kl_beta(kl_beta, kl, kl_dtarg):
     return kl_beta
 
 
-def finite_or_stop(agent, last_finite, iteration, *losses):
-    """After an update: a copy of the weights if they and the losses are all finite. Otherwise the run
-    stops with one line naming the iteration, and the agent gets `last_finite` back, so that the
-    checkpoint saved on the way out holds the last usable weights."""
+def check_finite(agent, iteration, *losses):
+    """After an update: if a loss or a weight is not finite, the run stops with one line naming the
+    iteration. The checkpoint written on the way out is the last snapshot, taken after this check
+    passed, so it holds the last finite weights."""
     losses = [loss.item() if torch.is_tensor(loss) else loss for loss in losses]
-    if all(math.isfinite(loss) for loss in losses) and all(bool(torch.isfinite(p).all()) for p in agent.parameters()):
-        return {name: value.detach().clone() for name, value in agent.state_dict().items()}
-    agent.load_state_dict(last_finite)
-    fail(f"training diverged at iteration {iteration} (a loss or a weight is not finite): lower the learning rate; the last finite weights are kept")
+    if not (all(math.isfinite(loss) for loss in losses) and all(bool(torch.isfinite(p).all()) for p in agent.parameters())):
+        fail(f"training diverged at iteration {iteration} (a loss or a weight is not finite): lower the learning rate; the last finite weights are kept")
 
 
 def checkpoint_state(agent, obs_rms, args, training=None):
@@ -461,7 +459,7 @@ def set_rng_state(state, rng):
 def read_resume(args):
     """--resume PATH: the checkpoint's training state. The run goes on with the flags it was started
     with; a flag given on the command line may differ only if it cannot change the network, the batch
-    or the env (MAY_CHANGE). Anything else, another script's checkpoint, or one without training state
+    or the env (may_change). Anything else, another script's checkpoint, or one without training state
     is one line and exit code 2."""
     may_change = {"total_timesteps", "checkpoint_every", "cuda", "track", "wandb_project_name", "wandb_entity",
                   "capture_video", "save_model", "torch_threads", "num_threads", "eval_episodes"}  # fmt: skip
@@ -490,11 +488,10 @@ def read_resume(args):
     return state
 
 
-def save_checkpoint(path, agent, obs_rms, args, training=None):
-    """Written to a temporary file and renamed, so a stopped run never leaves a half-written checkpoint.
-    Ctrl-C or SIGTERM during the write is held until the rename is done, then delivered; a write that
-    fails removes its temporary file and ends the run with one line. `agent` may be a checkpoint_state."""
-    state = agent if isinstance(agent, dict) else checkpoint_state(agent, obs_rms, args, training)
+def save_checkpoint(path, state):
+    """Writes a checkpoint_state to a temporary file and renames it, so a stopped run never leaves a
+    half-written checkpoint. Ctrl-C or SIGTERM during the write is held until the rename is done, then
+    delivered; a write that fails removes its temporary file and ends the run with one line."""
     held = []
     previous = {sig: signal.signal(sig, lambda received, _: held.append(received)) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -658,7 +655,6 @@ def main(args):
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     signal.signal(signal.SIGINT, lambda *_: sys.exit(130))
     checkpoint_path = f"runs/{run_name}/{args.exp_name}.pt"
-    last_finite = finite_or_stop(agent, None, 0)  # the weights to fall back on
     snapshot = None  # the state at the end of the last finished iteration: what a checkpoint holds
     try:
         for iteration in range(start_iteration, args.num_iterations + 1):
@@ -755,12 +751,12 @@ def main(args):
                     mean_kl = gaussian_kl(b_means, old_logstd, agent.actor_mean(b_obs), agent.actor_logstd).mean().item()
                 kl_beta = update_kl_beta(kl_beta, mean_kl, args.kl_dtarg)
 
-            last_finite = finite_or_stop(agent, last_finite, iteration, pg_loss, v_loss)
+            check_finite(agent, iteration, pg_loss, v_loss)
             training = dict(run_name=run_name, iteration=iteration, global_step=global_step, optimizer=copy.deepcopy(optimizer.state_dict()),
                             recent_returns=[float(r) for r in recent_returns], rng=rng_state(rng), return_rms=tuple(float(x) for x in (return_rms.mean, return_rms.var, return_rms.count)), discounted_return=torch.tensor(discounted_return), kl_beta=kl_beta)  # fmt: skip
             snapshot = checkpoint_state(agent, obs_rms, args, training)
             if args.checkpoint_every and iteration % args.checkpoint_every == 0:
-                save_checkpoint(checkpoint_path, snapshot, None, args)
+                save_checkpoint(checkpoint_path, snapshot)
 
             y_pred, y_true = b_values.cpu().numpy(), b_returns.cpu().numpy()
             var_y = np.var(y_true)
@@ -787,7 +783,7 @@ def main(args):
     finally:
         try:
             if snapshot is not None and (args.save_model or args.checkpoint_every):
-                save_checkpoint(checkpoint_path, snapshot, None, args)
+                save_checkpoint(checkpoint_path, snapshot)
                 print(f"model saved to {checkpoint_path}")
         finally:
             envs.close()

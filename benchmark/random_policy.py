@@ -59,7 +59,7 @@ def random_atari_games(env_id, games, seed, stack_script=None):
     while len(ended) < games:
         _, reward, terminated, truncated, infos = envs.step(rng.integers(0, envs.single_action_space.n, 8))
         if stack_script is None:  # the env's terminated is the game's end
-            ended += [(r, n) for _, r, n in stats.update(reward, terminated | truncated)]
+            ended += stats.update(reward, terminated | truncated)
         elif "final_info" in infos and "episode" in infos["final_info"]:  # RecordEpisodeStatistics: whole games
             episode = infos["final_info"]["episode"]
             ended += [(episode["r"][i], episode["l"][i]) for i in np.nonzero(infos["final_info"]["_episode"])[0]]

@@ -109,26 +109,26 @@ def test_a_run_that_diverges_stops_in_one_line_and_keeps_finite_weights(module, 
     way out holds the weights of iteration 1 (finite), not the NaN ones."""
     monkeypatch.chdir(tmp_path)
     real_gae, calls, kept = module.compute_gae, [], []
-    real_check = module.finite_or_stop
+    real_check = module.check_finite
 
     def gae_nan_in_iteration_2(*args):
         calls.append(1)
         advantages, returns = real_gae(*args)
         return (advantages * float("nan"), returns * float("nan")) if len(calls) == 2 else (advantages, returns)
 
-    def recording_check(agent, last_finite, iteration, *losses):
-        kept.append(last_finite)
-        return real_check(agent, last_finite, iteration, *losses)
+    def recording_check(agent, iteration, *losses):
+        real_check(agent, iteration, *losses)  # iteration 2 stops here
+        kept.append({name: value.detach().clone() for name, value in agent.state_dict().items()})
 
     monkeypatch.setattr(module, "compute_gae", gae_nan_in_iteration_2)
-    monkeypatch.setattr(module, "finite_or_stop", recording_check)
+    monkeypatch.setattr(module, "check_finite", recording_check)
     args = {**TINY[module], "total_timesteps": 3 * TINY[module]["total_timesteps"] // 2}  # 3 iterations
     with pytest.raises(SystemExit) as exc:
         module.main(module.Args(**args, save_model=True, exp_name="nan"))
     err = capsys.readouterr().err.strip().splitlines()
     assert exc.value.code == 2 and len(err) == 1 and "training diverged at iteration 2" in err[0], err
     model = torch.load(next((tmp_path / "runs").glob("*/nan.pt")), weights_only=True)["model"]
-    after_iteration_1 = kept[-1]
+    (after_iteration_1,) = kept  # the weights that passed the check in iteration 1
     assert all(torch.equal(model[name], after_iteration_1[name]) for name in model)
     assert all(bool(torch.isfinite(value).all()) for value in model.values())
 
