@@ -108,8 +108,9 @@ class Args:
     """if toggled, anneal epsilon with alpha like the learning rate (the paper's Atari setting)"""
     kl_beta: float = 1.0
     """initial KL penalty coefficient beta for --loss kl-adaptive and kl-fixed"""
-    kl_dtarg: float = 0.01
-    """target KL d_targ of the adaptive penalty (section 4)"""
+    kl_adaptive_target: float = 0.01
+    """d_targ of --loss kl-adaptive (section 4): beta halves when the KL after an update is below d_targ / 1.5
+    and doubles above 1.5 d_targ (not --target-kl, which stops the epochs)"""
     clip_vloss: bool = True
     """toggles a value loss clipped around the rollout's values (openai/baselines' ppo2; not in the paper)"""
     ent_coef: float = 0.01
@@ -119,7 +120,7 @@ class Args:
     max_grad_norm: float = 0.5
     """the maximum norm for the gradient clipping"""
     target_kl: Optional[float] = None
-    """if set, stop the epochs early once approx_kl exceeds it"""
+    """if set, stop the epochs early once approx_kl exceeds it (CleanRL's early stop, in no paper variant)"""
     torch_threads: int = 0
     """torch's CPU threads for the CNN; 0 = torch's default: every core, or OMP_NUM_THREADS (benchmark/sweep.py sets 1)"""
 
@@ -160,7 +161,7 @@ def check_args(args):
     flag and the values it takes. A flag set to None (an optional limit left off) is not checked."""
     at_least_1 = ("num_envs", "num_steps", "num_minibatches", "update_epochs", "eval_episodes", "total_timesteps",
                   "cg_iters", "backtrack_iters", "vf_epochs", "vf_num_minibatches")  # fmt: skip
-    positive = ("learning_rate", "vf_learning_rate", "clip_coef", "kl_dtarg", "target_kl", "max_grad_norm")
+    positive = ("learning_rate", "vf_learning_rate", "clip_coef", "kl_adaptive_target", "target_kl", "max_kl", "max_grad_norm")
     non_negative = ("kl_beta", "ent_coef", "vf_coef", "cg_damping", "num_threads", "torch_threads", "checkpoint_every")
     ranges = {"gamma": (lambda v: 0 < v <= 1, "in (0, 1]"), "gae_lambda": (lambda v: 0 <= v <= 1, "in [0, 1]"),
               "backtrack_coef": (lambda v: 0 < v < 1, "in (0, 1)")}  # fmt: skip
@@ -314,19 +315,20 @@ class Agent(nn.Module):
         return self.critic(self.network(x / 255.0)).squeeze(-1)
 
     def get_action_and_value(self, x, action=None):
-        """Returns action [B], its log-probability [B], entropy [B], value [B] and all log-probabilities [B, A]."""
+        """Returns action [B], its log-probability [B], entropy [B], value [B] and the normalised logits
+        [B, A] (log_softmax: every action's log-probability)."""
         hidden = self.network(x / 255.0)  # frames become floats here, one minibatch at a time
-        logps = F.log_softmax(self.actor(hidden), dim=-1)
+        logits = F.log_softmax(self.actor(hidden), dim=-1)
         if action is None:
-            action = torch.multinomial(logps.exp(), 1).squeeze(-1)  # a draw from the categorical scored below
-        logprob = logps.gather(-1, action.long().unsqueeze(-1)).squeeze(-1)
-        entropy = -(logps.exp() * logps).sum(-1)
-        return action, logprob, entropy, self.critic(hidden).squeeze(-1), logps
+            action = torch.multinomial(logits.exp(), 1).squeeze(-1)  # a draw from the categorical scored below
+        logprob = logits.gather(-1, action.long().unsqueeze(-1)).squeeze(-1)
+        entropy = -(logits.exp() * logits).sum(-1)
+        return action, logprob, entropy, self.critic(hidden).squeeze(-1), logits
 
 
-def categorical_kl(logps_old, logps):
-    """KL[pi_old || pi] of two categorical distributions given by their log-probabilities: [B, A] -> [B]."""
-    return (logps_old.exp() * (logps_old - logps)).sum(-1)
+def categorical_kl(logits_old, logits):
+    """KL[pi_old || pi] of two categorical distributions given by normalised logits (log_softmax): [B, A] -> [B]."""
+    return (logits_old.exp() * (logits_old - logits)).sum(-1)
 
 
 def compute_gae(rewards, values, next_values, terminations, dones, gamma, gae_lambda):
@@ -367,11 +369,11 @@ def ppo_value_loss(newvalue, oldvalue, returns, clip_coef, clip_vloss):
     return 0.5 * torch.max(v_loss_unclipped, (v_clipped - returns) ** 2).mean()
 
 
-def update_kl_beta(kl_beta, kl, kl_dtarg):
+def update_kl_beta(kl_beta, kl, d_targ):
     """Adaptive KL coefficient (section 4): halve beta below d_targ/1.5, double it above 1.5 d_targ."""
-    if kl < kl_dtarg / 1.5:
+    if kl < d_targ / 1.5:
         return kl_beta / 2
-    if kl > kl_dtarg * 1.5:
+    if kl > d_targ * 1.5:
         return kl_beta * 2
     return kl_beta
 
@@ -385,16 +387,17 @@ def check_finite(agent, iteration, *losses):
         fail(f"training diverged at iteration {iteration} (a loss or a weight is not finite): lower the learning rate; the last finite weights are kept")
 
 
-def checkpoint_state(agent, obs_rms, args, training=None):
+def checkpoint_state(agent, args, training=None, **extra):
     """What a checkpoint holds, copied, so that it stays as it is while training goes on: the weights, the
-    observation statistics, the flags, and (written during training) the state that --resume needs."""
+    flags, what the script adds (extra: the observation statistics where it normalises them), and, when
+    written during training, the state that --resume needs."""
     return {
         "script": SCRIPT,
         "env_id": args.env_id,
         "args": asdict(args),
         "model": {name: value.detach().cpu().clone() for name, value in agent.state_dict().items()},
-        "obs_rms": None if obs_rms is None else {"mean": torch.tensor(obs_rms.mean), "var": torch.tensor(obs_rms.var), "count": obs_rms.count},
         "training": training,
+        **extra,
     }
 
 
@@ -576,8 +579,8 @@ def main(args):
     actions = torch.zeros((args.num_steps, args.num_envs), dtype=torch.long, device=device)
     logprobs = torch.zeros((args.num_steps, args.num_envs), device=device)
     values = torch.zeros((args.num_steps, args.num_envs), device=device)
-    kl_loss = args.loss.startswith("kl")  # only the KL variants read pi_old(.|s) whole
-    logps = torch.zeros((args.num_steps, args.num_envs, n_actions), device=device) if kl_loss else None
+    kl_loss = args.loss.startswith("kl")  # only the KL variants read log pi_old(.|s) of every action
+    logits = torch.zeros((args.num_steps, args.num_envs, n_actions), device=device) if kl_loss else None
     final_values = np.zeros((args.num_steps, args.num_envs), np.float32)  # V(final obs) where a step truncated
     rewards = np.zeros((args.num_steps, args.num_envs), np.float32)
     terminations = np.zeros((args.num_steps, args.num_envs), np.float32)
@@ -624,10 +627,10 @@ def main(args):
                 global_step += args.num_envs
                 obs[step] = next_obs
                 with torch.no_grad():
-                    action, logprob, _, value, logp = agent.get_action_and_value(next_obs)
+                    action, logprob, _, value, step_logits = agent.get_action_and_value(next_obs)
                 actions[step], logprobs[step], values[step] = action, logprob, value
                 if kl_loss:
-                    logps[step] = logp
+                    logits[step] = step_logits
 
                 frames, reward, game_over, truncated, infos = envs.step(action.cpu().numpy())  # the one copy out
                 next_obs = torch.as_tensor(frames, device=device)  # the one copy in
@@ -662,7 +665,7 @@ def main(args):
             b_obs = obs.reshape((-1,) + obs_shape)  # still uint8
             b_actions = actions.reshape(-1)
             b_logprobs = logprobs.reshape(-1)
-            b_logps = logps.reshape(-1, n_actions) if kl_loss else None
+            b_logits = logits.reshape(-1, n_actions) if kl_loss else None
             b_values = values.reshape(-1)
 
             # Optimise: K epochs of minibatch Adam on the N*T samples
@@ -674,7 +677,7 @@ def main(args):
                 b_inds = torch.randperm(args.batch_size, device=device)
                 for start in range(0, args.batch_size, args.minibatch_size):
                     mb_inds = b_inds[start : start + args.minibatch_size]
-                    _, newlogprob, entropy, newvalue, newlogps = agent.get_action_and_value(b_obs[mb_inds], b_actions[mb_inds])
+                    _, newlogprob, entropy, newvalue, new_logits = agent.get_action_and_value(b_obs[mb_inds], b_actions[mb_inds])
                     logratio = newlogprob - b_logprobs[mb_inds]
                     ratio = logratio.exp()  # r_t(theta)
 
@@ -686,7 +689,7 @@ def main(args):
                     mb_advantages = b_advantages[mb_inds]
                     if args.norm_adv:
                         mb_advantages = (mb_advantages - mb_advantages.mean()) / (mb_advantages.std() + 1e-8)
-                    kl = categorical_kl(b_logps[mb_inds], newlogps) if kl_loss else None
+                    kl = categorical_kl(b_logits[mb_inds], new_logits) if kl_loss else None
 
                     pg_loss = ppo_policy_loss(ratio, mb_advantages, kl, args.loss, clip_coef, kl_beta)
                     v_loss = ppo_value_loss(newvalue, b_values[mb_inds], b_returns[mb_inds], clip_coef, args.clip_vloss)
@@ -705,13 +708,13 @@ def main(args):
 
             if args.loss == "kl-adaptive":  # d = E_t[KL] after the update, then the beta rule
                 with torch.no_grad():
-                    mean_kl = categorical_kl(b_logps, agent.get_action_and_value(b_obs, b_actions)[4]).mean().item()
-                kl_beta = update_kl_beta(kl_beta, mean_kl, args.kl_dtarg)
+                    mean_kl = categorical_kl(b_logits, agent.get_action_and_value(b_obs, b_actions)[4]).mean().item()
+                kl_beta = update_kl_beta(kl_beta, mean_kl, args.kl_adaptive_target)
 
             check_finite(agent, iteration, pg_loss, v_loss)
             training = dict(run_name=run_name, iteration=iteration, global_step=global_step, optimizer=copy.deepcopy(optimizer.state_dict()),
                             recent_returns=[float(r) for r in recent_returns], rng=rng_state(None), kl_beta=kl_beta)  # fmt: skip
-            snapshot = checkpoint_state(agent, None, args, training)
+            snapshot = checkpoint_state(agent, args, training)
             if args.checkpoint_every and iteration % args.checkpoint_every == 0:
                 save_checkpoint(checkpoint_path, snapshot)
 

@@ -97,8 +97,9 @@ class Args:
     """if toggled, anneal epsilon with alpha like the learning rate (the paper's Atari setting)"""
     kl_beta: float = 1.0
     """initial KL penalty coefficient beta for --loss kl-adaptive and kl-fixed"""
-    kl_dtarg: float = 0.01
-    """target KL d_targ of the adaptive penalty (section 4)"""
+    kl_adaptive_target: float = 0.01
+    """d_targ of --loss kl-adaptive (section 4): beta halves when the KL after an update is below d_targ / 1.5
+    and doubles above 1.5 d_targ (not --target-kl, which stops the epochs)"""
     clip_vloss: bool = True
     """toggles a value loss clipped around the rollout's values (openai/baselines' ppo2; not in the paper)"""
     ent_coef: float = 0.0
@@ -108,7 +109,7 @@ class Args:
     max_grad_norm: float = 0.5
     """the maximum norm for the gradient clipping"""
     target_kl: Optional[float] = None
-    """if set, stop the epochs early once approx_kl exceeds it"""
+    """if set, stop the epochs early once approx_kl exceeds it (CleanRL's early stop, in no paper variant)"""
 
     # to be filled in runtime
     batch_size: int = 0
@@ -147,7 +148,7 @@ def check_args(args):
     flag and the values it takes. A flag set to None (an optional limit left off) is not checked."""
     at_least_1 = ("num_envs", "num_steps", "num_minibatches", "update_epochs", "eval_episodes", "total_timesteps",
                   "cg_iters", "backtrack_iters", "vf_epochs", "vf_num_minibatches")  # fmt: skip
-    positive = ("learning_rate", "vf_learning_rate", "clip_coef", "kl_dtarg", "target_kl", "max_grad_norm")
+    positive = ("learning_rate", "vf_learning_rate", "clip_coef", "kl_adaptive_target", "target_kl", "max_kl", "max_grad_norm")
     non_negative = ("kl_beta", "ent_coef", "vf_coef", "cg_damping", "num_threads", "torch_threads", "checkpoint_every")
     ranges = {"gamma": (lambda v: 0 < v <= 1, "in (0, 1]"), "gae_lambda": (lambda v: 0 <= v <= 1, "in [0, 1]"),
               "backtrack_coef": (lambda v: 0 < v < 1, "in (0, 1)")}  # fmt: skip
@@ -221,6 +222,12 @@ class RunningMeanStd:
         m2 = self.var * self.count + batch_var * batch_count + delta**2 * self.count * batch_count / total
         self.var = m2 / total
         self.count = total
+
+    def state_dict(self):
+        return {"mean": torch.tensor(self.mean), "var": torch.tensor(self.var), "count": self.count}
+
+    def load_state_dict(self, state):
+        self.mean, self.var, self.count = state["mean"].numpy(), state["var"].numpy(), state["count"]
 
 
 def normalize_obs(obs, obs_rms, clip=10.0, epsilon=1e-8):
@@ -402,11 +409,11 @@ def ppo_value_loss(newvalue, oldvalue, returns, clip_coef, clip_vloss):
     return 0.5 * torch.max(v_loss_unclipped, (v_clipped - returns) ** 2).mean()
 
 
-def update_kl_beta(kl_beta, kl, kl_dtarg):
+def update_kl_beta(kl_beta, kl, d_targ):
     """Adaptive KL coefficient (section 4): halve beta below d_targ/1.5, double it above 1.5 d_targ."""
-    if kl < kl_dtarg / 1.5:
+    if kl < d_targ / 1.5:
         return kl_beta / 2
-    if kl > kl_dtarg * 1.5:
+    if kl > d_targ * 1.5:
         return kl_beta * 2
     return kl_beta
 
@@ -420,16 +427,17 @@ def check_finite(agent, iteration, *losses):
         fail(f"training diverged at iteration {iteration} (a loss or a weight is not finite): lower the learning rate; the last finite weights are kept")
 
 
-def checkpoint_state(agent, obs_rms, args, training=None):
+def checkpoint_state(agent, args, training=None, **extra):
     """What a checkpoint holds, copied, so that it stays as it is while training goes on: the weights, the
-    observation statistics, the flags, and (written during training) the state that --resume needs."""
+    flags, what the script adds (extra: the observation statistics where it normalises them), and, when
+    written during training, the state that --resume needs."""
     return {
         "script": SCRIPT,
         "env_id": args.env_id,
         "args": asdict(args),
         "model": {name: value.detach().cpu().clone() for name, value in agent.state_dict().items()},
-        "obs_rms": None if obs_rms is None else {"mean": torch.tensor(obs_rms.mean), "var": torch.tensor(obs_rms.var), "count": obs_rms.count},
         "training": training,
+        **extra,
     }
 
 
@@ -525,9 +533,8 @@ def load_checkpoint(path, env_id):
     model = state["model"]
     agent = Agent(model["actor_mean.layers.0.weight"].shape[1], model["actor_logstd"].shape[1])
     agent.load_state_dict(model)
-    obs_rms = RunningMeanStd(model["actor_mean.layers.0.weight"].shape[1])
-    obs_rms.mean, obs_rms.var = state["obs_rms"]["mean"].numpy(), state["obs_rms"]["var"].numpy()
-    obs_rms.count = state["obs_rms"]["count"]
+    obs_rms = RunningMeanStd()
+    obs_rms.load_state_dict(state["obs_rms"])
     return agent, obs_rms
 
 
@@ -617,7 +624,7 @@ def main(args):
 
     # Rollout storage (numpy: a write per step costs far less than into a torch tensor)
     obs = np.zeros((args.num_steps, args.num_envs, obs_dim), np.float32)
-    next_obses = np.zeros((args.num_steps, args.num_envs, obs_dim), np.float32)  # s_{t+1}; the final obs at an episode end
+    bootstrap_obs = np.zeros((args.num_steps, args.num_envs, obs_dim), np.float32)  # s_{t+1}; the final obs at an episode end
     actions = np.zeros((args.num_steps, args.num_envs, act_dim), np.float32)
     rewards = np.zeros((args.num_steps, args.num_envs), np.float32)
     terminations = np.zeros((args.num_steps, args.num_envs), np.float32)
@@ -637,8 +644,8 @@ def main(args):
         training = saved["training"]
         agent.load_state_dict(saved["model"])
         optimizer.load_state_dict(training["optimizer"])
-        obs_rms.mean, obs_rms.var, obs_rms.count = saved["obs_rms"]["mean"].numpy(), saved["obs_rms"]["var"].numpy(), saved["obs_rms"]["count"]
-        return_rms.mean, return_rms.var, return_rms.count = (np.float64(x) for x in training["return_rms"])
+        obs_rms.load_state_dict(saved["obs_rms"])
+        return_rms.load_state_dict(training["return_rms"])
         discounted_return[:] = training["discounted_return"].numpy()
         kl_beta = training["kl_beta"]
         global_step = training["global_step"]
@@ -681,13 +688,13 @@ def main(args):
                 terminations[step], dones[step] = terminated, done
                 obs_rms.update(next_obs_raw)
                 next_obs = normalize_obs(next_obs_raw, obs_rms)
-                next_obses[step] = next_obs
+                bootstrap_obs[step] = next_obs
 
                 episode_return += reward
                 episode_length += 1
                 if done.any():
                     # SAME_STEP autoreset: next_obs already starts the new episode; s_{t+1} is in final_obs
-                    next_obses[step, done] = normalize_obs(np.stack(infos["final_obs"][done]), obs_rms)
+                    bootstrap_obs[step, done] = normalize_obs(np.stack(infos["final_obs"][done]), obs_rms)
                     for i in np.nonzero(done)[0]:
                         recent_returns.append(episode_return[i])
                         writer.add_scalar("charts/episodic_return", episode_return[i], global_step)
@@ -700,7 +707,7 @@ def main(args):
             b_actions = torch.as_tensor(actions.reshape(-1, act_dim), device=device)
             with torch.no_grad():
                 _, b_logprobs, _, b_values, b_means = agent.get_action_and_value(b_obs, b_actions)
-                next_values = agent.get_value(torch.as_tensor(next_obses.reshape(-1, obs_dim), device=device))
+                next_values = agent.get_value(torch.as_tensor(bootstrap_obs.reshape(-1, obs_dim), device=device))
             old_logstd = agent.actor_logstd.detach().clone()
             shape = (args.num_steps, args.num_envs)
             advantages, returns = compute_gae(
@@ -749,12 +756,12 @@ def main(args):
             if args.loss == "kl-adaptive":  # d = E_t[KL] after the update, then the beta rule
                 with torch.no_grad():
                     mean_kl = gaussian_kl(b_means, old_logstd, agent.actor_mean(b_obs), agent.actor_logstd).mean().item()
-                kl_beta = update_kl_beta(kl_beta, mean_kl, args.kl_dtarg)
+                kl_beta = update_kl_beta(kl_beta, mean_kl, args.kl_adaptive_target)
 
             check_finite(agent, iteration, pg_loss, v_loss)
             training = dict(run_name=run_name, iteration=iteration, global_step=global_step, optimizer=copy.deepcopy(optimizer.state_dict()),
-                            recent_returns=[float(r) for r in recent_returns], rng=rng_state(rng), return_rms=tuple(float(x) for x in (return_rms.mean, return_rms.var, return_rms.count)), discounted_return=torch.tensor(discounted_return), kl_beta=kl_beta)  # fmt: skip
-            snapshot = checkpoint_state(agent, obs_rms, args, training)
+                            recent_returns=[float(r) for r in recent_returns], rng=rng_state(rng), return_rms=return_rms.state_dict(), discounted_return=torch.tensor(discounted_return), kl_beta=kl_beta)  # fmt: skip
+            snapshot = checkpoint_state(agent, args, training, obs_rms=obs_rms.state_dict())
             if args.checkpoint_every and iteration % args.checkpoint_every == 0:
                 save_checkpoint(checkpoint_path, snapshot)
 

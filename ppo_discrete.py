@@ -97,8 +97,9 @@ class Args:
     """if toggled, anneal epsilon with alpha like the learning rate (the paper's Atari setting)"""
     kl_beta: float = 1.0
     """initial KL penalty coefficient beta for --loss kl-adaptive and kl-fixed"""
-    kl_dtarg: float = 0.01
-    """target KL d_targ of the adaptive penalty (section 4)"""
+    kl_adaptive_target: float = 0.01
+    """d_targ of --loss kl-adaptive (section 4): beta halves when the KL after an update is below d_targ / 1.5
+    and doubles above 1.5 d_targ (not --target-kl, which stops the epochs)"""
     clip_vloss: bool = True
     """toggles a value loss clipped around the rollout's values (openai/baselines' ppo2; not in the paper)"""
     ent_coef: float = 0.01
@@ -108,7 +109,7 @@ class Args:
     max_grad_norm: float = 0.5
     """the maximum norm for the gradient clipping"""
     target_kl: Optional[float] = None
-    """if set, stop the epochs early once approx_kl exceeds it"""
+    """if set, stop the epochs early once approx_kl exceeds it (CleanRL's early stop, in no paper variant)"""
 
     # to be filled in runtime
     batch_size: int = 0
@@ -147,7 +148,7 @@ def check_args(args):
     flag and the values it takes. A flag set to None (an optional limit left off) is not checked."""
     at_least_1 = ("num_envs", "num_steps", "num_minibatches", "update_epochs", "eval_episodes", "total_timesteps",
                   "cg_iters", "backtrack_iters", "vf_epochs", "vf_num_minibatches")  # fmt: skip
-    positive = ("learning_rate", "vf_learning_rate", "clip_coef", "kl_dtarg", "target_kl", "max_grad_norm")
+    positive = ("learning_rate", "vf_learning_rate", "clip_coef", "kl_adaptive_target", "target_kl", "max_kl", "max_grad_norm")
     non_negative = ("kl_beta", "ent_coef", "vf_coef", "cg_damping", "num_threads", "torch_threads", "checkpoint_every")
     ranges = {"gamma": (lambda v: 0 < v <= 1, "in (0, 1]"), "gae_lambda": (lambda v: 0 <= v <= 1, "in [0, 1]"),
               "backtrack_coef": (lambda v: 0 < v < 1, "in (0, 1)")}  # fmt: skip
@@ -290,11 +291,12 @@ class Agent(nn.Module):
 
     def get_action_and_value(self, x, action):
         """Scores actions taken in the rollout (sampled there from a numpy copy of the actor): returns the
-        action [B], its log-probability [B], entropy [B], value [B] and all log-probabilities [B, A]."""
-        logps = F.log_softmax(self.actor(x), dim=-1)
-        logprob = logps.gather(-1, action.long().unsqueeze(-1)).squeeze(-1)
-        entropy = -(logps.exp() * logps).sum(-1)
-        return action, logprob, entropy, self.get_value(x), logps
+        action [B], its log-probability [B], entropy [B], value [B] and the normalised logits [B, A]
+        (log_softmax: every action's log-probability)."""
+        logits = F.log_softmax(self.actor(x), dim=-1)
+        logprob = logits.gather(-1, action.long().unsqueeze(-1)).squeeze(-1)
+        entropy = -(logits.exp() * logits).sum(-1)
+        return action, logprob, entropy, self.get_value(x), logits
 
 
 def mlp_to_numpy(mlp):
@@ -309,9 +311,9 @@ def numpy_mlp(layers, x):
     return np.tanh(np.tanh(x @ w1 + b1) @ w2 + b2) @ w3 + b3
 
 
-def categorical_kl(logps_old, logps):
-    """KL[pi_old || pi] of two categorical distributions given by their log-probabilities: [B, A] -> [B]."""
-    return (logps_old.exp() * (logps_old - logps)).sum(-1)
+def categorical_kl(logits_old, logits):
+    """KL[pi_old || pi] of two categorical distributions given by normalised logits (log_softmax): [B, A] -> [B]."""
+    return (logits_old.exp() * (logits_old - logits)).sum(-1)
 
 
 def compute_gae(rewards, values, next_values, terminations, dones, gamma, gae_lambda):
@@ -352,11 +354,11 @@ def ppo_value_loss(newvalue, oldvalue, returns, clip_coef, clip_vloss):
     return 0.5 * torch.max(v_loss_unclipped, (v_clipped - returns) ** 2).mean()
 
 
-def update_kl_beta(kl_beta, kl, kl_dtarg):
+def update_kl_beta(kl_beta, kl, d_targ):
     """Adaptive KL coefficient (section 4): halve beta below d_targ/1.5, double it above 1.5 d_targ."""
-    if kl < kl_dtarg / 1.5:
+    if kl < d_targ / 1.5:
         return kl_beta / 2
-    if kl > kl_dtarg * 1.5:
+    if kl > d_targ * 1.5:
         return kl_beta * 2
     return kl_beta
 
@@ -370,16 +372,17 @@ def check_finite(agent, iteration, *losses):
         fail(f"training diverged at iteration {iteration} (a loss or a weight is not finite): lower the learning rate; the last finite weights are kept")
 
 
-def checkpoint_state(agent, obs_rms, args, training=None):
+def checkpoint_state(agent, args, training=None, **extra):
     """What a checkpoint holds, copied, so that it stays as it is while training goes on: the weights, the
-    observation statistics, the flags, and (written during training) the state that --resume needs."""
+    flags, what the script adds (extra: the observation statistics where it normalises them), and, when
+    written during training, the state that --resume needs."""
     return {
         "script": SCRIPT,
         "env_id": args.env_id,
         "args": asdict(args),
         "model": {name: value.detach().cpu().clone() for name, value in agent.state_dict().items()},
-        "obs_rms": None if obs_rms is None else {"mean": torch.tensor(obs_rms.mean), "var": torch.tensor(obs_rms.var), "count": obs_rms.count},
         "training": training,
+        **extra,
     }
 
 
@@ -562,7 +565,7 @@ def main(args):
 
     # Rollout storage (numpy: a write per step costs far less than into a torch tensor)
     obs = np.zeros((args.num_steps, args.num_envs, obs_dim), np.float32)
-    next_obses = np.zeros((args.num_steps, args.num_envs, obs_dim), np.float32)  # s_{t+1}; the final obs at an episode end
+    bootstrap_obs = np.zeros((args.num_steps, args.num_envs, obs_dim), np.float32)  # s_{t+1}; the final obs at an episode end
     actions = np.zeros((args.num_steps, args.num_envs), np.int64)
     rewards = np.zeros((args.num_steps, args.num_envs), np.float32)
     terminations = np.zeros((args.num_steps, args.num_envs), np.float32)
@@ -615,13 +618,13 @@ def main(args):
                 done = terminated | truncated
                 rewards[step] = reward
                 terminations[step], dones[step] = terminated, done
-                next_obses[step] = next_obs
+                bootstrap_obs[step] = next_obs
 
                 episode_return += reward
                 episode_length += 1
                 if done.any():
                     # SAME_STEP autoreset: next_obs already starts the new episode; s_{t+1} is in final_obs
-                    next_obses[step, done] = np.stack(infos["final_obs"][done])
+                    bootstrap_obs[step, done] = np.stack(infos["final_obs"][done])
                     for i in np.nonzero(done)[0]:
                         recent_returns.append(episode_return[i])
                         writer.add_scalar("charts/episodic_return", episode_return[i], global_step)
@@ -633,8 +636,8 @@ def main(args):
             b_obs = torch.as_tensor(obs.reshape(-1, obs_dim), device=device)
             b_actions = torch.as_tensor(actions.reshape(-1), device=device)
             with torch.no_grad():
-                _, b_logprobs, _, b_values, b_logps = agent.get_action_and_value(b_obs, b_actions)
-                next_values = agent.get_value(torch.as_tensor(next_obses.reshape(-1, obs_dim), device=device))
+                _, b_logprobs, _, b_values, b_logits = agent.get_action_and_value(b_obs, b_actions)
+                next_values = agent.get_value(torch.as_tensor(bootstrap_obs.reshape(-1, obs_dim), device=device))
             shape = (args.num_steps, args.num_envs)
             advantages, returns = compute_gae(
                 rewards, b_values.cpu().numpy().reshape(shape), next_values.cpu().numpy().reshape(shape),
@@ -650,7 +653,7 @@ def main(args):
                 b_inds = torch.randperm(args.batch_size, device=device)
                 for start in range(0, args.batch_size, args.minibatch_size):
                     mb_inds = b_inds[start : start + args.minibatch_size]
-                    _, newlogprob, entropy, newvalue, newlogps = agent.get_action_and_value(b_obs[mb_inds], b_actions[mb_inds])
+                    _, newlogprob, entropy, newvalue, new_logits = agent.get_action_and_value(b_obs[mb_inds], b_actions[mb_inds])
                     logratio = newlogprob - b_logprobs[mb_inds]
                     ratio = logratio.exp()  # r_t(theta)
 
@@ -662,7 +665,7 @@ def main(args):
                     mb_advantages = b_advantages[mb_inds]
                     if args.norm_adv:
                         mb_advantages = (mb_advantages - mb_advantages.mean()) / (mb_advantages.std() + 1e-8)
-                    kl = categorical_kl(b_logps[mb_inds], newlogps) if args.loss.startswith("kl") else None
+                    kl = categorical_kl(b_logits[mb_inds], new_logits) if args.loss.startswith("kl") else None
 
                     pg_loss = ppo_policy_loss(ratio, mb_advantages, kl, args.loss, clip_coef, kl_beta)
                     v_loss = ppo_value_loss(newvalue, b_values[mb_inds], b_returns[mb_inds], clip_coef, args.clip_vloss)
@@ -681,13 +684,13 @@ def main(args):
 
             if args.loss == "kl-adaptive":  # d = E_t[KL] after the update, then the beta rule
                 with torch.no_grad():
-                    mean_kl = categorical_kl(b_logps, F.log_softmax(agent.actor(b_obs), dim=-1)).mean().item()
-                kl_beta = update_kl_beta(kl_beta, mean_kl, args.kl_dtarg)
+                    mean_kl = categorical_kl(b_logits, F.log_softmax(agent.actor(b_obs), dim=-1)).mean().item()
+                kl_beta = update_kl_beta(kl_beta, mean_kl, args.kl_adaptive_target)
 
             check_finite(agent, iteration, pg_loss, v_loss)
             training = dict(run_name=run_name, iteration=iteration, global_step=global_step, optimizer=copy.deepcopy(optimizer.state_dict()),
                             recent_returns=[float(r) for r in recent_returns], rng=rng_state(rng), kl_beta=kl_beta)  # fmt: skip
-            snapshot = checkpoint_state(agent, None, args, training)
+            snapshot = checkpoint_state(agent, args, training)
             if args.checkpoint_every and iteration % args.checkpoint_every == 0:
                 save_checkpoint(checkpoint_path, snapshot)
 

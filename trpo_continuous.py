@@ -85,8 +85,8 @@ class Args:
     """the lambda for the general advantage estimation"""
     norm_adv: bool = True
     """toggles advantages normalization (over the whole batch)"""
-    target_kl: float = 0.01
-    """delta: the trust region, the largest mean KL[pi_old || pi] a policy step may take"""
+    max_kl: float = 0.01
+    """delta: the trust region's radius, the largest mean KL[pi_old || pi] a policy step may take"""
     cg_iters: int = 10
     """conjugate gradient iterations for F x = g"""
     cg_damping: float = 0.1
@@ -139,7 +139,7 @@ def check_args(args):
     flag and the values it takes. A flag set to None (an optional limit left off) is not checked."""
     at_least_1 = ("num_envs", "num_steps", "num_minibatches", "update_epochs", "eval_episodes", "total_timesteps",
                   "cg_iters", "backtrack_iters", "vf_epochs", "vf_num_minibatches")  # fmt: skip
-    positive = ("learning_rate", "vf_learning_rate", "clip_coef", "kl_dtarg", "target_kl", "max_grad_norm")
+    positive = ("learning_rate", "vf_learning_rate", "clip_coef", "kl_adaptive_target", "target_kl", "max_kl", "max_grad_norm")
     non_negative = ("kl_beta", "ent_coef", "vf_coef", "cg_damping", "num_threads", "torch_threads", "checkpoint_every")
     ranges = {"gamma": (lambda v: 0 < v <= 1, "in (0, 1]"), "gae_lambda": (lambda v: 0 <= v <= 1, "in [0, 1]"),
               "backtrack_coef": (lambda v: 0 < v < 1, "in (0, 1)")}  # fmt: skip
@@ -213,6 +213,12 @@ class RunningMeanStd:
         m2 = self.var * self.count + batch_var * batch_count + delta**2 * self.count * batch_count / total
         self.var = m2 / total
         self.count = total
+
+    def state_dict(self):
+        return {"mean": torch.tensor(self.mean), "var": torch.tensor(self.var), "count": self.count}
+
+    def load_state_dict(self, state):
+        self.mean, self.var, self.count = state["mean"].numpy(), state["var"].numpy(), state["count"]
 
 
 def normalize_obs(obs, obs_rms, clip=10.0, epsilon=1e-8):
@@ -405,20 +411,58 @@ def conjugate_gradient(matrix_vector_product, b, iters, residual_tol=1e-10):
     return x
 
 
-def line_search(evaluate, old_params, full_step, max_kl, backtrack_coef, backtrack_iters):
+def line_search(objective, old_params, full_step, max_kl, backtrack_coef, backtrack_iters):
     """Backtracking line search on theta_old + backtrack_coef^i * full_step, i = 0, 1, ...
 
-    evaluate(params) -> (surrogate, mean KL) at those parameters. The first step whose KL is <= max_kl
-    and whose surrogate improves is accepted. Returns (params, surrogate improvement, KL, i, accepted);
-    when no step qualifies, the old parameters, 0, 0, backtrack_iters, False.
+    objective(theta) -> (surrogate, mean KL) at the flat parameters theta. The first step whose KL is
+    <= max_kl and whose surrogate improves is accepted. Returns (theta, surrogate improvement, KL, i,
+    accepted); when no step qualifies, theta_old, 0, 0, backtrack_iters, False.
     """
-    surrogate_old, _ = evaluate(old_params)
+    surrogate_old, _ = objective(old_params)
     for i in range(backtrack_iters):
         params = old_params + backtrack_coef**i * full_step
-        surrogate, kl = evaluate(params)
+        surrogate, kl = objective(params)
         if kl <= max_kl and surrogate > surrogate_old:
             return params, float(surrogate - surrogate_old), float(kl), i, True
     return old_params, 0.0, 0.0, backtrack_iters, False
+
+
+def trpo_objective(agent, obs, actions, old_logprobs, old_means, old_logstd, advantages):
+    """The TRPO problem (TRPO paper eq. 14) as a function of the policy's parameters alone: theta [P] (the
+    actor's weights, then its log-std, flattened as parameters_to_vector orders them) -> (L(theta) =
+    E[r_t(theta) A_t], mean KL[pi_old || pi_theta]). The actor is run at theta by functional_call, so
+    calling it never changes the agent."""
+    named = list(agent.actor_mean.named_parameters())
+    sizes = [p.numel() for _, p in named] + [agent.actor_logstd.numel()]
+
+    def objective(theta):
+        *chunks, logstd = theta.split(sizes)
+        mean = torch.func.functional_call(agent.actor_mean, {name: c.view_as(p) for (name, p), c in zip(named, chunks)}, (obs,))
+        logstd = logstd.view_as(agent.actor_logstd)
+        ratio = torch.exp(gaussian_log_prob(mean, logstd, actions) - old_logprobs)  # r_t(theta)
+        return (ratio * advantages).mean(), gaussian_kl(old_means, old_logstd, mean, logstd).mean()
+
+    return objective
+
+
+def trpo_step(objective, old_params, max_kl, cg_iters, cg_damping, backtrack_coef, backtrack_iters):
+    """One TRPO policy step (TRPO paper, Appendix C), a pure function of its inputs.
+
+    objective: theta [P] -> (L(theta), mean KL[pi_old || pi_theta]), differentiable (trpo_objective).
+    The natural gradient x = F^-1 g comes from CG, scaled so that the quadratic model of the KL,
+    1/2 s^T F s, equals delta = max_kl at the full step s; the line search then shrinks s until the
+    true KL is within delta and L improves. Returns line_search's (theta_new, improvement, KL, i, accepted).
+    """
+    theta = old_params.detach().requires_grad_(True)
+    g = flat_grad(objective(theta)[0], [theta])
+
+    def fvp(v):
+        return fisher_vector_product(lambda: objective(theta)[1], [theta], v, cg_damping)
+
+    step_dir = conjugate_gradient(fvp, g, cg_iters)  # x = F^-1 g
+    full_step = torch.sqrt(2 * max_kl / (step_dir @ fvp(step_dir))) * step_dir  # s = x sqrt(2 delta / x^T F x)
+    with torch.no_grad():
+        return line_search(objective, old_params.detach(), full_step, max_kl, backtrack_coef, backtrack_iters)
 
 
 def check_finite(agent, iteration, *losses):
@@ -430,16 +474,17 @@ def check_finite(agent, iteration, *losses):
         fail(f"training diverged at iteration {iteration} (a loss or a weight is not finite): lower the learning rate; the last finite weights are kept")
 
 
-def checkpoint_state(agent, obs_rms, args, training=None):
+def checkpoint_state(agent, args, training=None, **extra):
     """What a checkpoint holds, copied, so that it stays as it is while training goes on: the weights, the
-    observation statistics, the flags, and (written during training) the state that --resume needs."""
+    flags, what the script adds (extra: the observation statistics where it normalises them), and, when
+    written during training, the state that --resume needs."""
     return {
         "script": SCRIPT,
         "env_id": args.env_id,
         "args": asdict(args),
         "model": {name: value.detach().cpu().clone() for name, value in agent.state_dict().items()},
-        "obs_rms": None if obs_rms is None else {"mean": torch.tensor(obs_rms.mean), "var": torch.tensor(obs_rms.var), "count": obs_rms.count},
         "training": training,
+        **extra,
     }
 
 
@@ -535,9 +580,8 @@ def load_checkpoint(path, env_id):
     model = state["model"]
     agent = Agent(model["actor_mean.layers.0.weight"].shape[1], model["actor_logstd"].shape[1])
     agent.load_state_dict(model)
-    obs_rms = RunningMeanStd(model["actor_mean.layers.0.weight"].shape[1])
-    obs_rms.mean, obs_rms.var = state["obs_rms"]["mean"].numpy(), state["obs_rms"]["var"].numpy()
-    obs_rms.count = state["obs_rms"]["count"]
+    obs_rms = RunningMeanStd()
+    obs_rms.load_state_dict(state["obs_rms"])
     return agent, obs_rms
 
 
@@ -627,7 +671,7 @@ def main(args):
 
     # Rollout storage (numpy: a write per step costs far less than into a torch tensor)
     obs = np.zeros((args.num_steps, args.num_envs, obs_dim), np.float32)
-    next_obses = np.zeros((args.num_steps, args.num_envs, obs_dim), np.float32)  # s_{t+1}; the final obs at an episode end
+    bootstrap_obs = np.zeros((args.num_steps, args.num_envs, obs_dim), np.float32)  # s_{t+1}; the final obs at an episode end
     actions = np.zeros((args.num_steps, args.num_envs, act_dim), np.float32)
     rewards = np.zeros((args.num_steps, args.num_envs), np.float32)
     terminations = np.zeros((args.num_steps, args.num_envs), np.float32)
@@ -646,8 +690,8 @@ def main(args):
         training = saved["training"]
         agent.load_state_dict(saved["model"])
         optimizer.load_state_dict(training["optimizer"])
-        obs_rms.mean, obs_rms.var, obs_rms.count = saved["obs_rms"]["mean"].numpy(), saved["obs_rms"]["var"].numpy(), saved["obs_rms"]["count"]
-        return_rms.mean, return_rms.var, return_rms.count = (np.float64(x) for x in training["return_rms"])
+        obs_rms.load_state_dict(saved["obs_rms"])
+        return_rms.load_state_dict(training["return_rms"])
         discounted_return[:] = training["discounted_return"].numpy()
         global_step = training["global_step"]
         recent_returns.extend(training["recent_returns"])
@@ -684,13 +728,13 @@ def main(args):
                 terminations[step], dones[step] = terminated, done
                 obs_rms.update(next_obs_raw)
                 next_obs = normalize_obs(next_obs_raw, obs_rms)
-                next_obses[step] = next_obs
+                bootstrap_obs[step] = next_obs
 
                 episode_return += reward
                 episode_length += 1
                 if done.any():
                     # SAME_STEP autoreset: next_obs already starts the new episode; s_{t+1} is in final_obs
-                    next_obses[step, done] = normalize_obs(np.stack(infos["final_obs"][done]), obs_rms)
+                    bootstrap_obs[step, done] = normalize_obs(np.stack(infos["final_obs"][done]), obs_rms)
                     for i in np.nonzero(done)[0]:
                         recent_returns.append(episode_return[i])
                         writer.add_scalar("charts/episodic_return", episode_return[i], global_step)
@@ -703,7 +747,7 @@ def main(args):
             b_actions = torch.as_tensor(actions.reshape(-1, act_dim), device=device)
             with torch.no_grad():
                 _, b_logprobs, _, b_values, b_means = agent.get_action_and_value(b_obs, b_actions)
-                next_values = agent.get_value(torch.as_tensor(next_obses.reshape(-1, obs_dim), device=device))
+                next_values = agent.get_value(torch.as_tensor(bootstrap_obs.reshape(-1, obs_dim), device=device))
             old_logstd = agent.actor_logstd.detach().clone()
             shape = (args.num_steps, args.num_envs)
             advantages, returns = compute_gae(
@@ -719,28 +763,11 @@ def main(args):
             if args.norm_adv:
                 b_advantages = (b_advantages - b_advantages.mean()) / (b_advantages.std() + 1e-8)
             policy_params = [*agent.actor_mean.parameters(), agent.actor_logstd]
-
-            def surrogate_and_kl():
-                mean = agent.actor_mean(b_obs)
-                ratio = torch.exp(gaussian_log_prob(mean, agent.actor_logstd, b_actions) - b_logprobs)  # r_t(theta)
-                return (ratio * b_advantages).mean(), gaussian_kl(b_means, old_logstd, mean, agent.actor_logstd).mean()
-
-            def fvp(v):
-                return fisher_vector_product(lambda: surrogate_and_kl()[1], policy_params, v, args.cg_damping)
-
-            def evaluate_at(params):
-                vector_to_parameters(params, policy_params)
-                with torch.no_grad():
-                    return surrogate_and_kl()
-
-            g = flat_grad(surrogate_and_kl()[0], policy_params)
-            step_dir = conjugate_gradient(fvp, g, args.cg_iters)  # x = F^-1 g
-            full_step = torch.sqrt(2 * args.target_kl / (step_dir @ fvp(step_dir))) * step_dir  # x sqrt(2 delta / x^T F x)
-            old_params = parameters_to_vector(policy_params).detach()
-            new_params, improvement, kl, backtracks, accepted = line_search(
-                evaluate_at, old_params, full_step, args.target_kl, args.backtrack_coef, args.backtrack_iters
+            objective = trpo_objective(agent, b_obs, b_actions, b_logprobs, b_means, old_logstd, b_advantages)
+            new_params, improvement, kl, backtracks, accepted = trpo_step(
+                objective, parameters_to_vector(policy_params), args.max_kl, args.cg_iters, args.cg_damping, args.backtrack_coef, args.backtrack_iters
             )
-            vector_to_parameters(new_params, policy_params)
+            vector_to_parameters(new_params, policy_params)  # the one place the policy changes
 
             # Value function: its own Adam epochs on the returns
             for epoch in range(args.vf_epochs):
@@ -754,8 +781,8 @@ def main(args):
 
             check_finite(agent, iteration, v_loss, improvement)
             training = dict(run_name=run_name, iteration=iteration, global_step=global_step, optimizer=copy.deepcopy(optimizer.state_dict()),
-                            recent_returns=[float(r) for r in recent_returns], rng=rng_state(rng), return_rms=tuple(float(x) for x in (return_rms.mean, return_rms.var, return_rms.count)), discounted_return=torch.tensor(discounted_return))  # fmt: skip
-            snapshot = checkpoint_state(agent, obs_rms, args, training)
+                            recent_returns=[float(r) for r in recent_returns], rng=rng_state(rng), return_rms=return_rms.state_dict(), discounted_return=torch.tensor(discounted_return))  # fmt: skip
+            snapshot = checkpoint_state(agent, args, training, obs_rms=obs_rms.state_dict())
             if args.checkpoint_every and iteration % args.checkpoint_every == 0:
                 save_checkpoint(checkpoint_path, snapshot)
 

@@ -177,7 +177,7 @@ def table1_label(flags):
     if loss == "clip":
         return f"clipping, eps = {float(values.get('--clip-coef', 0.2)):g}"
     if loss == "kl-adaptive":
-        return f"adaptive KL, d_targ = {float(values.get('--kl-dtarg', 0.01)):g}"
+        return f"adaptive KL, d_targ = {float(values.get('--kl-adaptive-target', 0.01)):g}"
     if loss == "kl-fixed":
         return f"fixed KL, beta = {float(values.get('--kl-beta', 1.0)):g}"
     return None

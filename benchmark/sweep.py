@@ -46,7 +46,7 @@ PRESETS = {
         script="ppo_continuous.py", env_ids=TABLE1_ENVS, seeds=[1, 2, 3],
         variants=[ONE_M + ["--loss", "none"]]
         + [ONE_M + ["--loss", "clip", "--clip-coef", eps] for eps in ("0.1", "0.2", "0.3")]
-        + [ONE_M + ["--loss", "kl-adaptive", "--kl-dtarg", d] for d in ("0.003", "0.01", "0.03")]
+        + [ONE_M + ["--loss", "kl-adaptive", "--kl-adaptive-target", d] for d in ("0.003", "0.01", "0.03")]
         + [ONE_M + ["--loss", "kl-fixed", "--kl-beta", b] for b in ("0.3", "1", "3", "10")],
     ),  # fmt: skip
 }

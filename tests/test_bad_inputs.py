@@ -43,8 +43,9 @@ NUMBERS = [  # (flag, value, message): every script that has the flag must refus
     ("gamma", 0.0, "--gamma 0.0: must be in (0, 1]"),
     ("gae_lambda", -0.1, "--gae-lambda -0.1: must be in [0, 1]"),
     ("clip_coef", -0.2, "--clip-coef -0.2: must be positive"),
-    ("target_kl", 0.0, "--target-kl 0.0: must be positive"),  # TRPO's trust region; PPO's early stop
-    ("kl_dtarg", 0.0, "--kl-dtarg 0.0: must be positive"),
+    ("target_kl", 0.0, "--target-kl 0.0: must be positive"),  # PPO's early stop
+    ("max_kl", 0.0, "--max-kl 0.0: must be positive"),  # TRPO's trust region
+    ("kl_adaptive_target", 0.0, "--kl-adaptive-target 0.0: must be positive"),
     ("kl_beta", -1.0, "--kl-beta -1.0: must be 0 or more"),
     ("max_grad_norm", float("nan"), "--max-grad-norm nan: must be a finite number"),
     ("ent_coef", -0.01, "--ent-coef -0.01: must be 0 or more"),

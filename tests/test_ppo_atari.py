@@ -236,7 +236,7 @@ def test_bad_input_one_line_exit_2(kw, expected, tmp_path, monkeypatch, capsys):
 def test_checkpoint_from_another_script_is_refused(tmp_path):
     import ppo_discrete as D
 
-    D.save_checkpoint(str(tmp_path / "d.pt"), D.checkpoint_state(D.Agent(4, 2), None, D.Args()))
+    D.save_checkpoint(str(tmp_path / "d.pt"), D.checkpoint_state(D.Agent(4, 2), D.Args()))
     proc = subprocess.run(
         [sys.executable, os.path.join(ROOT, "ppo_atari.py"), "--eval-checkpoint", "d.pt"], cwd=tmp_path, capture_output=True, text=True, timeout=120
     )

@@ -217,7 +217,7 @@ def test_checkpoint_from_another_script_or_env_is_refused(tmp_path, monkeypatch,
     monkeypatch.chdir(tmp_path)
     other_script, other_env, garbage = tmp_path / "d.pt", tmp_path / "e.pt", tmp_path / "g.pt"
     torch.save({"script": "ppo_discrete.py", "env_id": "CartPole-v1", "model": {}}, other_script)
-    P.save_checkpoint(str(other_env), P.checkpoint_state(P.Agent(4, 1), P.RunningMeanStd(4), P.Args(env_id="InvertedPendulum-v4")))
+    P.save_checkpoint(str(other_env), P.checkpoint_state(P.Agent(4, 1), P.Args(env_id="InvertedPendulum-v4"), obs_rms=P.RunningMeanStd(4).state_dict()))
     garbage.write_text("not a checkpoint")
     cases = [
         (other_script, "was saved by ppo_discrete.py: evaluate it with `python ppo_discrete.py --eval-checkpoint"),

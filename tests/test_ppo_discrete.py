@@ -187,8 +187,8 @@ def test_checkpoint_from_another_script_or_env_is_refused(tmp_path, monkeypatch,
     import ppo_continuous as P
 
     other_script, other_env = tmp_path / "c.pt", tmp_path / "e.pt"
-    P.save_checkpoint(str(other_script), P.checkpoint_state(P.Agent(4, 1), P.RunningMeanStd(4), P.Args(env_id="CartPole-v1")))
-    D.save_checkpoint(str(other_env), D.checkpoint_state(D.Agent(6, 3), None, D.Args(env_id="Acrobot-v1")))
+    P.save_checkpoint(str(other_script), P.checkpoint_state(P.Agent(4, 1), P.Args(env_id="CartPole-v1"), obs_rms=P.RunningMeanStd(4).state_dict()))
+    D.save_checkpoint(str(other_env), D.checkpoint_state(D.Agent(6, 3), D.Args(env_id="Acrobot-v1")))
     cases = [
         (other_script, "was saved by ppo_continuous.py: evaluate it with `python ppo_continuous.py --eval-checkpoint"),
         (other_env, "holds a policy for Acrobot-v1, not CartPole-v1: pass --env-id Acrobot-v1"),

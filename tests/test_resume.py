@@ -4,6 +4,7 @@ iteration and resumed ends with the same weights, losses and learning rate as a 
 with each tensorboard step logged once."""
 
 import random
+import time
 
 import gymnasium as gym
 import numpy as np
@@ -65,6 +66,10 @@ def test_a_stopped_and_resumed_run_equals_one_never_stopped(module, tmp_path, mo
         assert exc.value.code == 143
     (path,) = (tmp_path / "runs").glob("*stopped*/stopped.pt")
     assert torch.load(path, weights_only=True)["training"]["iteration"] == 2  # the last finished iteration
+    # tensorboard reads a run's event files in name order, and a name is <second>.<host>.<pid>.<writer count>:
+    # within one second and one process, writer 10 would sort before writer 9. A resumed run is a new
+    # process, seconds later; here, in one process, a new second keeps the files in the order written.
+    time.sleep(1.0 - time.time() % 1.0 + 0.01)
     module.main(module.Args(resume=str(path)))  # the flags come from the checkpoint
 
     whole, resumed = (torch.load(next((tmp_path / "runs").glob(f"*{n}*/{n}.pt")), weights_only=True) for n in ("whole", "stopped"))

@@ -48,7 +48,7 @@ def test_fisher_vector_product_is_the_hessian_of_the_mean_kl_times_v():
 
 
 def quadratic_problem(full_kl):
-    """evaluate(params) with KL = full_kl * |params|^2 (so the full step has KL full_kl) and a surrogate that rises."""
+    """objective(params) with KL = full_kl * |params|^2 (so the full step has KL full_kl) and a surrogate that rises."""
     tried = []
 
     def evaluate(params):
@@ -77,6 +77,55 @@ def test_line_search_keeps_the_old_parameters_when_nothing_improves():
     params, improvement, kl, steps, accepted = T.line_search(evaluate, old, full_step, 0.01, 0.5, 7)
     assert not accepted and steps == 7 and improvement == 0.0 and kl == 0.0  # ...but lowers the surrogate
     assert torch.equal(params, old) and len(tried) == 1 + 7
+
+
+def test_trpo_step_scales_the_natural_gradient_so_its_quadratic_kl_is_delta():
+    # L(theta) = g . (theta - theta_old), KL = 1/2 d^T F d: the problem CG and the step scaling are built for
+    gen = torch.Generator().manual_seed(0)
+    m = torch.randn(6, 6, generator=gen, dtype=torch.float64)
+    fisher, g = m @ m.T + 0.1 * torch.eye(6, dtype=torch.float64), torch.randn(6, generator=gen, dtype=torch.float64)
+    old = torch.randn(6, generator=gen, dtype=torch.float64)
+
+    def objective(theta):
+        d = theta - old
+        return g @ d, 0.5 * d @ fisher @ d
+
+    delta, damping = 0.01, 0.1
+    new, improvement, kl, steps, accepted = T.trpo_step(objective, old, delta, cg_iters=60, cg_damping=damping, backtrack_coef=0.8, backtrack_iters=10)
+    damped = fisher + damping * torch.eye(6, dtype=torch.float64)  # what the Fisher-vector products multiply by
+    x = torch.linalg.solve(damped, g)  # the natural gradient, computed independently
+    expected = torch.sqrt(2 * delta / (x @ damped @ x)) * x
+    assert accepted and steps == 0  # with damping, the true KL of the full step is below delta: no backtracking
+    torch.testing.assert_close(new - old, expected)
+    assert float(0.5 * expected @ damped @ expected) == pytest.approx(delta)  # the quadratic model of the KL is delta
+    assert kl == pytest.approx(float(0.5 * expected @ fisher @ expected)) and kl < delta
+    assert improvement == pytest.approx(float(g @ expected)) and improvement > 0
+
+
+def test_trpo_objective_is_the_surrogate_and_kl_at_theta_and_leaves_the_agent_alone():
+    torch.manual_seed(0)
+    agent, obs, actions, advantages = T.Agent(3, 2), torch.randn(16, 3), torch.randn(16, 2), torch.randn(16)
+    with torch.no_grad():
+        _, logprobs, _, _, means = agent.get_action_and_value(obs, actions)
+    logstd_old = agent.actor_logstd.detach().clone()
+    objective = T.trpo_objective(agent, obs, actions, logprobs, means, logstd_old, advantages)
+    params = [*agent.actor_mean.parameters(), agent.actor_logstd]
+    theta_old = torch.nn.utils.parameters_to_vector(params).detach()
+    before = [p.detach().clone() for p in params]
+
+    surrogate, kl = objective(theta_old)
+    assert float(surrogate) == pytest.approx(float(advantages.mean()))  # r = 1 at theta_old
+    assert float(kl) == pytest.approx(0.0, abs=1e-12)
+    theta = theta_old + 0.05 * torch.randn_like(theta_old)
+    surrogate, kl = objective(theta)
+    for p, b in zip(params, before):
+        assert torch.equal(p, b)  # evaluating at theta changed nothing
+    moved = T.Agent(3, 2)  # the same numbers by loading theta into a second agent
+    torch.nn.utils.vector_to_parameters(theta, [*moved.actor_mean.parameters(), moved.actor_logstd])
+    with torch.no_grad():
+        _, new_logprobs, _, _, new_means = moved.get_action_and_value(obs, actions)
+    torch.testing.assert_close(surrogate, ((new_logprobs - logprobs).exp() * advantages).mean())
+    torch.testing.assert_close(kl, T.gaussian_kl(means, logstd_old, new_means, moved.actor_logstd).mean())
 
 
 def test_learns_inverted_pendulum_within_the_trust_region_and_checkpoint_reproduces_it(tmp_path, monkeypatch):
