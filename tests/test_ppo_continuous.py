@@ -56,17 +56,6 @@ def test_numpy_rollout_actor_matches_torch_actor():
     np.testing.assert_allclose(P.numpy_mlp(P.mlp_to_numpy(agent.actor_mean), x), expected, rtol=1e-5, atol=1e-6)
 
 
-def test_ratio_is_one_before_the_first_update():
-    # log pi_old is computed on the whole batch after the rollout; a minibatch forward must agree
-    torch.manual_seed(0)
-    agent = P.Agent(11, 3)
-    obs, actions = torch.randn(256, 11), torch.randn(256, 3)
-    with torch.no_grad():
-        _, batch_logprob, _, _, _ = agent.get_action_and_value(obs, actions)
-        _, mb_logprob, _, _, _ = agent.get_action_and_value(obs[100:164], actions[100:164])
-    torch.testing.assert_close((mb_logprob - batch_logprob[100:164]).exp(), torch.ones(64), atol=1e-6, rtol=0)
-
-
 # --- normalisation ------------------------------------------------------------------------------------
 
 

@@ -135,3 +135,35 @@ def test_value_loss_clipping(S):
     assert S.ppo_value_loss(new, old, ret, 0.2, False).item() == pytest.approx(0.5 * np.mean([1.0, 1.0]))
     # the clipped value is 0.2 for both: max((1-2)^2, (0.2-2)^2) and max((3-2)^2, (0.2-2)^2)
     assert S.ppo_value_loss(new, old, ret, 0.2, True).item() == pytest.approx(0.5 * 1.8**2)
+
+
+# --- the rollout's log pi_old against the optimiser's log pi ------------------------------------------
+
+FIRST_RUN = {  # one iteration of a real run, on a real env
+    "ppo_continuous": dict(env_id="InvertedPendulum-v4", num_envs=1, num_steps=256, num_minibatches=4),
+    "ppo_discrete": dict(env_id="CartPole-v1", num_envs=2, num_steps=128, num_minibatches=4),
+    "ppo_atari": dict(env_id="BreakoutNoFrameskip-v4", num_envs=2, num_steps=32, num_minibatches=2),
+}
+
+
+@pytest.mark.parametrize("S", [p for p in modules_with("ppo_policy_loss") if p.id in FIRST_RUN])
+def test_ratio_is_one_on_the_first_minibatch_of_a_real_run(S, tmp_path, monkeypatch):
+    # log pi_old(a|s) comes from the rollout (a batched pass after it, or Atari's per-step pass); the
+    # first minibatch of the first epoch recomputes log pi(a|s) with the same weights, so r must be 1.
+    # A stored action, observation or log-probability that does not belong to its sample breaks this.
+    monkeypatch.chdir(tmp_path)
+    ratios, real_loss = [], S.ppo_policy_loss
+
+    def recording_loss(ratio, *args):
+        ratios.append(ratio.detach().clone())
+        return real_loss(ratio, *args)
+
+    monkeypatch.setattr(S, "ppo_policy_loss", recording_loss)
+    kw = FIRST_RUN[S.__name__]
+    S.main(S.Args(**kw, total_timesteps=kw["num_envs"] * kw["num_steps"], update_epochs=2, checkpoint_every=0))
+    assert len(ratios) == 2 * kw["num_minibatches"]
+    first, later = ratios[0], torch.cat(ratios[kw["num_minibatches"] :])
+    assert first.numel() == kw["num_envs"] * kw["num_steps"] // kw["num_minibatches"]
+    # exactly 1 in the MLP scripts; within float32 rounding in Atari, whose rollout pass has another batch size
+    assert (first - 1).abs().max() <= 2.5e-7, (first - 1).abs().max()
+    assert (later - 1).abs().max() > 1e-3  # by the second epoch the policy has moved: the check can see a change
