@@ -94,6 +94,9 @@ class Args:
     """the discount factor gamma"""
     gae_lambda: float = 0.95
     """the lambda for the general advantage estimation"""
+    bootstrap_truncation: bool = True
+    """bootstrap a time-limit truncation with gamma * V(final observation); with --no-bootstrap-truncation a
+    truncation zeroes the bootstrap as a termination does (CleanRL's and openai/baselines' rule)"""
     num_minibatches: int = 4
     """the number of mini-batches (1024 / 4 = 256 samples)"""
     update_epochs: int = 4
@@ -639,7 +642,7 @@ def main(args):
                 life_lost, lives = infos["lives"] < lives, infos["lives"]
                 terminated, game_end = game_over | life_lost, game_over | truncated
                 rewards[step] = np.sign(reward)  # clipped for training; the game's return counts raw rewards
-                terminations[step], dones[step] = terminated, terminated | truncated
+                terminations[step], dones[step] = (terminated if args.bootstrap_truncation else terminated | truncated), terminated | truncated
 
                 final_values[step] = 0.0
                 if truncated.any():  # the game reached the frame cap: bootstrap with V(final observation)

@@ -83,6 +83,9 @@ class Args:
     """the discount factor gamma"""
     gae_lambda: float = 0.95
     """the lambda for the general advantage estimation"""
+    bootstrap_truncation: bool = True
+    """bootstrap a time-limit truncation with gamma * V(final observation); with --no-bootstrap-truncation a
+    truncation zeroes the bootstrap as a termination does (CleanRL's and openai/baselines' rule)"""
     num_minibatches: int = 32
     """the number of mini-batches (2048 / 32 = 64 samples, paper Table 3)"""
     update_epochs: int = 10
@@ -685,7 +688,7 @@ def main(args):
                 next_obs_raw, reward, terminated, truncated, infos = envs.step(np.clip(action, action_low, action_high))
                 done = terminated | truncated
                 rewards[step] = scale_reward(reward, discounted_return, return_rms, args.gamma, done)
-                terminations[step], dones[step] = terminated, done
+                terminations[step], dones[step] = (terminated if args.bootstrap_truncation else done), done
                 obs_rms.update(next_obs_raw)
                 next_obs = normalize_obs(next_obs_raw, obs_rms)
                 bootstrap_obs[step] = next_obs

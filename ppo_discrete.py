@@ -83,6 +83,9 @@ class Args:
     """the discount factor gamma"""
     gae_lambda: float = 0.95
     """the lambda for the general advantage estimation"""
+    bootstrap_truncation: bool = True
+    """bootstrap a time-limit truncation with gamma * V(final observation); with --no-bootstrap-truncation a
+    truncation zeroes the bootstrap as a termination does (CleanRL's and openai/baselines' rule)"""
     num_minibatches: int = 4
     """the number of mini-batches (512 / 4 = 128 samples)"""
     update_epochs: int = 4
@@ -617,7 +620,7 @@ def main(args):
                 next_obs, reward, terminated, truncated, infos = envs.step(action)
                 done = terminated | truncated
                 rewards[step] = reward
-                terminations[step], dones[step] = terminated, done
+                terminations[step], dones[step] = (terminated if args.bootstrap_truncation else done), done
                 bootstrap_obs[step] = next_obs
 
                 episode_return += reward

@@ -172,20 +172,20 @@ SAME_STEP = gym.vector.AutoresetMode.SAME_STEP
 gym.register("FakeNoFrameskip", entry_point=lambda: count_env(False, FRAMES, gym.spaces.Discrete(3), frames))
 
 
-@pytest.mark.parametrize("terminate", [False, True])
-def test_rollout_bootstraps_truncation_with_the_final_observation(terminate, tmp_path, monkeypatch):
+@pytest.mark.parametrize("terminate, bootstrap", [(False, True), (True, True), (False, False)])
+def test_rollout_bootstraps_truncation_with_the_final_observation(terminate, bootstrap, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     env = lambda: WithLives(count_env(terminate, FRAMES, gym.spaces.Discrete(3), frames))  # noqa: E731
     monkeypatch.setattr(A, "make_envs", lambda env_id, n, threads=0: gym.vector.SyncVectorEnv([env] * n, autoreset_mode=SAME_STEP))
     calls = record_gae_inputs(A, monkeypatch, probe=torch.as_tensor(np.stack([frames(k) for k in range(6)])))
-    A.main(A.Args(env_id="FakeNoFrameskip", num_envs=2, num_steps=12, num_minibatches=2, update_epochs=1, total_timesteps=48))
+    A.main(A.Args(env_id="FakeNoFrameskip", num_envs=2, num_steps=12, num_minibatches=2, update_epochs=1, total_timesteps=48, bootstrap_truncation=bootstrap))
     assert len(calls) == 2
     for i, call in enumerate(calls):
         v = call["v"]
         ends = np.zeros((12, 2), bool)
         ends[[t for t in range(12) if (12 * i + t) % 5 == 4], :] = True
         np.testing.assert_array_equal(call["dones"], ends)
-        np.testing.assert_array_equal(call["terminations"], ends if terminate else 0 * ends)
+        np.testing.assert_array_equal(call["terminations"], ends if terminate or not bootstrap else 0 * ends)  # no bootstrap: as a termination
         for t in range(12):
             k = (12 * i + t) % 5  # step count of s_t
             np.testing.assert_allclose(call["values"][t], v[k], atol=1e-5)

@@ -93,12 +93,12 @@ gym.register("CountTruncated-v0", entry_point=lambda: count_env(False, BOX, gym.
 gym.register("CountTerminated-v0", entry_point=lambda: count_env(True, BOX, gym.spaces.Box(-1.0, 1.0, (1,), np.float32), vector_count))
 
 
-@pytest.mark.parametrize("env_id", ["CountTruncated-v0", "CountTerminated-v0"])
-def test_rollout_bootstraps_truncation_with_the_final_observation(env_id, tmp_path, monkeypatch):
+@pytest.mark.parametrize("env_id, bootstrap", [("CountTruncated-v0", True), ("CountTerminated-v0", True), ("CountTruncated-v0", False)])
+def test_rollout_bootstraps_truncation_with_the_final_observation(env_id, bootstrap, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(P, "normalize_obs", lambda obs, rms, clip=10.0, epsilon=1e-8: obs.astype(np.float32))
     calls = record_gae_inputs(P, monkeypatch, probe=torch.arange(6, dtype=torch.float32)[:, None])
-    P.main(P.Args(env_id=env_id, num_envs=2, num_steps=10, num_minibatches=2, update_epochs=1, total_timesteps=40))
+    P.main(P.Args(env_id=env_id, num_envs=2, num_steps=10, num_minibatches=2, update_epochs=1, total_timesteps=40, bootstrap_truncation=bootstrap))
     assert len(calls) == 2
     for call in calls:
         v = call["v"]
@@ -106,7 +106,8 @@ def test_rollout_bootstraps_truncation_with_the_final_observation(env_id, tmp_pa
         ends = np.zeros((10, 2), bool)
         ends[[4, 9], :] = True
         np.testing.assert_array_equal(call["dones"], ends)
-        np.testing.assert_array_equal(call["terminations"], ends if env_id == "CountTerminated-v0" else 0 * ends)
+        # --no-bootstrap-truncation: a truncation is treated as a termination
+        np.testing.assert_array_equal(call["terminations"], ends if env_id == "CountTerminated-v0" or not bootstrap else 0 * ends)
         for t in range(10):
             obs_t, obs_next = t % 5, t % 5 + 1  # raw obs = step count (identity normalisation here)
             np.testing.assert_allclose(call["values"][t], v[obs_t], atol=1e-5)

@@ -81,11 +81,11 @@ gym.register("DiscreteCountTruncated-v0", entry_point=lambda: count_env(False, B
 gym.register("DiscreteCountTerminated-v0", entry_point=lambda: count_env(True, BOX, gym.spaces.Discrete(2), vector_count))
 
 
-@pytest.mark.parametrize("env_id", ["DiscreteCountTruncated-v0", "DiscreteCountTerminated-v0"])
-def test_rollout_bootstraps_truncation_with_the_final_observation(env_id, tmp_path, monkeypatch):
+@pytest.mark.parametrize("env_id, bootstrap", [("DiscreteCountTruncated-v0", True), ("DiscreteCountTerminated-v0", True), ("DiscreteCountTruncated-v0", False)])
+def test_rollout_bootstraps_truncation_with_the_final_observation(env_id, bootstrap, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     calls = record_gae_inputs(D, monkeypatch, probe=torch.arange(6, dtype=torch.float32)[:, None])
-    D.main(D.Args(env_id=env_id, num_envs=2, num_steps=10, num_minibatches=2, update_epochs=1, total_timesteps=40))
+    D.main(D.Args(env_id=env_id, num_envs=2, num_steps=10, num_minibatches=2, update_epochs=1, total_timesteps=40, bootstrap_truncation=bootstrap))
     assert len(calls) == 2
     for call in calls:
         v = call["v"]
@@ -93,7 +93,8 @@ def test_rollout_bootstraps_truncation_with_the_final_observation(env_id, tmp_pa
         ends[[4, 9], :] = True
         np.testing.assert_array_equal(call["rewards"], np.ones((10, 2)))  # raw rewards: no scaling here
         np.testing.assert_array_equal(call["dones"], ends)
-        np.testing.assert_array_equal(call["terminations"], ends if env_id == "DiscreteCountTerminated-v0" else 0 * ends)
+        # --no-bootstrap-truncation: a truncation is treated as a termination
+        np.testing.assert_array_equal(call["terminations"], ends if env_id == "DiscreteCountTerminated-v0" or not bootstrap else 0 * ends)
         for t in range(10):
             np.testing.assert_allclose(call["values"][t], v[t % 5], atol=1e-5)
             # s_{t+1} of an episode's last step is the final observation (5), never the reset one (0)

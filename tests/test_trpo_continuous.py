@@ -4,7 +4,8 @@ computations, then the whole script."""
 import numpy as np
 import pytest
 import torch
-from conftest import only_run, read_scalars
+import gymnasium as gym
+from conftest import count_env, only_run, read_scalars, record_gae_inputs
 
 import trpo_continuous as T
 
@@ -126,6 +127,22 @@ def test_trpo_objective_is_the_surrogate_and_kl_at_theta_and_leaves_the_agent_al
         _, new_logprobs, _, _, new_means = moved.get_action_and_value(obs, actions)
     torch.testing.assert_close(surrogate, ((new_logprobs - logprobs).exp() * advantages).mean())
     torch.testing.assert_close(kl, T.gaussian_kl(means, logstd_old, new_means, moved.actor_logstd).mean())
+
+
+BOX = gym.spaces.Box(-np.inf, np.inf, (1,), np.float32)
+gym.register("TrpoCountTruncated-v0", entry_point=lambda: count_env(False, BOX, gym.spaces.Box(-1.0, 1.0, (1,), np.float32), lambda t: np.array([t], np.float32)))
+
+
+@pytest.mark.parametrize("bootstrap", [True, False])
+def test_truncation_is_bootstrapped_unless_told_not_to(bootstrap, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    calls = record_gae_inputs(T, monkeypatch, probe=torch.zeros(1, 1))
+    T.main(T.Args(env_id="TrpoCountTruncated-v0", num_envs=2, num_steps=10, vf_num_minibatches=2, vf_epochs=1, total_timesteps=40, bootstrap_truncation=bootstrap))
+    ends = np.zeros((10, 2), bool)
+    ends[[4, 9], :] = True  # 5-step episodes, all cut by the time limit
+    for call in calls:
+        np.testing.assert_array_equal(call["dones"], ends)
+        np.testing.assert_array_equal(call["terminations"], 0 * ends if bootstrap else ends)
 
 
 def test_learns_inverted_pendulum_within_the_trust_region_and_checkpoint_reproduces_it(tmp_path, monkeypatch):
