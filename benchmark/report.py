@@ -8,7 +8,14 @@ each run's mean of its last 10 training episodes), steps, wall time and steps pe
 published numbers in benchmark/reference.json; and <script>__<variant>__steps.png / __walltime.png:
 return against steps and against wall time, one panel per env, the mean over seeds with a min-max band.
 Runs of ppo_continuous.py that differ by --loss (the `table1` preset) also get table1.md: the paper's
-normalised score (random policy = 0, best variant = 1 on each env, averaged over envs).
+normalised score (random policy = 0, best variant = 1 on each env, averaged over envs), each run's
+final return taken the paper's way, as the mean of its last 100 episodes.
+
+aggregate.md and performance_profile.png report as Agarwal et al. 2021 ("Deep RL at the edge of the
+statistical precipice") recommend, with the rliable package: per script and variant, the IQM and the
+mean of normalised scores (random policy = 0, reference.json's `normalised_one` = 1 on each env) with
+95% stratified-bootstrap confidence intervals, the probability that one improves on another, and the
+performance profile. runs.json lists every reported run's final returns, for use elsewhere.
 """
 
 import argparse
@@ -21,6 +28,8 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 LAST = 10  # episodes averaged for a run's final return
+LAST_TABLE1 = 100  # the paper's Table 1: the mean of each run's last 100 episodes
+BOOTSTRAP_REPS = 50000  # rliable's default number of bootstrap resamples
 
 
 def read_events(events_dir):
@@ -78,6 +87,8 @@ def load_runs(runs_dir, include_unfinished=False, skipped=None):
             episode_walls=walls - start,
             episode_returns=returns,
             final=float(np.mean(returns[-LAST:])),
+            final_last100=float(np.mean(returns[-LAST_TABLE1:])),
+            episodes=len(returns),
             steps=int(max(s[-1] for s, _, _ in scalars.values())),
             wall_time=float(wall_time),
             sps=float(scalars["charts/SPS"][2][-1]) if "charts/SPS" in scalars else float("nan"),
@@ -203,16 +214,112 @@ def table1_lines(runs, reference):
     for run in runs:
         label = table1_label(run["flags"]) if run["script"] == "ppo_continuous.py" else None
         if label:
-            finals[(label, run["env_id"])].append(run["final"])
+            finals[(label, run["env_id"])].append(run["final_last100"])
     if len({label for label, _ in finals}) < 2:
         return []
     scores, envs = table1_scores({k: float(np.mean(v)) for k, v in finals.items()}, reference.get("random_policy", {}))
     paper = reference.get("table1", {})
     lines = ["## The paper's Table 1: normalised score (random policy = 0, best objective = 1, averaged over envs)", ""]
+    lines += [f"Each run's final return: the mean of its last {LAST_TABLE1} training episodes, as in the paper.", ""]
     lines += [f"Envs: {', '.join(envs)}.", "", "| objective | ours | paper |", "|---|---|---|"]
     for label, score in sorted(scores.items(), key=lambda kv: list(paper).index(kv[0]) if kv[0] in paper else 99):
         lines.append(f"| {label} | {score:.2f} | {paper.get(label, float('nan')):.2f} |")
     return lines + [""]
+
+
+def normalised_scores(runs, reference):
+    """{label: (envs, scores [seeds, envs])} per script and variant: each run's final return with the random
+    policy at 0 and reference.json's normalised_one at 1. An env enters only with both figures known;
+    a group keeps the seeds that every one of its envs has, since a stratified bootstrap needs a full matrix.
+    Also returns what was left out, as (label, reason)."""
+    zero, one = reference.get("random_policy", {}), reference.get("normalised_one", {})
+    groups, left_out = defaultdict(dict), []
+    for run in runs:
+        groups[f"{run['script']} ({run['variant']})"].setdefault(run["env_id"], {})[run["seed"]] = run["final"]
+    out = {}
+    for label, by_env in sorted(groups.items()):
+        missing = sorted(env for env in by_env if env not in zero or env not in one)
+        if missing:
+            left_out.append((label, f"no random-policy or normalising figure for {', '.join(missing)}"))
+        envs = sorted(env for env in by_env if env in zero and env in one)
+        seeds = sorted(set.intersection(*(set(by_env[env]) for env in envs))) if envs else []
+        if not seeds:
+            continue
+        dropped = sorted({s for env in envs for s in by_env[env]} - set(seeds))
+        if dropped:
+            left_out.append((label, f"seeds {', '.join(map(str, dropped))} (not run on every env of the group)"))
+        scores = np.array([[(by_env[env][s] - zero[env]) / (one[env]["return"] - zero[env]) for env in envs] for s in seeds])
+        out[label] = (envs, scores)
+    return out, left_out
+
+
+def aggregate_lines(groups, reference, out, reps=BOOTSTRAP_REPS):
+    """aggregate.md's lines, and performance_profile.png in `out`: rliable's interval estimates."""
+    from rliable import library as rly
+    from rliable import metrics
+
+    # rliable hands its RandomState to arch's bootstrap, which warns that it prefers a Generator
+    warnings.filterwarnings("ignore", category=FutureWarning, module="arch")
+    sources = reference.get("sources", {})
+    one = reference.get("normalised_one", {})
+    lines = ["## Aggregate scores (Agarwal et al. 2021)", ""]
+    lines += [
+        f"Normalised score per run: (final return - random policy) / (reference - random policy), the final return the "
+        f"mean of the run's last {LAST} training episodes. IQM: the mean of the middle 50% of all runs x envs. "
+        f"Brackets: 95% stratified-bootstrap confidence intervals ({reps} resamples, rliable).", "",
+        "| script (variant) | envs | seeds | IQM [95% CI] | mean [95% CI] |", "|---|---|---|---|---|",
+    ]  # fmt: skip
+    scores = {label: s for label, (_, s) in groups.items()}
+    point, interval = rly.get_interval_estimates(
+        scores, lambda x: np.array([metrics.aggregate_iqm(x), metrics.aggregate_mean(x)]), reps=reps, random_state=np.random.RandomState(0)
+    )  # fmt: skip
+    for label, (envs, s) in groups.items():
+        (iqm, mean), ((iqm_lo, mean_lo), (iqm_hi, mean_hi)) = point[label], interval[label]
+        lines.append(f"| {label} | {len(envs)} | {s.shape[0]} | {iqm:.2f} [{iqm_lo:.2f}, {iqm_hi:.2f}] | {mean:.2f} [{mean_lo:.2f}, {mean_hi:.2f}] |")
+    pairs = [(x, y) for x in groups for y in groups if x != y and set(groups[x][0]) & set(groups[y][0])]
+    if pairs:
+        lines += ["", "Probability of improvement, P(X > Y), on the envs both ran (each run's normalised score):", ""]
+        lines += ["| X | Y | envs | P(X > Y) [95% CI] |", "|---|---|---|---|"]
+        for x, y in pairs:
+            common = sorted(set(groups[x][0]) & set(groups[y][0]))
+            pick = lambda label: groups[label][1][:, [groups[label][0].index(e) for e in common]]  # noqa: E731
+            p, ci = rly.get_interval_estimates(
+                {"p": (pick(x), pick(y))}, metrics.probability_of_improvement, reps=min(reps, 2000), random_state=np.random.RandomState(0)
+            )  # fmt: skip
+            low, high = ci["p"].ravel()
+            lines.append(f"| {x} | {y} | {len(common)} | {float(p['p']):.2f} [{low:.2f}, {high:.2f}] |")
+    zero, envs = reference.get("random_policy", {}), sorted({env for envs, _ in groups.values() for env in envs})
+    lines += ["", "| env | score 0: random policy | score 1 | source of score 1 |", "|---|---|---|---|"]
+    lines += [f"| {env} | {zero[env]:g} | {one[env]['return']:g} | {sources.get(one[env]['source'], one[env]['source'])} |" for env in envs]
+    plot_profiles(scores, os.path.join(out, "performance_profile.png"))
+    return lines + ["", "![performance profile](performance_profile.png)", ""]
+
+
+def plot_profiles(scores, path):
+    """The performance profile: the fraction of runs x envs whose normalised score exceeds tau, with 95% CIs."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from rliable import library as rly
+    from rliable import plot_utils
+
+    top = max(1.5, max(float(s.max()) for s in scores.values()))
+    taus = np.linspace(min(0.0, min(float(s.min()) for s in scores.values())), top, 101)
+    profiles, cis = rly.create_performance_profile(scores, taus)
+    fig, ax = plt.subplots(figsize=(7, 4))
+    plot_utils.plot_performance_profiles(profiles, taus, performance_profile_cis=cis, ax=ax, xlabel="normalised score (tau)",
+                                         ylabel="fraction of runs with score > tau")  # fmt: skip
+    ax.legend(list(scores), fontsize=7, loc="lower left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def runs_summary(runs):
+    """runs.json: what each reported run ended with, one entry per run."""
+    keys = ("script", "variant", "env_id", "seed", "flags", "final", "final_last100", "episodes", "steps", "wall_time", "sps")
+    return [{k: run[k] for k in keys} for run in sorted(runs, key=lambda r: (r["script"], r["variant"], r["env_id"], r["seed"]))]
 
 
 def main():
@@ -221,6 +328,7 @@ def main():
     parser.add_argument("--out", help="where the tables and plots go (default: RUNS_DIR/report)")
     parser.add_argument("--reference", default=os.path.join(HERE, "reference.json"))
     parser.add_argument("--include-unfinished", action="store_true", help="also report runs without a `done` file")
+    parser.add_argument("--bootstrap-reps", type=int, default=BOOTSTRAP_REPS, help="bootstrap resamples for the confidence intervals")
     args = parser.parse_args()
     if not os.path.isdir(args.runs_dir):
         raise SystemExit(f"report.py: error: no directory {args.runs_dir}: pass the runs directory of a sweep (benchmark/sweep.py's --runs-dir, benchmark/runs by default)")
@@ -246,6 +354,16 @@ def main():
         with open(os.path.join(out, f"{stem}.md"), "w") as f:
             f.write("\n".join(lines))
         print("\n".join(lines))
+    groups, left_out = normalised_scores(runs, reference)
+    for label, reason in left_out:
+        print(f"aggregate: left out of {label}: {reason}")
+    if groups:
+        lines = aggregate_lines(groups, reference, out, reps=args.bootstrap_reps)
+        with open(os.path.join(out, "aggregate.md"), "w") as f:
+            f.write("\n".join(lines))
+        print("\n".join(lines))
+    with open(os.path.join(out, "runs.json"), "w") as f:
+        json.dump(runs_summary(runs), f, indent=1)
     table1 = table1_lines(runs, reference)
     if table1:
         with open(os.path.join(out, "table1.md"), "w") as f:

@@ -12,6 +12,7 @@ import sys
 import time
 
 import numpy as np
+import scipy.stats
 import pytest
 from torch.utils.tensorboard import SummaryWriter
 
@@ -191,7 +192,7 @@ def test_report_tables_and_plots_have_the_right_numbers(tmp_path):
         events.write_bytes(events.read_bytes()[:60] + b"\xff" * 200)  # a damaged events file
     failed = fake_run(runs_dir, "ppo_continuous.py", "HalfCheetah-v4", 5, ["--x", "1"], np.full(20, 1e6))
     (failed / "failed").write_text("{}")
-    proc = subprocess.run([sys.executable, os.path.join(ROOT, "benchmark", "report.py"), str(runs_dir), "--out", str(out)], capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "benchmark", "report.py"), str(runs_dir), "--out", str(out), "--bootstrap-reps", "300"], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert "left out ppo_continuous/x_1/HalfCheetah-v4/seed3: not finished" in proc.stdout
     assert "left out ppo_continuous/x_1/HalfCheetah-v4/seed5: failed" in proc.stdout
@@ -228,12 +229,47 @@ def test_table1_normalised_score(tmp_path):
     expected_clip = np.mean([1.0, (1000 - hop) / (2000 - hop)])
     expected_kl = np.mean([(500 - hc) / (1000 - hc), 1.0])
     proc = subprocess.run(
-        [sys.executable, os.path.join(ROOT, "benchmark", "report.py"), str(tmp_path / "runs"), "--out", str(tmp_path / "out")], capture_output=True, text=True
-    )
+        [sys.executable, os.path.join(ROOT, "benchmark", "report.py"), str(tmp_path / "runs"), "--out", str(tmp_path / "out"), "--bootstrap-reps", "300"],
+        capture_output=True, text=True,
+    )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     table = (tmp_path / "out" / "table1.md").read_text()
     assert f"| clipping, eps = 0.2 | {expected_clip:.2f} | 0.82 |" in table, table
     assert f"| fixed KL, beta = 3 | {expected_kl:.2f} | 0.72 |" in table, table
+
+
+def test_aggregate_scores_match_an_independent_computation(tmp_path):
+    reference = json.load(open(os.path.join(ROOT, "benchmark", "reference.json")))
+    zero, one = reference["random_policy"], {env: v["return"] for env, v in reference["normalised_one"].items()}
+    finals = {  # script: {env: [final return per seed]}
+        "ppo_continuous.py": {"Hopper-v4": [1000.0, 2000.0, 2500.0], "Swimmer-v4": [40.0, 60.0, 90.0]},
+        "trpo_continuous.py": {"Hopper-v4": [500.0, 700.0, 900.0], "Swimmer-v4": [10.0, 20.0, 30.0]},
+    }
+    for script, by_env in finals.items():
+        for env_id, values in by_env.items():
+            for seed, final in enumerate(values, 1):
+                fake_run(tmp_path / "runs", script, env_id, seed, [], np.full(12, final))
+    fake_run(tmp_path / "runs", "ppo_continuous.py", "Hopper-v4", 4, [], np.full(12, 3000.0))  # no Swimmer seed 4: left out
+    proc = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "benchmark", "report.py"), str(tmp_path / "runs"), "--out", str(tmp_path / "out"), "--bootstrap-reps", "300"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "aggregate: left out of ppo_continuous.py (default): seeds 4 (not run on every env of the group)" in proc.stdout
+    table = (tmp_path / "out" / "aggregate.md").read_text()
+    for script, by_env in finals.items():
+        scores = np.array([(np.array(v) - zero[env]) / (one[env] - zero[env]) for env, v in sorted(by_env.items())]).ravel()
+        ordered = np.sort(scores)  # 6 scores: the IQM is the mean of the middle 3 (rliable trims 25% from each end)
+        iqm = scipy.stats.trim_mean(ordered, 0.25)
+        row = next(line for line in table.splitlines() if line.startswith(f"| {script} (default) | 2 | 3 |"))
+        point_iqm, point_mean = (float(cell.split(" [")[0]) for cell in row.split("|")[4:6])
+        assert point_iqm == pytest.approx(iqm, abs=0.005) and point_mean == pytest.approx(scores.mean(), abs=0.005), row
+    # every PPO run beats every TRPO run on both envs: P(PPO > TRPO) = 1, and the reverse 0
+    assert "| ppo_continuous.py (default) | trpo_continuous.py (default) | 2 | 1.00 [1.00, 1.00] |" in table, table
+    assert "| trpo_continuous.py (default) | ppo_continuous.py (default) | 2 | 0.00 [0.00, 0.00] |" in table, table
+    assert (tmp_path / "out" / "performance_profile.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    summary = json.loads((tmp_path / "out" / "runs.json").read_text())
+    assert len(summary) == 13 and {r["final"] for r in summary if r["script"] == "trpo_continuous.py"} == {500.0, 700.0, 900.0, 10.0, 20.0, 30.0}
 
 
 # --- Slurm: a one-node cluster on this machine ------------------------------------------------------------------
