@@ -1,7 +1,9 @@
 """PPO for continuous actions (MuJoCo), single file.
 
 Proximal Policy Optimization (Schulman et al. 2017, arXiv 1707.06347) with the paper's MuJoCo settings
-(Table 3) and the usual implementation details: Gaussian policy with state-independent log-std,
+(Table 3: T = 2048, Adam 3e-4, 10 epochs of 64-sample minibatches, gamma 0.99, lambda 0.95, eps 0.2),
+except that the learning rate is annealed linearly to 0 as in openai/baselines' ppo2 and CleanRL
+(Table 3 keeps it constant; --no-anneal-lr), and the usual implementation details: Gaussian policy with state-independent log-std,
 separate 64-64 tanh actor and critic, GAE, observation normalisation and reward scaling, minibatch
 Adam epochs. Time-limit truncations are bootstrapped with V(final observation); terminations are not.
 The paper's other objectives are one flag away: --loss clip | kl-adaptive | kl-fixed | none.
@@ -78,7 +80,8 @@ class Args:
     num_steps: int = 2048
     """the number of steps to run in each environment per policy rollout (horizon T)"""
     anneal_lr: bool = True
-    """toggle learning rate annealing (alpha, linear from 1 to 0)"""
+    """toggle learning rate annealing (alpha, linear from 1 to 0); on as in ppo2 and CleanRL, while the
+    paper's Table 3 keeps the rate constant (--no-anneal-lr)"""
     gamma: float = 0.99
     """the discount factor gamma"""
     gae_lambda: float = 0.95
@@ -242,8 +245,8 @@ def scale_reward(reward, discounted_return, return_rms, gamma, dones, clip=10.0,
     """Reward scaling by the running std of the discounted return (updated in place), clipped.
 
     reward, discounted_return, dones: [N]. The return accumulator restarts after every episode end,
-    truncations included (gymnasium's NormalizeReward restarts it only after a termination; the README's
-    HalfCheetah investigation measures both rules).
+    truncations included (gymnasium's NormalizeReward restarts it only after a termination;
+    benchmark/README.md's HalfCheetah investigation measures both rules).
     """
     discounted_return[:] = discounted_return * gamma + reward
     return_rms.update(discounted_return)
