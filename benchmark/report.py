@@ -4,7 +4,8 @@
     python benchmark/report.py benchmark/runs --out benchmark/results
 
 For each script it writes <script>.md: a table per env with the final return (mean +- std over seeds of
-each run's mean of its last 10 training episodes), steps, wall time and steps per second, beside the
+each run's mean of its last 10 training episodes), steps, wall time, steps per second and, where
+benchmark/evaluate.py has run, the return of the final policy acting with its mean action, beside the
 published numbers in benchmark/reference.json; and <script>__<variant>__steps.png / __walltime.png:
 return against steps and against wall time, one panel per env, the mean over seeds with a min-max band.
 Runs of ppo_continuous.py that differ by --loss (the `table1` preset) also get table1.md: the paper's
@@ -92,9 +93,19 @@ def load_runs(runs_dir, include_unfinished=False, skipped=None):
             steps=int(max(s[-1] for s, _, _ in scalars.values())),
             wall_time=float(wall_time),
             sps=float(scalars["charts/SPS"][2][-1]) if "charts/SPS" in scalars else float("nan"),
+            eval=read_eval(path),
         )
         runs.append(run)
     return runs
+
+
+def read_eval(path):
+    """The mean return of benchmark/evaluate.py's episodes for this run (mean action, final checkpoint), or None."""
+    try:
+        with open(os.path.join(path, "eval.json")) as f:
+            return float(json.load(f)["mean"])
+    except (OSError, ValueError, KeyError):
+        return None
 
 
 def group(runs):
@@ -114,17 +125,20 @@ def script_tables(script, envs, reference):
     lines = [f"## {script}", ""]
     sources = reference.get("sources", {})
     for env_id, variants in sorted(envs.items()):
-        lines += [f"### {env_id}", "", "| run | seeds | return (mean ± std) | per seed | steps | wall time | SPS |", "|---|---|---|---|---|---|---|"]
+        lines += [f"### {env_id}", "", "| run | seeds | return (mean ± std) | per seed | steps | wall time | SPS | eval, mean action |",
+                  "|---|---|---|---|---|---|---|---|"]  # fmt: skip
         for variant, runs in sorted(variants.items()):
             finals = [r["final"] for r in runs]
+            evals = [r["eval"] for r in runs if r.get("eval") is not None]
+            evaluated = f"{np.mean(evals):.2f} ± {np.std(evals):.2f}" + ("" if len(evals) == len(runs) else f" ({len(evals)} seeds)") if evals else ""
             lines.append(
                 f"| ours: {variant} | {', '.join(str(r['seed']) for r in runs)} | {np.mean(finals):.2f} ± {np.std(finals):.2f} "
                 f"| {', '.join(f'{x:.1f}' for x in finals)} | {fmt_steps(int(np.mean([r['steps'] for r in runs])))} "
-                f"| {np.mean([r['wall_time'] for r in runs]) / 60:.1f} min | {np.mean([r['sps'] for r in runs]):.0f} |"
+                f"| {np.mean([r['wall_time'] for r in runs]) / 60:.1f} min | {np.mean([r['sps'] for r in runs]):.0f} | {evaluated} |"
             )
         for ref in reference.get(script, {}).get(env_id, []):
             std = f" ± {ref['std']:.2f}" if "std" in ref else ""
-            lines.append(f"| {sources.get(ref['source'], ref['source'])} | | {ref['return']:.2f}{std} | | {fmt_steps(ref['steps'])} | | |")
+            lines.append(f"| {sources.get(ref['source'], ref['source'])} | | {ref['return']:.2f}{std} | | {fmt_steps(ref['steps'])} | | | |")
         lines.append("")
     return lines
 
@@ -318,7 +332,7 @@ def plot_profiles(scores, path):
 
 def runs_summary(runs):
     """runs.json: what each reported run ended with, one entry per run."""
-    keys = ("script", "variant", "env_id", "seed", "flags", "final", "final_last100", "episodes", "steps", "wall_time", "sps")
+    keys = ("script", "variant", "env_id", "seed", "flags", "final", "final_last100", "eval", "episodes", "steps", "wall_time", "sps")
     return [{k: run[k] for k in keys} for run in sorted(runs, key=lambda r: (r["script"], r["variant"], r["env_id"], r["seed"]))]
 
 

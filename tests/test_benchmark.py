@@ -72,6 +72,24 @@ def test_local_sweep_runs_reports_failures_and_resumes(tmp_path):
     assert len(list((interrupted / "runs").iterdir())) == 1
 
 
+    # evaluate.py: each finished run's final checkpoint, greedy actions, a fresh env; the report shows it
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "benchmark", "evaluate.py"), str(runs_dir), "--episodes", "3", "--workers", "2"],
+                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert proc.returncode == 0 and "4 runs to evaluate" in proc.stdout, proc.stdout + proc.stderr
+    for env_id in ("CartPole-v1", "Acrobot-v1"):
+        for seed in (1, 2):
+            result = json.loads((run_path(runs_dir, env_id, seed) / "eval.json").read_text())
+            assert result["episodes"] == 3 and result["mean"] == pytest.approx(np.mean(result["returns"]))
+            assert len(list((run_path(runs_dir, env_id, seed) / "runs").iterdir())) == 1  # no eval log among the run's own
+    cartpole = [json.loads((run_path(runs_dir, "CartPole-v1", s) / "eval.json").read_text())["mean"] for s in (1, 2)]
+    assert 0 < min(cartpole) and max(cartpole) <= 500
+    again = subprocess.run([sys.executable, os.path.join(ROOT, "benchmark", "evaluate.py"), str(runs_dir)], capture_output=True, text=True)
+    assert "0 runs to evaluate" in again.stdout  # done once, not again
+    table = [line for line in report.script_tables("ppo_discrete.py", report.group(report.load_runs(str(runs_dir)))["ppo_discrete.py"], {})
+             if line.startswith("| ours:")]  # fmt: skip
+    assert len(table) == 2 and all(line.endswith(" |") and " ± " in line.split("|")[-2] for line in table), table
+
+
 def test_an_interrupted_run_continues_from_its_checkpoint(tmp_path):
     """SIGTERM stops the sweep mid-run; the next sweep resumes the run (--resume) instead of starting it
     again, and its tensorboard steps run on without a gap or a repeat."""

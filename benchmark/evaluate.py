@@ -1,0 +1,87 @@
+"""Evaluate every finished run of a sweep as RL Zoo and sb3-contrib report their results: the run's final
+checkpoint, acting with the mean action (the greedy one for discrete actions; Atari samples), over N
+episodes on a fresh env.
+
+    python benchmark/evaluate.py benchmark/runs --episodes 10 --workers 2
+
+Each run gets eval.json in its directory (the episodes' returns and their mean); a run that has one is
+skipped, so the command resumes. benchmark/report.py shows the mean over seeds beside the training
+figure. The training figure (the last training episodes, actions sampled) is the one CleanRL, Tianshou
+and openai/baselines report; this one is RL Zoo's and sb3-contrib's.
+"""
+
+import argparse
+import glob
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def finished_runs(runs_dir):
+    """(run directory, run.json) of every run with a `done` file."""
+    out = []
+    for path, dirs, files in os.walk(runs_dir):
+        if "run.json" in files:
+            dirs[:] = []
+            if "done" in files:
+                with open(os.path.join(path, "run.json")) as f:
+                    out.append((path, json.load(f)))
+    return sorted(out)
+
+
+def final_checkpoint(path, run):
+    """The checkpoint the run wrote at its end: runs/<run name>/<exp name>.pt in its directory."""
+    exp_name = run["script"][: -len(".py")]
+    flags = run.get("flags", [])
+    if "--exp-name" in flags:
+        exp_name = flags[flags.index("--exp-name") + 1]
+    found = sorted(glob.glob(os.path.join(path, "runs", "*", f"{exp_name}.pt")))
+    return found[-1] if found else None
+
+
+def evaluate(path, run, episodes):
+    """Runs the script's --eval-checkpoint on the run's checkpoint (in a scratch directory, so that its
+    eval log stays out of the run's own) and writes eval.json. Returns a line for the console."""
+    checkpoint = final_checkpoint(path, run)
+    if checkpoint is None:
+        return f"skipped {path}: no checkpoint (was it run with --checkpoint-every 0?)"
+    with tempfile.TemporaryDirectory() as scratch:
+        proc = subprocess.run(
+            [sys.executable, os.path.join(ROOT, run["script"]), "--env-id", run["env_id"], "--eval-checkpoint", checkpoint,
+             "--eval-episodes", str(episodes), "--seed", "0"],
+            cwd=scratch, capture_output=True, text=True,
+        )  # fmt: skip
+    found = re.search(r"^episodes: (.*)$", proc.stdout, re.MULTILINE)
+    if proc.returncode != 0 or not found:
+        return f"failed {path}: {(proc.stderr.strip().splitlines() or ['no output'])[-1]}"
+    returns = [float(x) for x in found.group(1).split(", ")]
+    with open(os.path.join(path, "eval.json"), "w") as f:
+        json.dump({"episodes": len(returns), "returns": returns, "mean": sum(returns) / len(returns), "checkpoint": os.path.relpath(checkpoint, path)}, f)
+    return f"eval   {path}: {sum(returns) / len(returns):.1f} over {len(returns)} episodes"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("runs_dir")
+    parser.add_argument("--episodes", type=int, default=10, help="episodes per run (RL Zoo's benchmark uses 10 or more)")
+    parser.add_argument("--workers", type=int, default=os.cpu_count(), help="evaluations at a time")
+    args = parser.parse_args()
+    if not os.path.isdir(args.runs_dir):
+        raise SystemExit(f"evaluate.py: error: no directory {args.runs_dir}: pass the runs directory of a sweep")
+    if args.episodes < 1 or args.workers < 1:
+        raise SystemExit("evaluate.py: error: --episodes and --workers must be at least 1")
+    todo = [(path, run) for path, run in finished_runs(args.runs_dir) if not os.path.exists(os.path.join(path, "eval.json"))]
+    print(f"{len(todo)} runs to evaluate", flush=True)
+    with ThreadPoolExecutor(args.workers) as pool:
+        for line in pool.map(lambda item: evaluate(*item, args.episodes), todo):
+            print(line, flush=True)
+
+
+if __name__ == "__main__":
+    main()
