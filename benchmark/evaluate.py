@@ -41,7 +41,7 @@ def final_checkpoint(path, run):
     flags = run.get("flags", [])
     if "--exp-name" in flags:
         exp_name = flags[flags.index("--exp-name") + 1]
-    found = sorted(glob.glob(os.path.join(path, "runs", "*", f"{exp_name}.pt")))
+    found = sorted(glob.glob(os.path.join(os.path.abspath(path), "runs", "*", f"{exp_name}.pt")))
     return found[-1] if found else None
 
 
