@@ -146,6 +146,19 @@ def check_env_id(env_id):
         fail(f"unknown env id '{env_id}': pass --env-id with a registered environment{hint}")
 
 
+def cannot_make(env_id, error):
+    """The one line for a registered env that cannot be made with the installed packages. An old version
+    (Hopper-v3 needs mujoco-py, Pusher-v4 mujoco below 3) is pointed at the newest registered one."""
+    namespace, name, version = gym.envs.registration.parse_env_id(env_id.rpartition(":")[2])
+    newest = gym.envs.registration.find_highest_version(namespace, name)
+    if version is not None and newest is not None and newest > version:
+        fix = f"use --env-id {gym.envs.registration.get_env_id(namespace, name, newest)}"
+    else:
+        fix = "run `pip install -r requirements.txt`"
+    first_line = (str(error).splitlines() or [""])[0]
+    return f"{env_id} cannot be made with the installed packages ({type(error).__name__}: {first_line}): {fix}"
+
+
 def check_args(args):
     """Every numeric flag this script has, checked before any environment is made: one line naming the
     flag and the values it takes. A flag set to None (an optional limit left off) is not checked."""
@@ -551,8 +564,8 @@ def main(args):
             [make_env(args.env_id, i, args.capture_video, run_name) for i in range(args.num_envs)],
             autoreset_mode=gym.vector.AutoresetMode.SAME_STEP,  # the final observation arrives in info
         )
-    except gym.error.DependencyNotInstalled as e:
-        fail(f"{args.env_id} needs a package that is missing ({e}): run `pip install -r requirements.txt`")
+    except (gym.error.DependencyNotInstalled, ImportError) as e:  # an env version the installed packages cannot run
+        fail(cannot_make(args.env_id, e))
     check_spaces(args.env_id, envs.single_observation_space, envs.single_action_space, gym.spaces.Discrete)
     next_obs, _ = reset_envs(envs, args.seed, args.capture_video)  # before anything is written: a failed render is one line
     obs_dim = int(np.prod(envs.single_observation_space.shape))

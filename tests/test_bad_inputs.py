@@ -84,6 +84,14 @@ def test_env_module_that_fails_to_import(module, tmp_path, monkeypatch, capsys):
     assert "(ModuleNotFoundError: No module named 'no_such_module_here')" in line
 
 
+@pytest.mark.parametrize("module", MLP, ids=lambda m: m.__name__)
+@pytest.mark.parametrize("env_id, fix", [("Hopper-v3", "use --env-id Hopper-v5"), ("Pusher-v4", "use --env-id Pusher-v5")])
+def test_an_env_version_the_installed_packages_cannot_run(module, env_id, fix, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)  # Hopper-v3 needs mujoco-py, Pusher-v4 a mujoco below 3: point at the newest version
+    line = one_line_exit_2(module, dict(env_id=env_id), capsys)
+    assert line.startswith(f"{module.__name__}.py: error: {env_id} cannot be made with the installed packages (ImportError: ") and line.endswith(fix), line
+
+
 @pytest.mark.parametrize("module", ALL, ids=lambda m: m.__name__)
 def test_unknown_id_in_a_module_gets_close_matches(module, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
