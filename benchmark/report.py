@@ -31,6 +31,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 LAST = 10  # episodes averaged for a run's final return
 LAST_TABLE1 = 100  # the paper's Table 1: the mean of each run's last 100 episodes
 BOOTSTRAP_REPS = 50000  # rliable's default number of bootstrap resamples
+PROFILE_MIN_ENVS = 3  # a variant run on one or two envs (an ablation) stays out of the performance profile
 
 
 def read_events(events_dir):
@@ -305,8 +306,12 @@ def aggregate_lines(groups, reference, out, reps=BOOTSTRAP_REPS):
     zero, envs = reference.get("random_policy", {}), sorted({env for envs, _ in groups.values() for env in envs})
     lines += ["", "| env | score 0: random policy | score 1 | source of score 1 |", "|---|---|---|---|"]
     lines += [f"| {env} | {zero[env]:g} | {one[env]['return']:g} | {sources.get(one[env]['source'], one[env]['source'])} |" for env in envs]
-    plot_profiles(scores, os.path.join(out, "performance_profile.png"))
-    return lines + ["", "![performance profile](performance_profile.png)", ""]
+    suites = {label: s for label, s in scores.items() if s.shape[1] >= PROFILE_MIN_ENVS}
+    if not suites:
+        return lines + [""]
+    plot_profiles(suites, os.path.join(out, "performance_profile.png"))
+    return lines + ["", f"The performance profile shows the groups that ran {PROFILE_MIN_ENVS} envs or more.", "",
+                    "![performance profile](performance_profile.png)", ""]  # fmt: skip
 
 
 def plot_profiles(scores, path):

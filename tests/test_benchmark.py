@@ -260,8 +260,8 @@ def test_aggregate_scores_match_an_independent_computation(tmp_path):
     reference = json.load(open(os.path.join(ROOT, "benchmark", "reference.json")))
     zero, one = reference["random_policy"], {env: v["return"] for env, v in reference["normalised_one"].items()}
     finals = {  # script: {env: [final return per seed]}
-        "ppo_continuous.py": {"Hopper-v4": [1000.0, 2000.0, 2500.0], "Swimmer-v4": [40.0, 60.0, 90.0]},
-        "trpo_continuous.py": {"Hopper-v4": [500.0, 700.0, 900.0], "Swimmer-v4": [10.0, 20.0, 30.0]},
+        "ppo_continuous.py": {"Hopper-v4": [1000.0, 2000.0, 2500.0], "Swimmer-v4": [40.0, 60.0, 90.0], "Reacher-v4": [-10.0, -6.0, -5.0]},
+        "trpo_continuous.py": {"Hopper-v4": [500.0, 700.0, 900.0], "Swimmer-v4": [10.0, 20.0, 30.0], "Reacher-v4": [-30.0, -20.0, -15.0]},
     }
     for script, by_env in finals.items():
         for env_id, values in by_env.items():
@@ -277,17 +277,17 @@ def test_aggregate_scores_match_an_independent_computation(tmp_path):
     table = (tmp_path / "out" / "aggregate.md").read_text()
     for script, by_env in finals.items():
         scores = np.array([(np.array(v) - zero[env]) / (one[env] - zero[env]) for env, v in sorted(by_env.items())]).ravel()
-        ordered = np.sort(scores)  # 6 scores: the IQM is the mean of the middle 3 (rliable trims 25% from each end)
-        iqm = scipy.stats.trim_mean(ordered, 0.25)
-        row = next(line for line in table.splitlines() if line.startswith(f"| {script} (default) | 2 | 3 |"))
+        iqm = np.sort(scores)[2:7].mean()  # 9 scores: the IQM is the mean of the middle 5 (a quarter, rounded down, off each end)
+        assert iqm == pytest.approx(scipy.stats.trim_mean(scores, 0.25))
+        row = next(line for line in table.splitlines() if line.startswith(f"| {script} (default) | 3 | 3 |"))
         point_iqm, point_mean = (float(cell.split(" [")[0]) for cell in row.split("|")[4:6])
         assert point_iqm == pytest.approx(iqm, abs=0.005) and point_mean == pytest.approx(scores.mean(), abs=0.005), row
-    # every PPO run beats every TRPO run on both envs: P(PPO > TRPO) = 1, and the reverse 0
-    assert "| ppo_continuous.py (default) | trpo_continuous.py (default) | 2 | 1.00 [1.00, 1.00] |" in table, table
-    assert "| trpo_continuous.py (default) | ppo_continuous.py (default) | 2 | 0.00 [0.00, 0.00] |" in table, table
+    # every PPO run beats every TRPO run on every env: P(PPO > TRPO) = 1, and the reverse 0
+    assert "| ppo_continuous.py (default) | trpo_continuous.py (default) | 3 | 1.00 [1.00, 1.00] |" in table, table
+    assert "| trpo_continuous.py (default) | ppo_continuous.py (default) | 3 | 0.00 [0.00, 0.00] |" in table, table
     assert (tmp_path / "out" / "performance_profile.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     summary = json.loads((tmp_path / "out" / "runs.json").read_text())
-    assert len(summary) == 13 and {r["final"] for r in summary if r["script"] == "trpo_continuous.py"} == {500.0, 700.0, 900.0, 10.0, 20.0, 30.0}
+    assert len(summary) == 19 and {r["final"] for r in summary if r["script"] == "trpo_continuous.py"} == {500.0, 700.0, 900.0, 10.0, 20.0, 30.0, -30.0, -20.0, -15.0}
 
 
 # --- Slurm: a one-node cluster on this machine ------------------------------------------------------------------
