@@ -36,6 +36,7 @@ import tyro
 from torch.utils.tensorboard import SummaryWriter
 
 SCRIPT = os.path.basename(__file__)
+CHECKPOINT_FORMAT = 2  # raised whenever the saved training state changes shape: --resume refuses older ones
 
 
 @dataclass
@@ -455,6 +456,7 @@ def checkpoint_state(agent, args, training=None, **extra):
         "env_id": args.env_id,
         "args": asdict(args),
         "model": {name: value.detach().cpu().clone() for name, value in agent.state_dict().items()},
+        "format": CHECKPOINT_FORMAT,
         "training": training,
         **extra,
     }
@@ -503,6 +505,8 @@ def read_resume(args):
         fail(f"'{path}' was saved by {state['script']}: resume it with `python {state['script']} --resume {path}`")
     if not state.get("training"):
         fail(f"'{path}' holds no training state (a final checkpoint of an older version): start the run anew")
+    if state.get("format") != CHECKPOINT_FORMAT:
+        fail(f"'{path}' holds the training state of an older version of {SCRIPT}, which --resume cannot read: start the run anew (--eval-checkpoint still evaluates its policy)")
     defaults, saved = asdict(type(args)()), state["args"]
     for name, value in asdict(args).items():
         if name in ("resume", "eval_checkpoint") or name not in saved or value == saved[name]:

@@ -131,6 +131,23 @@ def test_resume_refuses_what_would_change_the_run(kw, message, tmp_path, monkeyp
     assert exc.value.code == 2 and len(err) == 1 and message in err[0], err
 
 
+@pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)
+def test_resume_refuses_an_older_versions_training_state_in_one_line(module, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    if module is ppo_atari:
+        monkeypatch.setattr(ppo_atari, "make_envs", toy_pixels)
+    module.main(args_for(module, exp_name="old", total_timesteps=64))
+    path = next((tmp_path / "runs").glob("*/old.pt"))
+    state = torch.load(path, weights_only=True)
+    assert state.pop("format") == module.CHECKPOINT_FORMAT
+    torch.save(state, path)  # as an older version wrote it
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exc:
+        module.main(module.Args(resume=str(path), total_timesteps=128))
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exc.value.code == 2 and len(err) == 1 and "holds the training state of an older version" in err[0], err
+
+
 def test_resume_extends_a_finished_run_and_refuses_other_scripts_checkpoints(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     ppo_continuous.main(args_for(ppo_continuous, exp_name="x"))
