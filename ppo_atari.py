@@ -55,7 +55,7 @@ class Args:
     torch_deterministic: bool = True
     """if toggled, `torch.backends.cudnn.deterministic=True`"""
     cuda: bool = False
-    """if toggled, run the network on the GPU when one is present (far faster for the CNN than the CPU)"""
+    """if toggled, run the CNN and keep the rollout buffers on the GPU when one is present"""
     track: bool = False
     """if toggled, log to Weights and Biases (WANDB_MODE=offline works without an account)"""
     wandb_project_name: str = "ppo-trpo-reference"
