@@ -329,7 +329,7 @@ def plot_profiles(scores, path):
     fig, ax = plt.subplots(figsize=(7, 4))
     plot_utils.plot_performance_profiles(profiles, taus, performance_profile_cis=cis, ax=ax, xlabel="normalised score (tau)",
                                          ylabel="fraction of runs with score > tau")  # fmt: skip
-    ax.legend(list(scores), fontsize=7, loc="lower left")
+    ax.legend(fontsize=7, loc="lower left")  # the profiles' lines carry their group's label
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
