@@ -645,8 +645,9 @@ def main(args):
                 # goes on from the next frame. At a game over the new game's lives are reported, never fewer.
                 life_lost, lives = infos["lives"] < lives, infos["lives"]
                 terminated, game_end = game_over | life_lost, game_over | truncated
+                done = terminated | truncated
                 rewards[step] = np.sign(reward)  # clipped for training; the game's return counts raw rewards
-                terminations[step], dones[step] = (terminated if args.bootstrap_truncation else terminated | truncated), terminated | truncated
+                terminations[step], dones[step] = (terminated if args.bootstrap_truncation else done), done
 
                 final_values[step] = 0.0
                 if truncated.any():  # the game reached the frame cap: bootstrap with V(final observation)
