@@ -89,6 +89,9 @@ class Args:
     truncation zeroes the bootstrap as a termination does (CleanRL's and openai/baselines' rule)"""
     norm_adv: bool = True
     """toggles advantages normalization (over the whole batch)"""
+    init_logstd: float = 0.0
+    """the policy's initial log standard deviation, per action dimension (0: std 1, as in CleanRL and
+    sb3-contrib; Spinning Up starts at -0.5)"""
     max_kl: float = 0.01
     """delta: the trust region's radius, the largest mean KL[pi_old || pi] a policy step may take"""
     cg_iters: int = 10
@@ -332,11 +335,11 @@ class MLP(nn.Module):
 
 
 class Agent(nn.Module):
-    def __init__(self, obs_dim, act_dim):
+    def __init__(self, obs_dim, act_dim, init_logstd=0.0):
         super().__init__()
         self.critic = MLP(obs_dim, 1, out_std=1.0)
         self.actor_mean = MLP(obs_dim, act_dim, out_std=0.01)
-        self.actor_logstd = nn.Parameter(torch.zeros(1, act_dim))
+        self.actor_logstd = nn.Parameter(torch.full((1, act_dim), float(init_logstd)))
 
     def get_value(self, x):
         return self.critic(x).squeeze(-1)
@@ -684,7 +687,7 @@ def main(args):
     run_name = run_name if saved else new_run_dir(run_name)
     writer = open_writer(run_name, args, purge_step=saved["training"]["global_step"] + 1 if saved else None)
 
-    agent = Agent(obs_dim, act_dim).to(device)
+    agent = Agent(obs_dim, act_dim, args.init_logstd).to(device)
     # fused=True: one kernel for all parameters, 4x faster than the default per-tensor loop on the CPU
     optimizer = torch.optim.Adam(agent.critic.parameters(), lr=args.vf_learning_rate, eps=1e-5, fused=True)
     action_low, action_high = envs.single_action_space.low, envs.single_action_space.high
