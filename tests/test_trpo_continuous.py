@@ -145,6 +145,37 @@ def test_truncation_is_bootstrapped_unless_told_not_to(bootstrap, tmp_path, monk
         np.testing.assert_array_equal(call["terminations"], 0 * ends if bootstrap else ends)
 
 
+ACTIONS = []
+
+
+class ActionRecorder(gym.Env):
+    """Records the actions it is sent; wide bounds, so that the script's clipping never touches them."""
+
+    observation_space, action_space = BOX, gym.spaces.Box(-10.0, 10.0, (2,), np.float32)
+
+    def reset(self, seed=None, options=None):
+        super().reset(seed=seed)
+        return np.zeros(1, np.float32), {}
+
+    def step(self, action):
+        ACTIONS.append(np.array(action))
+        return np.zeros(1, np.float32), 0.0, False, False, {}
+
+
+gym.register("TrpoActionRecorder-v0", entry_point=ActionRecorder, max_episode_steps=100)
+
+
+@pytest.mark.parametrize("init_logstd", [0.0, -1.0])
+def test_first_rollout_samples_with_the_initial_standard_deviation(init_logstd, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    ACTIONS.clear()
+    T.main(T.Args(env_id="TrpoActionRecorder-v0", num_steps=1024, vf_num_minibatches=2, vf_epochs=1, total_timesteps=1024, init_logstd=init_logstd))
+    actions = np.stack(ACTIONS)
+    assert actions.shape == (1024, 2)
+    # the actor's mean starts near 0 (output layer gain 0.01); the sample std of 1024 draws is within 10%
+    np.testing.assert_allclose(actions.std(0), np.exp(init_logstd), rtol=0.1)
+
+
 def test_learns_inverted_pendulum_within_the_trust_region_and_checkpoint_reproduces_it(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     recent = T.main(T.Args(env_id="InvertedPendulum-v4", total_timesteps=49152, seed=1, save_model=True, exp_name="tr"))
