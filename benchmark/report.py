@@ -16,7 +16,9 @@ aggregate.md and performance_profile.png report as Agarwal et al. 2021 ("Deep RL
 statistical precipice") recommend, with the rliable package: per script and variant, the IQM and the
 mean of normalised scores (random policy = 0, reference.json's `normalised_one` = 1 on each env) with
 95% stratified-bootstrap confidence intervals, the probability that one improves on another, and the
-performance profile. runs.json lists every reported run's final returns, for use elsewhere.
+performance profile. summary.md sets each script's default runs beside the published numbers, one
+row per env (the README's table), and lists the other variants. runs.json lists every reported run's
+final returns, for use elsewhere.
 """
 
 import argparse
@@ -335,6 +337,65 @@ def plot_profiles(scores, path):
     plt.close(fig)
 
 
+FAMILIES = (("ppo_continuous.py", "trpo_continuous.py"), ("ppo_discrete.py",), ("ppo_atari.py",))  # scripts tabled side by side
+
+
+def is_default(flags):
+    """A run with the script's defaults: no flag but --total-timesteps."""
+    rest = [f for i, f in enumerate(flags) if not (f == "--total-timesteps" or (i > 0 and flags[i - 1] == "--total-timesteps"))]
+    return not rest
+
+
+def fmt_return(mean, std=None):
+    """A return to the precision that matters: whole numbers from 100 up, one decimal below."""
+    digits = 0 if abs(mean) >= 100 else 1
+    return f"{mean:.{digits}f}" + ("" if std is None else f" ± {std:.{digits}f}")
+
+
+def summary_lines(runs, reference):
+    """summary.md: per family of scripts, one row per env, each script's default runs (training: mean ± std
+    over seeds of the last LAST episodes; eval: the mean action) beside the published numbers; then every
+    other variant, one line per env."""
+    by_script = group(runs)
+    lines = ["## Summary", "", f"training: mean ± std over seeds (count in brackets) of each run's last {LAST} training episodes; "
+             "eval: the final policy's mean action (greedy in ppo_discrete.py, sampled in ppo_atari.py) over benchmark/evaluate.py's episodes; published: reference.json.", ""]  # fmt: skip
+    used_sources = set()
+    for family in FAMILIES:
+        defaults = {script: {env: [r for v in variants.values() for r in v if is_default(r["flags"])] for env, variants in by_script.get(script, {}).items()} for script in family}  # fmt: skip
+        envs = sorted({env for script in family for env, rs in defaults[script].items() if rs})
+        if not envs:
+            continue
+        steps = sorted({fmt_steps(r["steps"]) for script in family for rs in defaults[script].values() for r in rs})
+        lines += [f"### {' and '.join(family)} ({', '.join(steps)} steps)", ""]
+        header = ["env"] + [f"{script[:-3]}: {col}" for script in family for col in ("training", "eval", "published")]
+        lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        for env in envs:
+            cells = [env]
+            for script in family:
+                rs = defaults[script].get(env, [])
+                finals, evals = [r["final"] for r in rs], [r["eval"] for r in rs if r.get("eval") is not None]
+                cells.append(f"{fmt_return(np.mean(finals), np.std(finals))} ({len(rs)})" if rs else "")
+                cells.append(fmt_return(np.mean(evals), np.std(evals)) + ("" if len(evals) == len(rs) else f" ({len(evals)})") if evals else "")
+                published = reference.get(script, {}).get(env, [])
+                used_sources |= {ref["source"] for ref in published}
+                cells.append("; ".join(f"{ref['source']} {fmt_return(ref['return'], ref.get('std'))}" for ref in published))
+            lines.append("| " + " | ".join(cells) + " |")
+        lines.append("")
+    others = [(script, env, variant, rs) for script, envs in sorted(by_script.items()) for env, variants in sorted(envs.items())
+              for variant, rs in sorted(variants.items()) if not is_default(rs[0]["flags"])]  # fmt: skip
+    if others:
+        lines += ["### Other variants", ""]
+        for script, env, variant, rs in others:
+            finals, evals = [r["final"] for r in rs], [r["eval"] for r in rs if r.get("eval") is not None]
+            flags = " ".join(rs[0]["flags"])
+            evaluated = f", eval {fmt_return(np.mean(evals), np.std(evals))}" if evals else ""
+            lines.append(f"- {script} `{flags}`, {env}: {fmt_return(np.mean(finals), np.std(finals))} ({len(rs)}){evaluated}")
+        lines.append("")
+    sources = reference.get("sources", {})
+    lines += ["Published sources:", ""] + [f"- {key}: {sources.get(key, key)}" for key in sorted(used_sources)]
+    return lines + [""]
+
+
 def runs_summary(runs):
     """runs.json: what each reported run ended with, one entry per run."""
     keys = ("script", "variant", "env_id", "seed", "flags", "final", "final_last100", "eval", "episodes", "steps", "wall_time", "sps")
@@ -381,6 +442,8 @@ def main():
         with open(os.path.join(out, "aggregate.md"), "w") as f:
             f.write("\n".join(lines))
         print("\n".join(lines))
+    with open(os.path.join(out, "summary.md"), "w") as f:
+        f.write("\n".join(summary_lines(runs, reference)))
     with open(os.path.join(out, "runs.json"), "w") as f:
         json.dump(runs_summary(runs), f, indent=1)
     table1 = table1_lines(runs, reference)

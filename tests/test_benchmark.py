@@ -290,6 +290,25 @@ def test_aggregate_scores_match_an_independent_computation(tmp_path):
     assert len(summary) == 19 and {r["final"] for r in summary if r["script"] == "trpo_continuous.py"} == {500.0, 700.0, 900.0, 10.0, 20.0, 30.0, -30.0, -20.0, -15.0}
 
 
+def test_summary_sets_default_runs_beside_the_published_numbers(tmp_path):
+    runs = tmp_path / "runs"
+    fake_run(runs, "ppo_continuous.py", "Hopper-v4", 1, [], np.full(12, 1000.0))
+    evaluated = fake_run(runs, "ppo_continuous.py", "Hopper-v4", 2, [], np.full(12, 2000.0))
+    (evaluated / "eval.json").write_text(json.dumps({"episodes": 2, "returns": [2500.0, 3500.0], "mean": 3000.0}))
+    fake_run(runs, "trpo_continuous.py", "Hopper-v4", 1, ["--total-timesteps", "1200"], np.full(12, 50.0))  # still the defaults
+    fake_run(runs, "trpo_continuous.py", "Hopper-v4", 1, ["--gamma", "0.9"], np.arange(12.0))  # last 10: 2..11
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "benchmark", "report.py"), str(runs), "--out", str(tmp_path / "out"), "--bootstrap-reps", "300"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    summary = (tmp_path / "out" / "summary.md").read_text()
+    row = next(line for line in summary.splitlines() if line.startswith("| Hopper-v4 |"))
+    cells = [cell.strip() for cell in row.strip("|").split("|")]
+    assert cells[:3] == ["Hopper-v4", "1500 ± 500 (2)", "3000 ± 0 (1)"], row  # eval: one of the two seeds
+    assert "cleanrl 2383 ± 272" in cells[3] and "baselines-ppo2 2316" in cells[3]
+    assert cells[4:6] == ["50.0 ± 0.0 (1)", ""] and "sb3-contrib 3372 ± 215" in cells[6], row
+    assert "- trpo_continuous.py `--gamma 0.9`, Hopper-v4: 6.5 ± 0.0 (1)" in summary, summary
+    assert "- sb3-contrib: sb3-contrib TRPO docs" in summary
+
+
 # --- Slurm: a one-node cluster on this machine ------------------------------------------------------------------
 
 
