@@ -58,7 +58,8 @@ def variant_name(flags):
     """A directory name for a list of flags: readable, and short enough for any filesystem."""
     if not flags:
         return "default"
-    name = re.sub(r"[^A-Za-z0-9_.=-]+", "_", "_".join(f.lstrip("-") for f in flags))
+    # a flag loses its dashes, a value keeps its sign: --init-logstd -0.5 and --init-logstd 0.5 differ
+    name = re.sub(r"[^A-Za-z0-9_.=-]+", "_", "_".join(re.sub(r"^-+(?=[A-Za-z])", "", f) for f in flags))
     return name if len(name) <= 80 else name[:60] + "_" + hashlib.sha1(name.encode()).hexdigest()[:8]
 
 

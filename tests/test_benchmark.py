@@ -135,6 +135,7 @@ def test_presets_and_variant_names():
     assert {report.table1_label(r["flags"]) for r in runs} == set(json.load(open(os.path.join(ROOT, "benchmark", "reference.json")))["table1"])
     assert sweep.variant_name([]) == "default"
     assert sweep.variant_name(["--loss", "clip", "--clip-coef", "0.1"]) == "loss_clip_clip-coef_0.1"
+    assert sweep.variant_name(["--init-logstd", "-0.5"]) == "init-logstd_-0.5" != sweep.variant_name(["--init-logstd", "0.5"])
     long = sweep.variant_name(["--exp-name", "x" * 200])
     assert len(long) < 80 and long != sweep.variant_name(["--exp-name", "y" * 200])
 
