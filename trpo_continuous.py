@@ -90,8 +90,9 @@ class Args:
     norm_adv: bool = True
     """toggles advantages normalization (over the whole batch)"""
     init_logstd: float = 0.0
-    """the policy's initial log standard deviation, per action dimension (0: std 1, as in CleanRL and
-    sb3-contrib; Spinning Up starts at -0.5)"""
+    """the policy's initial log standard deviation, per action dimension (0: std 1, as in sb3-contrib's
+    TRPO; Spinning Up starts at -0.5). Ant-v4 needs -0.5 or -1: at std 1 the sampled actions' control
+    cost is twice the reward for staying up (benchmark/README.md)"""
     max_kl: float = 0.01
     """delta: the trust region's radius, the largest mean KL[pi_old || pi] a policy step may take"""
     cg_iters: int = 10
