@@ -45,6 +45,7 @@ NUMBERS = [  # (flag, value, message): every script that has the flag must refus
     ("clip_coef", -0.2, "--clip-coef -0.2: must be positive"),
     ("target_kl", 0.0, "--target-kl 0.0: must be positive"),  # PPO's early stop
     ("max_kl", 0.0, "--max-kl 0.0: must be positive"),  # TRPO's trust region
+    ("init_logstd", float("nan"), "--init-logstd nan: must be a finite number"),  # TRPO's initial log-std
     ("kl_adaptive_target", 0.0, "--kl-adaptive-target 0.0: must be positive"),
     ("kl_beta", -1.0, "--kl-beta -1.0: must be 0 or more"),
     ("max_grad_norm", float("nan"), "--max-grad-norm nan: must be a finite number"),
