@@ -287,6 +287,7 @@ def aggregate_lines(groups, reference, out, reps=BOOTSTRAP_REPS):
         "| script (variant) | envs | seeds | IQM [95% CI] | mean [95% CI] |", "|---|---|---|---|---|",
     ]  # fmt: skip
     scores = {label: s for label, (_, s) in groups.items()}
+    np.random.seed(0)  # rliable's bootstraps also draw from numpy's global generator: seeded, the intervals repeat
     point, interval = rly.get_interval_estimates(
         scores, lambda x: np.array([metrics.aggregate_iqm(x), metrics.aggregate_mean(x)]), reps=reps, random_state=np.random.RandomState(0)
     )  # fmt: skip
@@ -300,6 +301,7 @@ def aggregate_lines(groups, reference, out, reps=BOOTSTRAP_REPS):
         for x, y in pairs:
             common = sorted(set(groups[x][0]) & set(groups[y][0]))
             pick = lambda label: groups[label][1][:, [groups[label][0].index(e) for e in common]]  # noqa: E731
+            np.random.seed(0)
             p, ci = rly.get_interval_estimates(
                 {"p": (pick(x), pick(y))}, metrics.probability_of_improvement, reps=min(reps, 2000), random_state=np.random.RandomState(0)
             )  # fmt: skip

@@ -287,6 +287,8 @@ def test_aggregate_scores_match_an_independent_computation(tmp_path):
     assert "| ppo_continuous.py (default) | trpo_continuous.py (default) | 3 | 1.00 [1.00, 1.00] |" in table, table
     assert "| trpo_continuous.py (default) | ppo_continuous.py (default) | 3 | 0.00 [0.00, 0.00] |" in table, table
     assert (tmp_path / "out" / "performance_profile.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    again = subprocess.run([sys.executable, os.path.join(ROOT, "benchmark", "report.py"), str(tmp_path / "runs"), "--out", str(tmp_path / "again"), "--bootstrap-reps", "300"], capture_output=True, text=True)
+    assert again.returncode == 0 and (tmp_path / "again" / "aggregate.md").read_text() == table  # the intervals repeat
     summary = json.loads((tmp_path / "out" / "runs.json").read_text())
     assert len(summary) == 19 and {r["final"] for r in summary if r["script"] == "trpo_continuous.py"} == {500.0, 700.0, 900.0, 10.0, 20.0, 30.0, -30.0, -20.0, -15.0}
 
