@@ -354,6 +354,15 @@ def fmt_return(mean, std=None):
     return f"{mean:.{digits}f}" + ("" if std is None else f" ± {std:.{digits}f}")
 
 
+def over_seeds(runs):
+    """summary.md's (training, eval) figures for one env and variant: mean ± std over seeds, with the
+    number of seeds behind the eval where not every run has one."""
+    finals, evals = [r["final"] for r in runs], [r["eval"] for r in runs if r.get("eval") is not None]
+    training = f"{fmt_return(np.mean(finals), np.std(finals))} ({len(runs)})" if runs else ""
+    evaluated = fmt_return(np.mean(evals), np.std(evals)) + ("" if len(evals) == len(runs) else f" ({len(evals)})") if evals else ""
+    return training, evaluated
+
+
 def summary_lines(runs, reference):
     """summary.md: per family of scripts, one row per env, each script's default runs (training: mean ± std
     over seeds of the last LAST episodes; eval: the mean action) beside the published numbers; then every
@@ -374,10 +383,7 @@ def summary_lines(runs, reference):
         for env in envs:
             cells = [env]
             for script in family:
-                rs = defaults[script].get(env, [])
-                finals, evals = [r["final"] for r in rs], [r["eval"] for r in rs if r.get("eval") is not None]
-                cells.append(f"{fmt_return(np.mean(finals), np.std(finals))} ({len(rs)})" if rs else "")
-                cells.append(fmt_return(np.mean(evals), np.std(evals)) + ("" if len(evals) == len(rs) else f" ({len(evals)})") if evals else "")
+                cells += over_seeds(defaults[script].get(env, []))
                 published = reference.get(script, {}).get(env, [])
                 used_sources |= {ref["source"] for ref in published}
                 cells.append("; ".join(f"{ref['source']} {fmt_return(ref['return'], ref.get('std'))}" for ref in published))
@@ -388,10 +394,8 @@ def summary_lines(runs, reference):
     if others:
         lines += ["### Other variants", ""]
         for script, env, variant, rs in others:
-            finals, evals = [r["final"] for r in rs], [r["eval"] for r in rs if r.get("eval") is not None]
-            flags = " ".join(rs[0]["flags"])
-            evaluated = f", eval {fmt_return(np.mean(evals), np.std(evals))}" if evals else ""
-            lines.append(f"- {script} `{flags}`, {env}: {fmt_return(np.mean(finals), np.std(finals))} ({len(rs)}){evaluated}")
+            training, evaluated = over_seeds(rs)
+            lines.append(f"- {script} `{' '.join(rs[0]['flags'])}`, {env}: {training}" + (f", eval {evaluated}" if evaluated else ""))
         lines.append("")
     sources = reference.get("sources", {})
     lines += ["Published sources:", ""] + [f"- {key}: {sources.get(key, key)}" for key in sorted(used_sources)]
