@@ -461,24 +461,44 @@ def read_resume(args):
     return state
 
 
+class StopSignals:
+    """Ctrl-C (exit 130) and SIGTERM (exit 143: `kill`, Slurm, a sweep) ask the run to stop; the loop calls
+    check() between env steps and between minibatches, and the run ends there, through `finally`, which
+    saves. The handler only records the signal. Exiting inside it would raise wherever the main thread
+    happens to be: half-way through tensorboard's queue bookkeeping, say, which can leave writer.close()
+    waiting two minutes for a thread that nobody woke. A signal after the last minibatch has nothing
+    left to stop: the run finishes as usual."""
+
+    EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}
+
+    def __init__(self):
+        self.code = None
+        self.previous = {sig: signal.signal(sig, self.received) for sig in self.EXIT_CODES}
+
+    def received(self, sig, _frame):
+        self.code = self.code or self.EXIT_CODES[sig]  # the first signal names the exit code
+
+    def check(self):
+        if self.code is not None:
+            sys.exit(self.code)
+
+    def restore(self):
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
+
+
 def save_checkpoint(path, state):
     """Writes a checkpoint_state to a temporary file and renames it, so a stopped run never leaves a
-    half-written checkpoint. Ctrl-C or SIGTERM during the write is held until the rename is done, then
-    delivered; a write that fails removes its temporary file and ends the run with one line."""
-    held = []
-    previous = {sig: signal.signal(sig, lambda received, _: held.append(received)) for sig in (signal.SIGINT, signal.SIGTERM)}
+    half-written checkpoint (a signal during the write only sets StopSignals' flag: the write and the
+    rename finish); a write that fails removes its temporary file and ends the run with one line."""
     try:
         torch.save(state, path + ".tmp")
         os.replace(path + ".tmp", path)
     except OSError as e:
         fail(f"could not write the checkpoint {path} ({e.strerror or e}): free disk space or run from a writable directory")
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
         if os.path.exists(path + ".tmp"):
             os.remove(path + ".tmp")
-    for received in held[:1]:
-        signal.raise_signal(received)
 
 
 def load_checkpoint(path, env_id):
@@ -612,8 +632,7 @@ def main(args):
         fail(f"the run in {args.resume} is at step {global_step}, its --total-timesteps {args.total_timesteps} done: pass a larger one to extend it")
 
     # A stopped run still reaches `finally` (and saves): SIGTERM exits 143, Ctrl-C 130, without a traceback
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    signal.signal(signal.SIGINT, lambda *_: sys.exit(130))
+    stop = StopSignals()
     checkpoint_path = f"runs/{run_name}/{args.exp_name}.pt"
     snapshot = None  # the state at the end of the last finished iteration: what a checkpoint holds
     try:
@@ -626,6 +645,7 @@ def main(args):
             # Collect: N actors x T steps with pi_old
             actor_layers = mlp_to_numpy(agent.actor)
             for step in range(args.num_steps):
+                stop.check()  # a Ctrl-C / SIGTERM ends the run here, between steps
                 global_step += args.num_envs
                 obs[step] = next_obs
                 logits = numpy_mlp(actor_layers, next_obs)
@@ -672,6 +692,7 @@ def main(args):
             for epoch in range(args.update_epochs):
                 b_inds = torch.randperm(args.batch_size, device=device)
                 for start in range(0, args.batch_size, args.minibatch_size):
+                    stop.check()
                     mb_inds = b_inds[start : start + args.minibatch_size]
                     _, newlogprob, entropy, newvalue, new_logits = agent.get_action_and_value(b_obs[mb_inds], b_actions[mb_inds])
                     logratio = newlogprob - b_logprobs[mb_inds]
@@ -746,6 +767,7 @@ def main(args):
             writer.close()
             if args.track:
                 wandb.finish()
+            stop.restore()
     return recent_returns
 
 

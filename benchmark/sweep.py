@@ -128,9 +128,11 @@ def run_task(path):
         log.flush()
         proc = subprocess.Popen(command, cwd=path, stdout=log, stderr=subprocess.STDOUT, env=env)
         # stopping the task stops the run, whose own handler saves its checkpoint on the way out;
-        # USR1 is Slurm's warning before the time limit (sbatch --signal): stop, then requeue
+        # USR1 is Slurm's warning before the time limit (sbatch --signal): stop, then requeue. Ctrl-C
+        # reaches the run from the terminal too; the task passes it on and waits for the run to save.
         requeue = []
         signal.signal(signal.SIGTERM, lambda *_: proc.terminate())
+        signal.signal(signal.SIGINT, lambda *_: proc.send_signal(signal.SIGINT))
         signal.signal(signal.SIGUSR1, lambda *_: requeue.append(True) or proc.terminate())
         start = time.time()
         code = proc.wait()
@@ -196,25 +198,25 @@ def fail(message):
     sys.exit(2)
 
 
-def _interrupt(*_):
-    raise KeyboardInterrupt
-
-
 def sweep_local(paths, runs_dir, workers, progress):
-    pending, running = list(paths), {}
-    signal.signal(signal.SIGTERM, _interrupt)  # SIGTERM to the sweep stops its runs too, like Ctrl-C
-    try:
-        while pending or running:
-            while pending and len(running) < workers:
-                path = pending.pop(0)
-                running[path] = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--run-task", path])
-            time.sleep(0.2)
-            for path, proc in list(running.items()):
-                if proc.poll() is not None:
-                    del running[path]
-                    progress.finished(path, proc.returncode)
-            progress.show(running)
-    except KeyboardInterrupt:
+    """Runs `workers` tasks at a time. Ctrl-C or SIGTERM to the sweep stops its runs, which save, and
+    ends it with 130. The handler only records the signal, and the loop acts on it: an exception raised
+    inside the handler could land in Popen.poll() while it holds its lock, and the wait() that follows
+    would then never return."""
+    pending, running, stop = list(paths), {}, []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.append(True))
+    while (pending or running) and not stop:
+        while pending and len(running) < workers:
+            path = pending.pop(0)
+            running[path] = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--run-task", path])
+        time.sleep(0.2)
+        for path, proc in list(running.items()):
+            if proc.poll() is not None:
+                del running[path]
+                progress.finished(path, proc.returncode)
+        progress.show(running)
+    if stop:
         for proc in running.values():
             proc.terminate()
         for proc in running.values():
@@ -267,18 +269,22 @@ def sweep_slurm(paths, runs_dir, args, progress):
     if args.no_wait:
         return
     unfinished = set(paths)
-    while unfinished:
-        time.sleep(args.poll)
-        queue = subprocess.run(["squeue", "-h", "-j", job, "-o", "%i %T"], capture_output=True, text=True).stdout.split("\n")
-        in_queue = any(line.strip() for line in queue)
-        running = [p for p in paths if p in unfinished and os.path.exists(os.path.join(p, "log.txt"))]
-        for path in sorted(unfinished):
-            marker = next((m for m in ("done", "failed") if os.path.exists(os.path.join(path, m))), None)
-            if marker or not in_queue:  # a task that left the queue without a marker was killed
-                code = 0 if marker == "done" else _failed_code(path)
-                unfinished.discard(path)
-                progress.finished(path, code)
-        progress.show([p for p in running if p in unfinished])
+    try:
+        while unfinished:
+            time.sleep(args.poll)
+            queue = subprocess.run(["squeue", "-h", "-j", job, "-o", "%i %T"], capture_output=True, text=True).stdout.split("\n")
+            in_queue = any(line.strip() for line in queue)
+            running = [p for p in paths if p in unfinished and os.path.exists(os.path.join(p, "log.txt"))]
+            for path in sorted(unfinished):
+                marker = next((m for m in ("done", "failed") if os.path.exists(os.path.join(path, m))), None)
+                if marker or not in_queue:  # a task that left the queue without a marker was killed
+                    code = 0 if marker == "done" else _failed_code(path)
+                    unfinished.discard(path)
+                    progress.finished(path, code)
+            progress.show([p for p in running if p in unfinished])
+    except KeyboardInterrupt:  # only the following stops: the job array goes on in Slurm
+        print(f"stopped following; job array {job} goes on (scancel {job} stops it)", flush=True)
+        raise SystemExit(130)
 
 
 def _failed_code(path):

@@ -45,8 +45,9 @@ def test_a_signal_during_training_saves_and_exits_quietly(sig, code, tmp_path):
 
 @pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)
 def test_a_signal_during_the_save_waits_for_the_rename(module, tmp_path, monkeypatch):
-    """The signal arrives while torch.save writes: the write and the rename finish, then the signal
-    ends the run (Ctrl-C: exit 130); a whole checkpoint is left, and no temporary file."""
+    """The signal arrives while torch.save writes iteration 1's checkpoint: the write and the rename
+    finish, and the run ends at iteration 2's first step (Ctrl-C: exit 130); a whole checkpoint of
+    iteration 1 is left, and no temporary file."""
     monkeypatch.chdir(tmp_path)
     real_save = torch.save
 
@@ -56,13 +57,42 @@ def test_a_signal_during_the_save_waits_for_the_rename(module, tmp_path, monkeyp
 
     monkeypatch.setattr(torch, "save", save_interrupted)
     with pytest.raises(SystemExit) as exc:
-        module.main(module.Args(**TINY[module], save_model=True, exp_name="sig"))
+        module.main(module.Args(**TINY[module], checkpoint_every=1, exp_name="sig"))
     assert exc.value.code == 130
     (name,) = checkpoint_files(tmp_path)
     assert name == "sig.pt"
     monkeypatch.undo()
     path = next((tmp_path / "runs").glob("*/sig.pt"))
-    assert torch.load(path, weights_only=True)["script"] == module.SCRIPT  # whole, and readable
+    state = torch.load(path, weights_only=True)  # whole, and readable
+    assert state["script"] == module.SCRIPT and state["training"]["iteration"] == 1
+
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)
+def test_a_signal_ends_the_run_at_its_next_step_not_where_it_lands(module, tmp_path, monkeypatch):
+    """SIGTERM lands inside a tensorboard call at the end of iteration 1. Exiting right there, inside the
+    handler, could leave tensorboard's queue half-updated and hang writer.close() on the way out; the
+    call finishes instead, and the run ends at iteration 2's first step, saves iteration 1, exits 143,
+    and gives the signal handlers it replaced back."""
+    monkeypatch.chdir(tmp_path)
+    real_add, finished = module.SummaryWriter.add_scalar, []
+
+    def add_scalar(self, tag, *args, **kwargs):
+        if tag == "charts/SPS" and not finished:
+            os.kill(os.getpid(), signal.SIGTERM)
+            real_add(self, tag, *args, **kwargs)
+            finished.append(tag)  # reached only if the signal did not end the run inside this call
+        else:
+            real_add(self, tag, *args, **kwargs)
+
+    monkeypatch.setattr(module.SummaryWriter, "add_scalar", add_scalar)
+    handlers = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    args = {**TINY[module], "total_timesteps": 10 * TINY[module]["total_timesteps"]}  # 20 iterations
+    with pytest.raises(SystemExit) as exc:
+        module.main(module.Args(**args, save_model=True, exp_name="term"))
+    assert exc.value.code == 143 and finished == ["charts/SPS"]
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == handlers
+    state = torch.load(next((tmp_path / "runs").glob("*/term.pt")), weights_only=True)
+    assert state["training"]["iteration"] == 1
 
 
 @pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)
