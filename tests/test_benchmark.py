@@ -162,20 +162,27 @@ def test_sweep_refuses_bad_options_in_one_line_before_writing(options, message, 
     assert not runs.exists()
 
 
-def test_sigterm_to_a_local_sweep_stops_its_runs(tmp_path):
-    """The runs save their checkpoints on the way out, and none is left running or marked done."""
+@pytest.mark.parametrize("to_the_group", [False, True], ids=["sigterm-to-the-sweep", "ctrl-c-in-its-terminal"])
+def test_a_stopped_local_sweep_stops_its_runs(to_the_group, tmp_path):
+    """SIGTERM to the sweep, or Ctrl-C in its terminal (SIGINT to every process of the foreground group:
+    the sweep, its tasks and their runs): the runs save their checkpoints on the way out, none is left
+    running or marked done, and no process prints a traceback."""
     runs = tmp_path / "runs"
     cmd = [sys.executable, os.path.join(ROOT, "benchmark", "sweep.py"), "--script", "ppo_discrete.py", "--env-ids", "CartPole-v1",
            "--seeds", "1", "2", "--workers", "2", "--runs-dir", str(runs), "--", "--total-timesteps", "100000000", "--save-model"]  # fmt: skip
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=to_the_group)
     logs = [runs / "ppo_discrete" / "total-timesteps_100000000_save-model" / "CartPole-v1" / f"seed{s}" / "log.txt" for s in (1, 2)]
     deadline = time.time() + 120
     while not all(log.exists() and "global_step=" in log.read_text() for log in logs):
         assert time.time() < deadline and proc.poll() is None
         time.sleep(0.5)
-    proc.send_signal(signal.SIGTERM)
+    if to_the_group:
+        os.killpg(proc.pid, signal.SIGINT)
+    else:
+        proc.send_signal(signal.SIGTERM)
     out, _ = proc.communicate(timeout=120)
-    assert proc.returncode == 130 and "run the same command again to resume" in out, out
+    assert proc.returncode == 130 and "run the same command again to resume" in out and "Traceback" not in out, out
+    assert all("Traceback" not in log.read_text() for log in logs)
     for log in logs:
         assert "model saved to" in log.read_text()
         assert not (log.parent / "done").exists() and len(list(log.parent.glob("runs/*/*.pt"))) == 1
