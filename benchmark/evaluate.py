@@ -66,6 +66,12 @@ def evaluate(path, run, episodes):
     return f"eval   {path}: {sum(returns) / len(returns):.1f} over {len(returns)} episodes"
 
 
+def fail(message):
+    """A bad option: one line and exit code 2."""
+    print(f"evaluate.py: error: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("runs_dir")
@@ -73,14 +79,18 @@ def main():
     parser.add_argument("--workers", type=int, default=os.cpu_count(), help="evaluations at a time")
     args = parser.parse_args()
     if not os.path.isdir(args.runs_dir):
-        raise SystemExit(f"evaluate.py: error: no directory {args.runs_dir}: pass the runs directory of a sweep")
+        fail(f"no directory {args.runs_dir}: pass the runs directory of a sweep")
     if args.episodes < 1 or args.workers < 1:
-        raise SystemExit("evaluate.py: error: --episodes and --workers must be at least 1")
+        fail("--episodes and --workers must be at least 1")
     todo = [(path, run) for path, run in finished_runs(args.runs_dir) if not os.path.exists(os.path.join(path, "eval.json"))]
     print(f"{len(todo)} runs to evaluate", flush=True)
-    with ThreadPoolExecutor(args.workers) as pool:
-        for line in pool.map(lambda item: evaluate(*item, args.episodes), todo):
-            print(line, flush=True)
+    try:
+        with ThreadPoolExecutor(args.workers) as pool:
+            for line in pool.map(lambda item: evaluate(*item, args.episodes), todo):
+                print(line, flush=True)
+    except KeyboardInterrupt:  # Ctrl-C reaches the evaluations too; map() cancels those not started
+        print("interrupted: finished evaluations keep their eval.json; run the same command again to resume", flush=True)
+        raise SystemExit(130)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ final returns, for use elsewhere.
 import argparse
 import json
 import os
+import sys
 import warnings
 from collections import defaultdict
 
@@ -408,6 +409,12 @@ def runs_summary(runs):
     return [{k: run[k] for k in keys} for run in sorted(runs, key=lambda r: (r["script"], r["variant"], r["env_id"], r["seed"]))]
 
 
+def fail(message):
+    """A bad option: one line and exit code 2."""
+    print(f"report.py: error: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("runs_dir")
@@ -417,16 +424,21 @@ def main():
     parser.add_argument("--bootstrap-reps", type=int, default=BOOTSTRAP_REPS, help="bootstrap resamples for the confidence intervals")
     args = parser.parse_args()
     if not os.path.isdir(args.runs_dir):
-        raise SystemExit(f"report.py: error: no directory {args.runs_dir}: pass the runs directory of a sweep (benchmark/sweep.py's --runs-dir, benchmark/runs by default)")
+        fail(f"no directory {args.runs_dir}: pass the runs directory of a sweep (benchmark/sweep.py's --runs-dir, benchmark/runs by default)")
+    if args.bootstrap_reps < 1:
+        fail(f"--bootstrap-reps {args.bootstrap_reps}: pass at least 1 (the default is {BOOTSTRAP_REPS})")
     out = args.out or os.path.join(args.runs_dir, "report")
-    with open(args.reference) as f:
-        reference = json.load(f)
+    try:
+        with open(args.reference) as f:
+            reference = json.load(f)
+    except (OSError, ValueError) as e:
+        fail(f"cannot read --reference {args.reference} ({getattr(e, 'strerror', None) or e}): pass a JSON file like benchmark/reference.json")
     skipped = []
     runs = load_runs(args.runs_dir, args.include_unfinished, skipped)
     for path, reason in skipped:
         print(f"left out {os.path.relpath(path, args.runs_dir)}: {reason}")
     if not runs:
-        raise SystemExit(f"report.py: error: no finished runs under {args.runs_dir}: run benchmark/sweep.py first (or pass --include-unfinished)")
+        fail(f"no finished runs under {args.runs_dir}: run benchmark/sweep.py first (or pass --include-unfinished)")
     os.makedirs(out, exist_ok=True)
     for script, envs in group(runs).items():
         lines = script_tables(script, envs, reference)

@@ -193,7 +193,7 @@ class Progress:
 
 
 def fail(message):
-    """A bad option: one line and exit code 2, before anything is written."""
+    """A bad option: one line and exit code 2 (main checks its options before it writes anything)."""
     print(f"sweep.py: error: {message}", file=sys.stderr)
     sys.exit(2)
 
@@ -260,10 +260,10 @@ def sweep_slurm(paths, runs_dir, args, progress):
     try:
         out = subprocess.run(["sbatch", "--parsable", script], capture_output=True, text=True)
     except OSError as e:
-        sys.exit(f"sweep.py: error: cannot run sbatch ({e}): use --backend slurm where Slurm's commands are installed")
+        fail(f"cannot run sbatch ({e}): use --backend slurm where Slurm's commands are installed")
     if out.returncode != 0:
         reason = " ".join(line.replace("sbatch: error: ", "") for line in out.stderr.strip().splitlines())
-        sys.exit(f"sweep.py: error: sbatch refused the job array ({reason}): fix the --slurm-* options, see {script}")
+        fail(f"sbatch refused the job array ({reason}): fix the --slurm-* options, see {script}")
     job = out.stdout.strip().split(";")[0]
     print(f"submitted job array {job}: {len(paths)} tasks, script {script}", flush=True)
     if args.no_wait:

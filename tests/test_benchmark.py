@@ -21,6 +21,8 @@ sys.path.insert(0, os.path.join(ROOT, "benchmark"))
 import report  # noqa: E402
 import sweep  # noqa: E402
 
+import ppo_discrete  # noqa: E402
+
 TINY = ["--script", "ppo_discrete.py", "--env-ids", "CartPole-v1", "Acrobot-v1", "NoSuchEnv-v0", "--seeds", "1", "2"]
 TINY_FLAGS = ["--", "--total-timesteps", "2048", "--num-steps", "64"]
 VARIANT = "total-timesteps_2048_num-steps_64"
@@ -160,6 +162,46 @@ def test_sweep_refuses_bad_options_in_one_line_before_writing(options, message, 
     lines = proc.stderr.strip().splitlines()
     assert proc.returncode == 2 and len(lines) == 1 and message in lines[0], lines
     assert not runs.exists()
+
+
+@pytest.mark.parametrize(
+    "tool, options, message",
+    [
+        ("evaluate.py", ["{missing}"], "no directory"),
+        ("evaluate.py", ["{runs}", "--episodes", "0"], "--episodes and --workers must be at least 1"),
+        ("report.py", ["{missing}"], "no directory"),
+        ("report.py", ["{runs}"], "no finished runs under"),
+        ("report.py", ["{runs}", "--reference", "{missing}"], "cannot read --reference"),
+        ("report.py", ["{runs}", "--reference", "{not_json}"], "cannot read --reference"),
+        ("report.py", ["{runs}", "--bootstrap-reps", "0"], "--bootstrap-reps 0: pass at least 1"),
+    ],
+)
+def test_evaluate_and_report_refuse_bad_options_in_one_line(tool, options, message, tmp_path):
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "not.json").write_text("{")
+    args = [o.format(runs=tmp_path / "runs", missing=tmp_path / "missing", not_json=tmp_path / "not.json") for o in options]
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "benchmark", tool), *args], capture_output=True, text=True)
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and len(lines) == 1 and lines[0].startswith(f"{tool}: error: ") and message in lines[0], lines
+
+
+def test_ctrl_c_stops_an_evaluation_in_one_line(tmp_path, monkeypatch):
+    """Ctrl-C in the terminal while a run is being evaluated: exit 130, one line saying how to resume, no
+    traceback, and no eval.json for the unfinished evaluation."""
+    path = tmp_path / "runs" / "ppo_discrete" / "default" / "CartPole-v1" / "seed1"
+    path.mkdir(parents=True)
+    (path / "run.json").write_text(json.dumps(dict(script="ppo_discrete.py", env_id="CartPole-v1", seed=1, flags=[], command=[])))
+    (path / "done").write_text("{}")
+    monkeypatch.chdir(path)
+    ppo_discrete.main(ppo_discrete.Args(num_steps=16, num_minibatches=2, update_epochs=1, total_timesteps=64, save_model=True))
+    cmd = [sys.executable, os.path.join(ROOT, "benchmark", "evaluate.py"), str(tmp_path / "runs"), "--episodes", "1000000", "--workers", "1"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    assert "1 runs to evaluate" in proc.stdout.readline()
+    time.sleep(3)  # the evaluation is under way
+    os.killpg(proc.pid, signal.SIGINT)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "Traceback" not in out and "run the same command again to resume" in out, out
+    assert not (path / "eval.json").exists()
 
 
 @pytest.mark.parametrize("to_the_group", [False, True], ids=["sigterm-to-the-sweep", "ctrl-c-in-its-terminal"])
