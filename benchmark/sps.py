@@ -38,11 +38,27 @@ TASKS = {  # ours, the baseline's file names, how each prints its SPS, default e
 }
 
 
+def fail(message, code=2):
+    """A bad option, or a measured script that failed: one line, and exit code 2 (or the script's own)."""
+    print(f"sps.py: error: {message}", file=sys.stderr)
+    sys.exit(code)
+
+
+def run_checked(cmd, cwd=None):
+    """The stdout of cmd; if it fails, the run ends with the command and the last line it printed."""
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or proc.stdout.strip().splitlines() or ["no output"])[-1]
+        fail(f"{' '.join(os.path.basename(c) if c.endswith('.py') else c for c in cmd[1:])} exited {proc.returncode}: {last}",
+             code=2 if proc.returncode == 2 else 1)  # fmt: skip
+    return proc.stdout
+
+
 def measure(script, steps, env_id, extra=()):
     """Runs one training job in a scratch directory; returns the last SPS it printed."""
     cmd = [sys.executable, script, "--env-id", env_id, "--total-timesteps", str(steps), *extra]
     with tempfile.TemporaryDirectory() as cwd:
-        out = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=True).stdout
+        out = run_checked(cmd, cwd)
     return int(re.findall(r"SPS(?:=|: )(\d+)", out)[-1])  # ours print SPS=N, CleanRL's SPS: N
 
 
@@ -88,8 +104,7 @@ def rollout_sps(script, env_id, num_envs, steps, cuda, random_actions=False):
 def rollout_in_subprocess(script, env_id, steps, cuda, random_actions=False):
     cmd = [sys.executable, __file__, "--rollout-of", script, "--env-id", env_id, "--steps", str(steps)]
     cmd += (["--cuda"] if cuda else []) + (["--random-actions"] if random_actions else [])
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-    return float(re.findall(r"rollout SPS=([\d.]+)", out)[-1])
+    return float(re.findall(r"rollout SPS=([\d.]+)", run_checked(cmd))[-1])
 
 
 def find_baseline(names):
@@ -124,13 +139,16 @@ def main():
         print(f"rollout SPS={rollout_sps(args.rollout_of, args.env_id, 8, args.steps, args.cuda, args.random_actions):.1f}")
         return
 
+    if args.steps is not None and args.steps < 1 or args.repeats < 1:
+        fail("--steps and --repeats must be at least 1")
+    if args.baseline is not None and not os.path.isfile(args.baseline):
+        fail(f"--baseline {args.baseline}: no such file; pass the path of a script to compare with")
     ours_name, baseline_names, default_env, default_steps = TASKS["atari" if args.atari else "continuous"]
     env_id, steps = args.env_id or default_env, args.steps or default_steps
     ours_script = os.path.join(ROOT, ours_name)
     baseline = args.baseline or find_baseline(baseline_names)
-    if baseline is None or not os.path.isfile(baseline):
-        print(f"(no baseline script {'at ' + baseline if baseline else 'found'}: measuring ours only)")
-        baseline = None
+    if baseline is None:
+        print("(no baseline script found: measuring ours only)")
     # CleanRL's scripts take --cuda True/False and default to the GPU; ours take --cuda/--no-cuda and default to the CPU
     ours_extra, theirs_extra = ["--cuda"] if args.cuda else [], ["--cuda" if args.cuda else "--no-cuda"]
     if baseline and "cleanrl" not in os.path.basename(baseline) and "cleanrl" not in baseline:

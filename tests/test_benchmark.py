@@ -174,9 +174,12 @@ def test_sweep_refuses_bad_options_in_one_line_before_writing(options, message, 
         ("report.py", ["{runs}", "--reference", "{missing}"], "cannot read --reference"),
         ("report.py", ["{runs}", "--reference", "{not_json}"], "cannot read --reference"),
         ("report.py", ["{runs}", "--bootstrap-reps", "0"], "--bootstrap-reps 0: pass at least 1"),
+        ("sps.py", ["--steps", "0"], "--steps and --repeats must be at least 1"),
+        ("sps.py", ["--baseline", "{missing}"], "no such file; pass the path of a script"),
+        ("sps.py", ["--env-id", "Nope-v0", "--steps", "64", "--repeats", "1"], "exited 2: ppo_continuous.py: error: unknown env id 'Nope-v0'"),
     ],
 )
-def test_evaluate_and_report_refuse_bad_options_in_one_line(tool, options, message, tmp_path):
+def test_benchmark_tools_refuse_bad_options_in_one_line(tool, options, message, tmp_path):
     (tmp_path / "runs").mkdir()
     (tmp_path / "not.json").write_text("{")
     args = [o.format(runs=tmp_path / "runs", missing=tmp_path / "missing", not_json=tmp_path / "not.json") for o in options]
