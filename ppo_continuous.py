@@ -635,6 +635,8 @@ def main(args):
     args.num_iterations = args.total_timesteps // args.batch_size
     if args.num_iterations < 1:
         fail(f"--total-timesteps {args.total_timesteps} is less than one batch of {args.batch_size} samples: raise it or lower --num-steps")
+    if saved and saved["training"]["iteration"] >= args.num_iterations:  # before anything is written into the run
+        fail(f"the run in {args.resume} is at step {saved['training']['global_step']}, its --total-timesteps {args.total_timesteps} done: pass a larger one to extend it")
 
     random.seed(args.seed)
     np.random.seed(args.seed)
@@ -695,8 +697,6 @@ def main(args):
         recent_returns.extend(training["recent_returns"])
         set_rng_state(training["rng"], rng)
     start_iteration, start_step = (saved["training"]["iteration"] + 1 if saved else 1), global_step
-    if start_iteration > args.num_iterations:
-        fail(f"the run in {args.resume} is at step {global_step}, its --total-timesteps {args.total_timesteps} done: pass a larger one to extend it")
     if not saved:  # a resumed run's statistics already count its envs' first observations
         obs_rms.update(next_obs_raw)
     next_obs = normalize_obs(next_obs_raw, obs_rms)

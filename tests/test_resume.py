@@ -124,11 +124,14 @@ def test_resume_refuses_what_would_change_the_run(kw, message, tmp_path, monkeyp
     monkeypatch.chdir(tmp_path)
     ppo_continuous.main(args_for(ppo_continuous, exp_name="r"))
     path = str(next((tmp_path / "runs").glob("*/r.pt")))
+    files = lambda: sorted((str(p), p.stat().st_mtime_ns) for p in (tmp_path / "runs").rglob("*"))  # noqa: E731
+    before = files()
     capsys.readouterr()
     with pytest.raises(SystemExit) as exc:
         ppo_continuous.main(ppo_continuous.Args(resume=path, **kw))
     err = capsys.readouterr().err.strip().splitlines()
     assert exc.value.code == 2 and len(err) == 1 and message in err[0], err
+    assert files() == before  # nothing written into the run
 
 
 @pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)
