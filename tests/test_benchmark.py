@@ -198,7 +198,9 @@ def test_ctrl_c_stops_an_evaluation_in_one_line(tmp_path, monkeypatch):
     monkeypatch.chdir(path)
     ppo_discrete.main(ppo_discrete.Args(num_steps=16, num_minibatches=2, update_epochs=1, total_timesteps=64, save_model=True))
     cmd = [sys.executable, os.path.join(ROOT, "benchmark", "evaluate.py"), str(tmp_path / "runs"), "--episodes", "1000000", "--workers", "1"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    # Ctrl-C's default action, as in a terminal: a test runner started in the background inherits SIGINT ignored
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # fmt: skip
     assert "1 runs to evaluate" in proc.stdout.readline()
     time.sleep(3)  # the evaluation is under way
     os.killpg(proc.pid, signal.SIGINT)
