@@ -128,11 +128,12 @@ def run_task(path):
         log.flush()
         proc = subprocess.Popen(command, cwd=path, stdout=log, stderr=subprocess.STDOUT, env=env)
         # stopping the task stops the run, whose own handler saves its checkpoint on the way out;
-        # USR1 is Slurm's warning before the time limit (sbatch --signal): stop, then requeue. Ctrl-C
-        # reaches the run from the terminal too; the task passes it on and waits for the run to save.
+        # USR1 is Slurm's warning before the time limit (sbatch --signal): stop, then requeue. Ctrl-C in
+        # the terminal reaches the run itself; the task ignores it and waits (a SIGINT passed on could
+        # reach the run after it has saved and given its handlers back, and print a traceback)
         requeue = []
         signal.signal(signal.SIGTERM, lambda *_: proc.terminate())
-        signal.signal(signal.SIGINT, lambda *_: proc.send_signal(signal.SIGINT))
+        signal.signal(signal.SIGINT, lambda *_: None)
         signal.signal(signal.SIGUSR1, lambda *_: requeue.append(True) or proc.terminate())
         start = time.time()
         code = proc.wait()
