@@ -467,7 +467,8 @@ class StopSignals:
     saves. The handler only records the signal. Exiting inside it would raise wherever the main thread
     happens to be: half-way through tensorboard's queue bookkeeping, say, which can leave writer.close()
     waiting two minutes for a thread that nobody woke. A signal after the last minibatch has nothing
-    left to stop: the run finishes as usual."""
+    left to stop: the run finishes as usual. A second signal changes nothing; a run stuck inside one
+    env step needs `kill -9`, and keeps its last --checkpoint-every checkpoint."""
 
     EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}
 
