@@ -27,6 +27,8 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Other projects' scripts, run as they are to be measured beside ours (--script cleanrl_ppo_atari.py)
+BASELINES = os.path.join(os.path.dirname(ROOT), "shared", "baselines")
 # The nine MuJoCo tasks the PPO and TRPO references publish (Tianshou has all nine). CleanRL also publishes
 # Pusher-v4, which gymnasium runs only on mujoco below 3 (the pins have 4).
 MUJOCO = ["HalfCheetah-v4", "Hopper-v4", "Walker2d-v4", "Ant-v4", "Humanoid-v4", "Swimmer-v4", "Reacher-v4", "InvertedPendulum-v4", "InvertedDoublePendulum-v4"]
@@ -107,9 +109,20 @@ def prepare(path, run):
     for marker in ("failed",):  # a failed attempt is tried again
         if os.path.exists(os.path.join(path, marker)):
             os.remove(os.path.join(path, marker))
-    command = [sys.executable, os.path.join(ROOT, run["script"]), "--env-id", run["env_id"], "--seed", str(run["seed"]), *run["flags"]]
+    command = [sys.executable, script_path(run["script"]), "--env-id", run["env_id"], "--seed", str(run["seed"]), *run["flags"]]
     with open(os.path.join(path, "run.json"), "w") as f:
         json.dump({**run, "command": command}, f, indent=1)
+
+
+def script_path(script):
+    """One of the project's scripts, or a baseline's file in BASELINES (CleanRL's, which keeps no checkpoint:
+    an interrupted baseline run starts afresh)."""
+    own = os.path.join(ROOT, script)
+    return own if os.path.exists(own) else os.path.join(BASELINES, script)
+
+
+def baseline_scripts():
+    return sorted(f for f in os.listdir(BASELINES) if f.endswith(".py") and "ppo" in f) if os.path.isdir(BASELINES) else []
 
 
 def run_task(path):
@@ -302,7 +315,7 @@ def main(argv):
         argv, flags = argv[: argv.index("--")], argv[argv.index("--") + 1 :]
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--preset", choices=sorted(PRESETS), help="a predefined sweep; the options below override its parts")
-    parser.add_argument("--script", help="the script to run, e.g. ppo_continuous.py")
+    parser.add_argument("--script", help="the script to run, e.g. ppo_continuous.py, or a baseline in ../shared/baselines/")
     parser.add_argument("--env-ids", nargs="+", help="env ids")
     parser.add_argument("--seeds", nargs="+", type=int, help="seeds")
     parser.add_argument("--runs-dir", default=os.path.join("benchmark", "runs"), help="where the runs' directories go")
@@ -330,8 +343,9 @@ def main(argv):
     if not script or not env_ids:
         fail("name a --preset, or a --script and its --env-ids")
     scripts = sorted({preset["script"] for preset in PRESETS.values()} | {f for f in os.listdir(ROOT) if f.startswith(("ppo_", "trpo_")) and f.endswith(".py")})
-    if script not in scripts:  # a name, not a path: run directories stay under --runs-dir
-        fail(f"--script {script}: pick one of the project's scripts: {', '.join(scripts)}")
+    if script not in scripts + baseline_scripts():  # a name, not a path: run directories stay under --runs-dir
+        fail(f"--script {script}: pick one of the project's scripts: {', '.join(scripts)}"
+             + (f"; or a baseline: {', '.join(baseline_scripts())}" if baseline_scripts() else ""))
     if args.backend == "slurm" and not shutil.which("sbatch"):
         fail("--backend slurm needs Slurm's sbatch, which is not on PATH: run the sweep on a Slurm login node, or use --backend local")
     workers = args.workers if args.workers is not None else (os.cpu_count() if args.backend == "local" else None)
