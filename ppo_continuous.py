@@ -2,29 +2,27 @@
 
 Proximal Policy Optimization (Schulman et al. 2017, arXiv 1707.06347) with the paper's MuJoCo settings
 (Table 3: T = 2048, Adam 3e-4, 10 epochs of 64-sample minibatches, gamma 0.99, lambda 0.95, eps 0.2),
-except that the learning rate is annealed linearly to 0 as in openai/baselines' ppo2 and CleanRL
-(Table 3 keeps it constant; --no-anneal-lr), and the usual implementation details: Gaussian policy with state-independent log-std,
-separate 64-64 tanh actor and critic, GAE, observation normalisation and reward scaling, minibatch
-Adam epochs. Time-limit truncations are bootstrapped with V(final observation); terminations are not.
-The paper's other objectives are one flag away: --loss clip | kl-adaptive | kl-fixed | none.
+except that the learning rate is annealed linearly to 0, as openai/baselines' ppo1 (since August 2017),
+ppo2 and CleanRL do: Table 3 lists no schedule, and the code released with the paper kept the rate
+constant (--no-anneal-lr). The usual implementation details: Gaussian policy with state-independent
+log-std, separate 64-64 tanh actor and critic, observation normalisation and reward scaling, advantages
+normalised per minibatch, value and gradient clipping. Time-limit truncations are bootstrapped with
+V(final observation); terminations are not. --loss picks the paper's objective (clip, kl-adaptive,
+kl-fixed, none); benchmark/README.md gives the flags of the paper's Table 1 protocol.
+
+Above the fence line: Args, the env, the network, the algorithm's pieces and main's loop (collect, estimate,
+optimise, log). Below it: the run management main calls (checks, checkpoints, resume, signals, W&B, evaluation).
 
     python ppo_continuous.py --env-id HalfCheetah-v4
     python ppo_continuous.py --resume runs/<run_name>/ppo_continuous.pt    # continue a stopped run where it was
     python ppo_continuous.py --env-id HalfCheetah-v4 --eval-checkpoint runs/<run_name>/ppo_continuous.pt
 """
 
-import copy
-import errno
-import importlib
-import math
 import os
 import random
-import signal
-import sys
 import time
-import warnings
 from collections import deque
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Literal, Optional
 
 import gymnasium as gym
@@ -35,41 +33,9 @@ import torch.nn.functional as F
 import tyro
 from torch.utils.tensorboard import SummaryWriter
 
-SCRIPT = os.path.basename(__file__)
-CHECKPOINT_FORMAT = 2  # raised whenever the saved training state changes shape: --resume refuses older ones
-
 
 @dataclass
 class Args:
-    exp_name: str = os.path.basename(__file__)[: -len(".py")]
-    """the name of this experiment"""
-    seed: int = 1
-    """seed of the experiment"""
-    torch_deterministic: bool = True
-    """if toggled, `torch.backends.cudnn.deterministic=True`"""
-    cuda: bool = False
-    """if toggled, use the GPU when one is present (the default CPU is faster for these small networks)"""
-    track: bool = False
-    """if toggled, log to Weights and Biases (WANDB_MODE=offline works without an account)"""
-    wandb_project_name: str = "ppo-trpo-reference"
-    """the wandb project name"""
-    wandb_entity: Optional[str] = None
-    """the entity (team) of wandb's project"""
-    capture_video: bool = False
-    """if toggled, record videos of the agent's episodes into videos/{run_name}"""
-    save_model: bool = False
-    """if toggled, write the checkpoint runs/{run_name}/{exp_name}.pt at the end even with --checkpoint-every 0"""
-    eval_checkpoint: Optional[str] = None
-    """if set, do not train: load this checkpoint and evaluate it with the mean action"""
-    eval_episodes: int = 10
-    """number of episodes for --eval-checkpoint"""
-    checkpoint_every: int = 100
-    """write the full training state to runs/{run_name}/{exp_name}.pt every N iterations (0: only at the end
-    with --save-model, or when stopped); 100 iterations are 1-3 minutes of a MuJoCo or Atari run here"""
-    resume: Optional[str] = None
-    """continue the run saved in this checkpoint (runs/{run_name}/{exp_name}.pt) where it stopped"""
-
-    # Algorithm specific arguments
     env_id: str = "HalfCheetah-v4"
     """the id of the environment"""
     total_timesteps: int = 1000000
@@ -81,8 +47,8 @@ class Args:
     num_steps: int = 2048
     """the number of steps to run in each environment per policy rollout (horizon T)"""
     anneal_lr: bool = True
-    """toggle learning rate annealing (alpha, linear from 1 to 0); on as in ppo2 and CleanRL, while the
-    paper's Table 3 keeps the rate constant (--no-anneal-lr)"""
+    """toggle learning rate annealing (alpha, linear from 1 to 0), as ppo1 (since August 2017), ppo2 and
+    CleanRL; the paper's Table 3 lists no schedule, and its released code kept the rate constant"""
     gamma: float = 0.99
     """the discount factor gamma"""
     gae_lambda: float = 0.95
@@ -112,11 +78,40 @@ class Args:
     ent_coef: float = 0.0
     """coefficient of the entropy bonus c2"""
     vf_coef: float = 0.5
-    """coefficient of the value function loss c1"""
+    """coefficient of the value loss; v_loss is 0.5 x the squared error, so eq. 9's c1 is 0.5 x vf_coef"""
     max_grad_norm: float = 0.5
     """the maximum norm for the gradient clipping"""
     target_kl: Optional[float] = None
     """if set, stop the epochs early once approx_kl exceeds it (CleanRL's early stop, in no paper variant)"""
+
+    # Running the experiment
+    exp_name: str = os.path.basename(__file__)[: -len(".py")]
+    """the name of this experiment"""
+    seed: int = 1
+    """seed of the experiment"""
+    torch_deterministic: bool = True
+    """if toggled, `torch.backends.cudnn.deterministic=True`"""
+    cuda: bool = False
+    """if toggled, use the GPU when one is present (the default CPU is faster for these small networks)"""
+    track: bool = False
+    """if toggled, log to Weights and Biases (WANDB_MODE=offline works without an account)"""
+    wandb_project_name: str = "ppo-trpo-reference"
+    """the wandb project name"""
+    wandb_entity: Optional[str] = None
+    """the entity (team) of wandb's project"""
+    capture_video: bool = False
+    """if toggled, record videos of the agent's episodes into videos/{run_name}"""
+    checkpoint_every: int = 100
+    """write the full training state to runs/{run_name}/{exp_name}.pt every N iterations (0: only at the end
+    with --save-model, or when stopped); 100 iterations are 1-3 minutes of a MuJoCo or Atari run here"""
+    save_model: bool = False
+    """if toggled, write the checkpoint runs/{run_name}/{exp_name}.pt at the end even with --checkpoint-every 0"""
+    resume: Optional[str] = None
+    """continue the run saved in this checkpoint (runs/{run_name}/{exp_name}.pt) where it stopped"""
+    eval_checkpoint: Optional[str] = None
+    """if set, do not train: load this checkpoint and evaluate it with the mean action"""
+    eval_episodes: int = 10
+    """number of episodes for --eval-checkpoint"""
 
     # to be filled in runtime
     batch_size: int = 0
@@ -125,93 +120,6 @@ class Args:
     """the mini-batch size (computed in runtime)"""
     num_iterations: int = 0
     """the number of iterations (computed in runtime)"""
-
-
-def fail(message):
-    """A bad input ends the run with one line that names the fix, and exit code 2."""
-    print(f"{SCRIPT}: error: {message}", file=sys.stderr)
-    sys.exit(2)
-
-
-def check_env_id(env_id):
-    """A registered id, or gymnasium's `module:EnvId` form: importing module registers the user's env."""
-    module, _, name = env_id.rpartition(":")
-    if module:
-        try:
-            importlib.import_module(module)
-        except Exception as e:  # any error in the user's module: its first line, not a traceback
-            first_line = (str(e).splitlines() or [""])[0]
-            fail(f"--env-id {env_id}: importing '{module}' failed ({type(e).__name__}: {first_line}): check that `python -c 'import {module}'` works here")
-    if name not in gym.registry:
-        import difflib
-
-        close = difflib.get_close_matches(name, list(gym.registry), n=3)
-        hint = f" (did you mean {', '.join(close)}?)" if close else " (see gymnasium.registry)"
-        fail(f"unknown env id '{env_id}': pass --env-id with a registered environment{hint}")
-
-
-def cannot_make(env_id, error):
-    """The one line for a registered env that cannot be made with the installed packages. An old version
-    (Hopper-v3 needs mujoco-py, Pusher-v4 mujoco below 3) is pointed at the newest registered one."""
-    namespace, name, version = gym.envs.registration.parse_env_id(env_id.rpartition(":")[2])
-    newest = gym.envs.registration.find_highest_version(namespace, name)
-    if version is not None and newest is not None and newest > version:
-        fix = f"use --env-id {gym.envs.registration.get_env_id(namespace, name, newest)}"
-    else:
-        fix = "run `pip install -r requirements.txt`"
-    first_line = (str(error).splitlines() or [""])[0]
-    return f"{env_id} cannot be made with the installed packages ({type(error).__name__}: {first_line}): {fix}"
-
-
-def check_args(args):
-    """Every numeric flag this script has, checked before any environment is made: one line naming the
-    flag and the values it takes. A flag set to None (an optional limit left off) is not checked."""
-    at_least_1 = ("num_envs", "num_steps", "num_minibatches", "update_epochs", "eval_episodes", "total_timesteps",
-                  "cg_iters", "backtrack_iters", "vf_epochs", "vf_num_minibatches")  # fmt: skip
-    positive = ("learning_rate", "vf_learning_rate", "clip_coef", "kl_adaptive_target", "target_kl", "max_kl", "max_grad_norm")
-    non_negative = ("kl_beta", "ent_coef", "vf_coef", "cg_damping", "num_threads", "torch_threads", "checkpoint_every")
-    ranges = {"gamma": (lambda v: 0 < v <= 1, "in (0, 1]"), "gae_lambda": (lambda v: 0 <= v <= 1, "in [0, 1]"),
-              "backtrack_coef": (lambda v: 0 < v < 1, "in (0, 1)")}  # fmt: skip
-    for name, value in asdict(args).items():
-        if value is None or isinstance(value, (bool, str)):
-            continue
-        flag = f"--{name.replace('_', '-')} {value}"
-        if name in at_least_1 and value < 1:
-            fail(f"{flag}: must be a whole number of at least 1")
-        if not math.isfinite(value):
-            fail(f"{flag}: must be a finite number")
-        if name in positive and value <= 0:
-            fail(f"{flag}: must be positive")
-        if name in non_negative and value < 0:
-            fail(f"{flag}: must be 0 or more")
-        if name in ranges and not ranges[name][0](value):
-            fail(f"{flag}: must be {ranges[name][1]}")
-
-
-def check_spaces(env_id, observation_space, action_space, action_type):
-    """One line for spaces this script cannot handle, naming the script that can, if there is one."""
-    if not (isinstance(observation_space, gym.spaces.Box) and len(observation_space.shape) == 1):
-        fail(f"{env_id} has a {observation_space} observation space; {SCRIPT} needs a flat vector (a 1-D Box): "
-             f"wrap the env in gymnasium's FlattenObservation, or for Atari pixels use ppo_atari.py")  # fmt: skip
-    if not isinstance(action_space, action_type) or len(action_space.shape) > 1:
-        takes = {gym.spaces.Box: "ppo_continuous.py or trpo_continuous.py", gym.spaces.Discrete: "ppo_discrete.py"}
-        other = next((script for space, script in takes.items() if isinstance(action_space, space) and len(action_space.shape) <= 1), None)
-        hint = f"use {other}" if other else "no script here takes it (a 1-D Box: ppo_continuous.py; Discrete: ppo_discrete.py)"
-        fail(f"{env_id} has a {action_space} action space; {SCRIPT} needs a {action_type.__name__} one: {hint}")
-
-
-def reset_envs(envs, seed, capture_video):
-    """The first reset, where --capture-video renders its first frame: a machine that cannot render
-    (MuJoCo without a display) is one line naming the fix, not a traceback."""
-    if not capture_video:
-        return envs.reset(seed=seed)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # GL's warnings before the error would add lines to it
-        try:
-            return envs.reset(seed=seed)
-        except Exception as e:
-            first_line = (str(e).splitlines() or [""])[0]
-            fail(f"--capture-video: the env cannot render here ({type(e).__name__}: {first_line}): without a display set MUJOCO_GL=egl (GPU) or MUJOCO_GL=osmesa")
 
 
 def make_env(env_id, idx, capture_video, run_name):
@@ -256,67 +164,15 @@ def normalize_obs(obs, obs_rms, clip=10.0, epsilon=1e-8):
 
 
 def scale_reward(reward, discounted_return, return_rms, gamma, dones, clip=10.0, epsilon=1e-8):
-    """Reward scaling by the running std of the discounted return (updated in place), clipped.
-
-    reward, discounted_return, dones: [N]. The return accumulator restarts after every episode end,
-    truncations included (gymnasium's NormalizeReward restarts it only after a termination;
-    benchmark/README.md's HalfCheetah investigation measures both rules).
-    """
+    """Reward scaling by the running std of the discounted return (updated in place), clipped. reward,
+    discounted_return, dones: [N]. The return accumulator restarts after every episode end, truncations
+    included (gymnasium's NormalizeReward restarts it only after a termination; benchmark/README.md's
+    HalfCheetah investigation measures both rules)."""
     discounted_return[:] = discounted_return * gamma + reward
     return_rms.update(discounted_return)
     scaled = np.clip(reward / np.sqrt(return_rms.var + epsilon), -clip, clip)
     discounted_return[dones] = 0.0
     return scaled
-
-
-def start_wandb(args, run_name):
-    """--track: Weights & Biases mirrors the tensorboard log. Without an account it is one line, before
-    any training: `wandb login`, or WANDB_MODE=offline to keep the logs locally."""
-    import wandb
-
-    try:
-        wandb.init(
-            project=args.wandb_project_name,
-            entity=args.wandb_entity,
-            sync_tensorboard=True,
-            config=vars(args),
-            name=run_name,
-            monitor_gym=True,
-            save_code=True,
-        )
-    except Exception as e:  # wandb's own errors name no fix
-        first_line = (str(e).splitlines() or [""])[0]
-        fail(f"--track: Weights & Biases did not start ({type(e).__name__}: {first_line}): run `wandb login`, or set WANDB_MODE=offline")
-    return wandb
-
-
-def new_run_dir(run_name):
-    """Claims runs/{run_name} for a new run (a directory is made atomically): a second run started in the
-    same second with the same env, name and seed gets {run_name}-2, never the first one's directory."""
-    for n in range(1, 1000):
-        name = run_name if n == 1 else f"{run_name}-{n}"
-        try:
-            os.makedirs(f"runs/{name}")
-            return name
-        except FileExistsError:
-            continue
-        except OSError as e:
-            fail(f"cannot write runs/{name} ({e.strerror or e}): run from a directory you can write to")
-    fail(f"runs/{run_name} and 998 more like it exist: pass another --exp-name")
-
-
-def open_writer(run_name, args, purge_step=None):
-    """The run's tensorboard log under runs/, the flags as its first entry; an unwritable place is one line.
-    On --resume, purge_step drops what the stopped run logged after its checkpoint, so no step repeats."""
-    try:
-        writer = SummaryWriter(f"runs/{run_name}", purge_step=purge_step)
-    except OSError as e:
-        fail(f"cannot write runs/{run_name} ({e.strerror or e}): run from a directory you can write to")
-    writer.add_text(
-        "hyperparameters",
-        "|param|value|\n|-|-|\n%s" % ("\n".join([f"|{key}|{value}|" for key, value in vars(args).items()])),
-    )
-    return writer
 
 
 def layer_init(layer, std=np.sqrt(2), bias_const=0.0):
@@ -331,7 +187,8 @@ class MLP(nn.Module):
     def __init__(self, in_dim, out_dim, out_std):
         super().__init__()
         self.layers = nn.ModuleList(
-            [layer_init(nn.Linear(in_dim, 64)), layer_init(nn.Linear(64, 64)), layer_init(nn.Linear(64, out_dim), std=out_std)]
+            [layer_init(nn.Linear(in_dim, 64)), layer_init(nn.Linear(64, 64)),
+             layer_init(nn.Linear(64, out_dim), std=out_std)]
         )
 
     def forward(self, x):
@@ -374,7 +231,6 @@ def numpy_mlp(layers, x):
     return np.tanh(np.tanh(x @ w1 + b1) @ w2 + b2) @ w3 + b3
 
 
-# Diagonal Gaussian written out: torch.distributions.Normal costs more than the networks here.
 def gaussian_log_prob(mean, logstd, action):
     """log N(action; mean, exp(logstd)^2), summed over action dimensions: [B, A] -> [B]."""
     return (-0.5 * ((action - mean) / logstd.exp()) ** 2 - logstd - 0.5 * np.log(2 * np.pi)).sum(-1)
@@ -392,13 +248,12 @@ def gaussian_kl(mean_old, logstd_old, mean, logstd):
 
 
 def compute_gae(rewards, values, next_values, terminations, dones, gamma, gae_lambda):
-    """GAE over the T-step rollout (the paper's eq. 11-12, cut at the rollout's end). All inputs are [T, N] numpy arrays.
+    """GAE over the T-step rollout (the paper's eq. 11-12, cut at the rollout's end); inputs: [T, N] arrays.
 
     next_values[t] is V of the state reached by step t: the final observation when step t ended an
     episode, so a truncated step bootstraps with gamma * V(final obs); terminations[t] zeroes that
     bootstrap; dones[t] (termination or truncation) stops the sum from running into the next episode.
-    Returns advantages and value targets (advantages + values), both [T, N].
-    """
+    Returns advantages and value targets (advantages + values), both [T, N]."""
     deltas = rewards + gamma * next_values * (1.0 - terminations) - values  # delta_t, eq. 12
     advantages = np.zeros_like(rewards)
     lastgaelam = np.zeros_like(rewards[0])
@@ -417,7 +272,7 @@ def ppo_policy_loss(ratio, advantages, kl, loss, clip_coef, kl_beta):
         return -torch.min(ratio * advantages, torch.clamp(ratio, 1 - clip_coef, 1 + clip_coef) * advantages).mean()
     if loss in ("kl-adaptive", "kl-fixed"):  # L^KLPEN, eq. 8
         return -(ratio * advantages - kl_beta * kl).mean()
-    return -(ratio * advantages).mean()  # L^CPI, eq. 6: no clipping or penalty
+    return -(ratio * advantages).mean()
 
 
 def ppo_value_loss(newvalue, oldvalue, returns, clip_coef, clip_vloss):
@@ -438,206 +293,13 @@ def update_kl_beta(kl_beta, kl, d_targ):
     return kl_beta
 
 
-def check_finite(agent, iteration, *losses):
-    """After an update: if a loss or a weight is not finite, the run stops with one line naming the
-    iteration. The checkpoint written on the way out is the last snapshot, taken after this check
-    passed, so it holds the last finite weights."""
-    losses = [loss.item() if torch.is_tensor(loss) else loss for loss in losses]
-    if not (all(math.isfinite(loss) for loss in losses) and all(bool(torch.isfinite(p).all()) for p in agent.parameters())):
-        fail(f"training diverged at iteration {iteration} (a loss or a weight is not finite): lower the learning rate; the last finite weights are kept")
-
-
-def checkpoint_state(agent, args, training=None, **extra):
-    """What a checkpoint holds, copied, so that it stays as it is while training goes on: the weights, the
-    flags, what the script adds (extra: the observation statistics where it normalises them), and, when
-    written during training, the state that --resume needs."""
-    return {
-        "script": SCRIPT,
-        "env_id": args.env_id,
-        "args": asdict(args),
-        "model": {name: value.detach().cpu().clone() for name, value in agent.state_dict().items()},
-        "format": CHECKPOINT_FORMAT,
-        "training": training,
-        **extra,
-    }
-
-
-def rng_state(rng):
-    """Every random stream of the run: python's, numpy's, torch's (and CUDA's), and the rollout's generator."""
-    name, keys, pos, has_gauss, gauss = np.random.get_state()
-    return {
-        "python": random.getstate(),
-        "numpy": (name, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, gauss),
-        "torch": torch.get_rng_state(),
-        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-        "rollout": None if rng is None else rng.bit_generator.state,
-    }
-
-
-def set_rng_state(state, rng):
-    random.setstate(state["python"])
-    name, keys, pos, has_gauss, gauss = state["numpy"]
-    np.random.set_state((name, keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
-    torch.set_rng_state(state["torch"])
-    if state["cuda"] and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
-    if rng is not None:
-        rng.bit_generator.state = state["rollout"]
-
-
-def read_resume(args):
-    """--resume PATH: the checkpoint's training state. The run goes on with the flags it was started
-    with; a flag given on the command line may differ only if it cannot change the network, the batch
-    or the env (may_change). Anything else, another script's checkpoint, or one without training state
-    is one line and exit code 2."""
-    may_change = {"total_timesteps", "checkpoint_every", "cuda", "track", "wandb_project_name", "wandb_entity",
-                  "capture_video", "save_model", "torch_threads", "num_threads", "eval_episodes"}  # fmt: skip
-    path = args.resume
-    if not os.path.isfile(path):
-        fail(f"no checkpoint at '{path}': pass the .pt file in the run's directory (runs/<run_name>/)")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception:
-        state = None
-    if not isinstance(state, dict) or "script" not in state:
-        fail(f"'{path}' is not a checkpoint written by {SCRIPT}: pass one that is")
-    if state["script"] != SCRIPT:
-        fail(f"'{path}' was saved by {state['script']}: resume it with `python {state['script']} --resume {path}`")
-    if not state.get("training"):
-        fail(f"'{path}' holds no training state (a final checkpoint of an older version): start the run anew")
-    if state.get("format") != CHECKPOINT_FORMAT:
-        fail(f"'{path}' holds the training state of an older version of {SCRIPT}, which --resume cannot read: start the run anew (--eval-checkpoint still evaluates its policy)")
-    defaults, saved = asdict(type(args)()), state["args"]
-    for name, value in asdict(args).items():
-        if name in ("resume", "eval_checkpoint") or name not in saved or value == saved[name]:
-            continue
-        if value != defaults[name] and name not in may_change:
-            fail(f"--{name.replace('_', '-')} {value}: the run was started with {saved[name]}, and --resume keeps it "
-                 f"(only {', '.join('--' + n.replace('_', '-') for n in sorted(may_change))} may change)")  # fmt: skip
-        if value == defaults[name]:
-            setattr(args, name, saved[name])  # not given: the run's own value
-    return state
-
-
-class StopSignals:
-    """Ctrl-C (exit 130) and SIGTERM (exit 143: `kill`, Slurm, a sweep) ask the run to stop; the loop calls
-    check() between env steps and between minibatches, and the run ends there, through `finally`, which
-    saves. The handler only records the signal. Exiting inside it would raise wherever the main thread
-    happens to be: half-way through tensorboard's queue bookkeeping, say, which can leave writer.close()
-    waiting two minutes for a thread that nobody woke. A signal after the last minibatch has nothing
-    left to stop: the run finishes as usual. A second signal changes nothing; a run stuck inside one
-    env step needs `kill -9`, and keeps its last --checkpoint-every checkpoint."""
-
-    EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}
-
-    def __init__(self):
-        self.code = None
-        self.previous = {sig: signal.signal(sig, self.received) for sig in self.EXIT_CODES}
-
-    def received(self, sig, _frame):
-        self.code = self.code or self.EXIT_CODES[sig]  # the first signal names the exit code
-
-    def check(self):
-        if self.code is not None:
-            sys.exit(self.code)
-
-    def restore(self):
-        for sig, handler in self.previous.items():
-            signal.signal(sig, handler)
-
-
-def save_checkpoint(path, state):
-    """Writes a checkpoint_state to a temporary file and renames it, so a stopped run never leaves a
-    half-written checkpoint (a signal during the write only sets StopSignals' flag: the write and the
-    rename finish); a write that fails removes its temporary file and ends the run with one line."""
-    try:
-        torch.save(state, path + ".tmp")
-        os.replace(path + ".tmp", path)
-    except OSError as e:
-        fail(f"could not write the checkpoint {path} ({e.strerror or e}): free disk space or run from a writable directory")
-    finally:
-        if os.path.exists(path + ".tmp"):
-            os.remove(path + ".tmp")
-
-
-def load_checkpoint(path, env_id):
-    """Returns (agent, obs_rms) from a checkpoint of this script for env_id; any mismatch ends the run."""
-    if not os.path.isfile(path):
-        fail(f"no checkpoint at '{path}': pass the .pt file written by --save-model")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception:
-        fail(f"'{path}' is not a checkpoint written by {SCRIPT} --save-model: pass one that is")
-    if not isinstance(state, dict) or "script" not in state:
-        fail(f"'{path}' is not a checkpoint written by {SCRIPT} --save-model: pass one that is")
-    if state["script"] != SCRIPT:
-        fail(f"'{path}' was saved by {state['script']}: evaluate it with `python {state['script']} --eval-checkpoint {path}`")
-    if state["env_id"] != env_id:
-        fail(f"'{path}' holds a policy for {state['env_id']}, not {env_id}: pass --env-id {state['env_id']}")
-    model = state["model"]
-    agent = Agent(model["actor_mean.layers.0.weight"].shape[1], model["actor_logstd"].shape[1])
-    agent.load_state_dict(model)
-    obs_rms = RunningMeanStd()
-    obs_rms.load_state_dict(state["obs_rms"])
-    return agent, obs_rms
-
-
-def evaluate(agent, obs_rms, env_id, eval_episodes, seed, capture_video=False, run_name="eval"):
-    """Episodic returns of the mean action, with the saved normalisation statistics left frozen."""
-    env = make_env(env_id, 0, capture_video, run_name)()
-    obs, _ = env.reset(seed=seed)
-    episodic_returns, episodic_return = [], 0.0
-    while len(episodic_returns) < eval_episodes:
-        with torch.no_grad():
-            mean = agent.actor_mean(torch.as_tensor(normalize_obs(obs[None], obs_rms)))
-        action = np.clip(mean[0].numpy(), env.action_space.low, env.action_space.high)
-        obs, reward, terminated, truncated, _ = env.step(action)
-        episodic_return += float(reward)
-        if terminated or truncated:
-            episodic_returns.append(episodic_return)
-            episodic_return = 0.0
-            obs, _ = env.reset()
-    env.close()
-    return episodic_returns
-
-
-def evaluate_checkpoint(args, run_name):
-    """--eval-checkpoint: evaluate the saved policy, print the mean and log eval/episodic_return."""
-    agent, obs_rms = load_checkpoint(args.eval_checkpoint, args.env_id)
-    returns = evaluate(agent, obs_rms, args.env_id, args.eval_episodes, args.seed, args.capture_video, f"{run_name}-eval")
-    # printed first: a log directory that cannot be written must not lose the episodes just played
-    print(f"eval {args.eval_checkpoint}: mean return {np.mean(returns):.2f} +- {np.std(returns):.2f} over {len(returns)} episodes", flush=True)
-    print("episodes: " + ", ".join(f"{r:.1f}" for r in returns), flush=True)
-    try:
-        writer = SummaryWriter(f"runs/{run_name}-eval")
-        for i, episodic_return in enumerate(returns):
-            writer.add_scalar("eval/episodic_return", episodic_return, i)
-        writer.close()
-    except OSError as e:
-        fail(f"could not write runs/{run_name}-eval ({e.strerror or e}): the result is above; run from a writable directory")
-    return returns
-
-
 def main(args):
-    saved = read_resume(args) if args.resume else None  # --resume: the run's own flags, its run directory
-    check_env_id(args.env_id)
-    check_args(args)
-    run_name = saved["training"]["run_name"] if saved else f"{args.env_id}__{args.exp_name}__{args.seed}__{int(time.time())}"
+    run = Run(args)  # below the fence: checks the flags and the env, names the run (--resume: the saved one)
     if args.eval_checkpoint:
-        return evaluate_checkpoint(args, run_name)
-
+        return evaluate_checkpoint(args, run.name)
     args.batch_size = int(args.num_envs * args.num_steps)
-    if args.num_minibatches < 1 or args.batch_size % args.num_minibatches != 0:
-        fail(
-            f"the batch of {args.batch_size} samples (--num-envs {args.num_envs} x --num-steps {args.num_steps}) "
-            f"does not split into {args.num_minibatches} minibatches: pick a --num-minibatches that divides {args.batch_size}"
-        )
     args.minibatch_size = int(args.batch_size // args.num_minibatches)
     args.num_iterations = args.total_timesteps // args.batch_size
-    if args.num_iterations < 1:
-        fail(f"--total-timesteps {args.total_timesteps} is less than one batch of {args.batch_size} samples: raise it or lower --num-steps")
-    if saved and saved["training"]["iteration"] >= args.num_iterations:  # before anything is written into the run
-        fail(f"the run in {args.resume} is at step {saved['training']['global_step']}, its --total-timesteps {args.total_timesteps} done: pass a larger one to extend it")
 
     random.seed(args.seed)
     np.random.seed(args.seed)
@@ -647,21 +309,15 @@ def main(args):
     torch.set_num_threads(1)
     device = torch.device("cuda" if torch.cuda.is_available() and args.cuda else "cpu")
 
-    try:
-        envs = gym.vector.SyncVectorEnv(
-            [make_env(args.env_id, i, args.capture_video, run_name) for i in range(args.num_envs)],
-            autoreset_mode=gym.vector.AutoresetMode.SAME_STEP,  # the final observation arrives in info
-        )
-    except (gym.error.DependencyNotInstalled, ImportError) as e:  # an env version the installed packages cannot run
-        fail(cannot_make(args.env_id, e))
-    check_spaces(args.env_id, envs.single_observation_space, envs.single_action_space, gym.spaces.Box)
-    next_obs_raw, _ = reset_envs(envs, args.seed, args.capture_video)  # before anything is written: a failed render is one line
+    envs = gym.vector.SyncVectorEnv(
+        [make_env(args.env_id, i, args.capture_video, run.name) for i in range(args.num_envs)],
+        autoreset_mode=gym.vector.AutoresetMode.SAME_STEP,  # the final observation arrives in info
+    )
+    next_obs_raw, _ = envs.reset(seed=args.seed)
     obs_dim = int(np.prod(envs.single_observation_space.shape))
     act_dim = int(np.prod(envs.single_action_space.shape))
 
-    wandb = start_wandb(args, run_name) if args.track else None
-    run_name = run_name if saved else new_run_dir(run_name)
-    writer = open_writer(run_name, args, purge_step=saved["training"]["global_step"] + 1 if saved else None)
+    writer = run.start(envs)  # runs/{run.name}: the tensorboard log, and the checkpoint
 
     agent = Agent(obs_dim, act_dim).to(device)
     # fused=True: one kernel for all parameters, 4x faster than the default per-tensor loop on the CPU
@@ -670,44 +326,30 @@ def main(args):
 
     # Rollout storage (numpy: a write per step costs far less than into a torch tensor)
     obs = np.zeros((args.num_steps, args.num_envs, obs_dim), np.float32)
-    bootstrap_obs = np.zeros((args.num_steps, args.num_envs, obs_dim), np.float32)  # s_{t+1}; the final obs at an episode end
+    bootstrap_obs = np.zeros((args.num_steps, args.num_envs, obs_dim), np.float32)  # s_{t+1} (final obs at an end)
     actions = np.zeros((args.num_steps, args.num_envs, act_dim), np.float32)
     rewards = np.zeros((args.num_steps, args.num_envs), np.float32)
     terminations = np.zeros((args.num_steps, args.num_envs), np.float32)
     dones = np.zeros((args.num_steps, args.num_envs), np.float32)
+    kl_loss = args.loss.startswith("kl")  # only the KL variants read KL[pi_old || pi] of each sample
 
     # Normalisation state, episode statistics
     obs_rms, return_rms = RunningMeanStd(obs_dim), RunningMeanStd()
     discounted_return = np.zeros(args.num_envs)
     episode_return, episode_length = np.zeros(args.num_envs), np.zeros(args.num_envs, dtype=np.int64)
     recent_returns = deque(maxlen=10)
-    kl_beta = args.kl_beta
 
-    global_step = 0
-    start_time = time.time()
-
-    if saved:  # --resume: everything as it was at the end of the saved iteration
-        training = saved["training"]
-        agent.load_state_dict(saved["model"])
-        optimizer.load_state_dict(training["optimizer"])
-        obs_rms.load_state_dict(saved["obs_rms"])
-        return_rms.load_state_dict(training["return_rms"])
-        discounted_return[:] = training["discounted_return"].numpy()
-        kl_beta = training["kl_beta"]
-        global_step = training["global_step"]
-        recent_returns.extend(training["recent_returns"])
-        set_rng_state(training["rng"], rng)
-    start_iteration, start_step = (saved["training"]["iteration"] + 1 if saved else 1), global_step
-    if not saved:  # a resumed run's statistics already count its envs' first observations
-        obs_rms.update(next_obs_raw)
+    obs_rms.update(next_obs_raw)
+    # What a checkpoint holds; --resume puts each back as it was at the end of the saved iteration
+    last_iteration, global_step, kl_beta = run.keep(
+        iteration=0, global_step=0, kl_beta=args.kl_beta, model=agent, optimizer=optimizer, obs_rms=obs_rms,
+        return_rms=return_rms, discounted_return=discounted_return, recent_returns=recent_returns, rng=rng,
+    )
     next_obs = normalize_obs(next_obs_raw, obs_rms)
+    start_time, start_step = time.time(), global_step
 
-    # A stopped run still reaches `finally` (and saves): SIGTERM exits 143, Ctrl-C 130, without a traceback
-    stop = StopSignals()
-    checkpoint_path = f"runs/{run_name}/{args.exp_name}.pt"
-    snapshot = None  # the state at the end of the last finished iteration: what a checkpoint holds
-    try:
-        for iteration in range(start_iteration, args.num_iterations + 1):
+    with run:  # a Ctrl-C or SIGTERM ends the run at its next run.check(); leaving saves the last iteration
+        for iteration in range(last_iteration + 1, args.num_iterations + 1):
             frac = 1.0 - (iteration - 1.0) / args.num_iterations  # alpha, annealed from 1 to 0
             if args.anneal_lr:
                 optimizer.param_groups[0]["lr"] = frac * args.learning_rate
@@ -716,7 +358,7 @@ def main(args):
             # Collect: N actors x T steps with pi_old
             actor_layers, actor_std = mlp_to_numpy(agent.actor_mean), agent.actor_logstd.detach().exp().cpu().numpy()
             for step in range(args.num_steps):
-                stop.check()  # a Ctrl-C / SIGTERM ends the run here, between steps
+                run.check()
                 global_step += args.num_envs
                 obs[step] = next_obs
                 mean = numpy_mlp(actor_layers, next_obs)
@@ -767,9 +409,10 @@ def main(args):
             for epoch in range(args.update_epochs):
                 b_inds = torch.randperm(args.batch_size, device=device)
                 for start in range(0, args.batch_size, args.minibatch_size):
-                    stop.check()
+                    run.check()
                     mb_inds = b_inds[start : start + args.minibatch_size]
-                    _, newlogprob, entropy, newvalue, newmean = agent.get_action_and_value(b_obs[mb_inds], b_actions[mb_inds])
+                    mb_obs, mb_actions = b_obs[mb_inds], b_actions[mb_inds]
+                    _, newlogprob, entropy, newvalue, newmean = agent.get_action_and_value(mb_obs, mb_actions)
                     logratio = newlogprob - b_logprobs[mb_inds]
                     ratio = logratio.exp()  # r_t(theta)
 
@@ -781,7 +424,7 @@ def main(args):
                     mb_advantages = b_advantages[mb_inds]
                     if args.norm_adv:
                         mb_advantages = (mb_advantages - mb_advantages.mean()) / (mb_advantages.std() + 1e-8)
-                    kl = gaussian_kl(b_means[mb_inds], old_logstd, newmean, agent.actor_logstd) if args.loss.startswith("kl") else None
+                    kl = gaussian_kl(b_means[mb_inds], old_logstd, newmean, agent.actor_logstd) if kl_loss else None
 
                     pg_loss = ppo_policy_loss(ratio, mb_advantages, kl, args.loss, clip_coef, kl_beta)
                     v_loss = ppo_value_loss(newvalue, b_values[mb_inds], b_returns[mb_inds], clip_coef, args.clip_vloss)
@@ -800,20 +443,16 @@ def main(args):
 
             if args.loss == "kl-adaptive":  # d = E_t[KL] after the update, then the beta rule
                 with torch.no_grad():
-                    mean_kl = gaussian_kl(b_means, old_logstd, agent.actor_mean(b_obs), agent.actor_logstd).mean().item()
+                    new_means = agent.actor_mean(b_obs)
+                    mean_kl = gaussian_kl(b_means, old_logstd, new_means, agent.actor_logstd).mean().item()
                 kl_beta = update_kl_beta(kl_beta, mean_kl, args.kl_adaptive_target)
 
-            check_finite(agent, iteration, pg_loss, v_loss)
-            training = dict(run_name=run_name, iteration=iteration, global_step=global_step, optimizer=copy.deepcopy(optimizer.state_dict()),
-                            recent_returns=[float(r) for r in recent_returns], rng=rng_state(rng), return_rms=return_rms.state_dict(), discounted_return=torch.tensor(discounted_return), kl_beta=kl_beta)  # fmt: skip
-            snapshot = checkpoint_state(agent, args, training, obs_rms=obs_rms.state_dict())
-            if args.checkpoint_every and iteration % args.checkpoint_every == 0:
-                save_checkpoint(checkpoint_path, snapshot)
+            run.end_iteration((pg_loss, v_loss), iteration=iteration, global_step=global_step, kl_beta=kl_beta)
 
+            # Log
             y_pred, y_true = b_values.cpu().numpy(), b_returns.cpu().numpy()
             var_y = np.var(y_true)
             explained_var = np.nan if var_y == 0 else 1 - np.var(y_true - y_pred) / var_y
-
             sps = int((global_step - start_step) / (time.time() - start_time))
             writer.add_scalar("charts/learning_rate", optimizer.param_groups[0]["lr"], global_step)
             writer.add_scalar("losses/value_loss", v_loss.item(), global_step)
@@ -828,22 +467,357 @@ def main(args):
             writer.add_scalar("charts/SPS", sps, global_step)
             recent = f"{np.mean(recent_returns):.1f}" if recent_returns else "n/a"
             print(f"global_step={global_step} SPS={sps} return(last 10)={recent}")
-    except OSError as e:
-        if e.errno not in (errno.ENOSPC, errno.EDQUOT):
-            raise
-        fail(f"the disk is full ({e.strerror}) at step {global_step}: free some space, then --resume the run from its checkpoint")
-    finally:
-        try:
-            if snapshot is not None and (args.save_model or args.checkpoint_every):
-                save_checkpoint(checkpoint_path, snapshot)
-                print(f"model saved to {checkpoint_path}")
-        finally:
-            envs.close()
-            writer.close()
-            if args.track:
-                wandb.finish()
-            stop.restore()
     return recent_returns
+
+
+# ==================== Run management: not part of the algorithm; main calls it through Run ====================
+# This script's own part: what its flags may be, the env it takes, how its policy is rebuilt and evaluated.
+import warnings  # noqa: E402
+
+RULES = {  # check_args: the values each numeric flag of this script takes
+    "a whole number of at least 1": (lambda v: v >= 1, ("total_timesteps", "num_envs", "num_steps", "num_minibatches",
+                                                         "update_epochs", "eval_episodes")),
+    "positive": (lambda v: v > 0, ("learning_rate", "clip_coef", "kl_adaptive_target", "target_kl", "max_grad_norm")),
+    "0 or more": (lambda v: v >= 0, ("kl_beta", "ent_coef", "vf_coef", "checkpoint_every")),
+    "in (0, 1]": (lambda v: 0 < v <= 1, ("gamma",)),
+    "in [0, 1]": (lambda v: 0 <= v <= 1, ("gae_lambda",)),
+}  # fmt: skip
+# --resume: the flags that may differ from the run's own (none of them changes the network, the batch or the env)
+MAY_CHANGE = {"total_timesteps", "checkpoint_every", "save_model", "cuda", "track", "wandb_project_name",
+              "wandb_entity", "capture_video", "eval_episodes"}  # fmt: skip
+ACTION_SPACE = gym.spaces.Box
+
+
+def check_env(args):
+    """One env made before the run starts: an env that the installed packages cannot make, spaces that this
+    script cannot handle, or (--capture-video) a machine that cannot render, each end the run in one line."""
+    namespace, name, version = gym.envs.registration.parse_env_id(args.env_id.rpartition(":")[2])
+    newest = gym.envs.registration.find_highest_version(namespace, name)
+    # an old version (Hopper-v3 needs mujoco-py, Pusher-v4 mujoco below 3) is pointed at the newest registered one
+    if version is not None and newest is not None and newest > version:
+        fix = f"use --env-id {gym.envs.registration.get_env_id(namespace, name, newest)}"
+    else:
+        fix = "run `pip install -r requirements.txt`"
+    cannot_run = (gym.error.DependencyNotInstalled, ImportError)
+    with failing(f"{args.env_id} cannot be made with the installed packages ({{}}): {fix}", cannot_run):
+        env = gym.make(args.env_id, **(dict(render_mode="rgb_array") if args.capture_video else {}))
+    obs_space, act_space = env.observation_space, env.action_space
+    if not (isinstance(obs_space, gym.spaces.Box) and len(obs_space.shape) == 1):
+        fail(f"{args.env_id} has a {obs_space} observation space; {SCRIPT} needs a flat vector (a 1-D Box): "
+             f"wrap the env in gymnasium's FlattenObservation, or for Atari pixels use ppo_atari.py")  # fmt: skip
+    if not isinstance(act_space, ACTION_SPACE) or len(act_space.shape) > 1:
+        takes = {gym.spaces.Box: "ppo_continuous.py or trpo_continuous.py", gym.spaces.Discrete: "ppo_discrete.py"}
+        flat = len(act_space.shape) <= 1
+        other = next((script for space, script in takes.items() if isinstance(act_space, space) and flat), None)
+        none = "no script here takes it (a 1-D Box: ppo_continuous.py; Discrete: ppo_discrete.py)"
+        hint = f"use {other}" if other else none
+        fail(f"{args.env_id} has a {act_space} action space; {SCRIPT} needs a {ACTION_SPACE.__name__} one: {hint}")
+    if args.capture_video:
+        message = "--capture-video: the env cannot render here ({}): without a display set MUJOCO_GL=egl or =osmesa"
+        with warnings.catch_warnings(), failing(message):
+            warnings.simplefilter("ignore")  # GL's warnings before the error would add lines to it
+            env.reset(seed=args.seed)
+            env.render()
+    env.close()
+
+
+def load_policy(state):
+    """The policy a checkpoint holds, as evaluate() takes it: the agent and its observation statistics."""
+    model, obs_rms = state["model"], RunningMeanStd()
+    agent = Agent(model["actor_mean.layers.0.weight"].shape[1], model["actor_logstd"].shape[1])
+    agent.load_state_dict(model)
+    obs_rms.load_state_dict(state["obs_rms"])
+    return agent, obs_rms
+
+
+def evaluate(agent, obs_rms, env_id, eval_episodes, seed, capture_video=False, run_name="eval"):
+    """Episodic returns of the mean action, with the saved normalisation statistics left frozen."""
+    env = make_env(env_id, 0, capture_video, run_name)()
+    obs, _ = env.reset(seed=seed)
+    episodic_returns, episodic_return = [], 0.0
+    while len(episodic_returns) < eval_episodes:
+        with torch.no_grad():
+            mean = agent.actor_mean(torch.as_tensor(normalize_obs(obs[None], obs_rms)))
+        action = np.clip(mean[0].numpy(), env.action_space.low, env.action_space.high)
+        obs, reward, terminated, truncated, _ = env.step(action)
+        episodic_return += float(reward)
+        if terminated or truncated:
+            episodic_returns.append(episodic_return)
+            episodic_return = 0.0
+            obs, _ = env.reset()
+    env.close()
+    return episodic_returns
+
+
+# -------------- Shared: the same in all four scripts from here to the end (tests/test_consistency.py) --------------
+import contextlib  # noqa: E402 (run management's own imports, below the fence with the code that uses them)
+import copy  # noqa: E402
+import difflib  # noqa: E402
+import errno  # noqa: E402
+import importlib  # noqa: E402
+import math  # noqa: E402
+import signal  # noqa: E402
+import sys  # noqa: E402
+from dataclasses import asdict  # noqa: E402
+
+SCRIPT = os.path.basename(__file__)
+CHECKPOINT_FORMAT = 3  # raised whenever the saved training state changes shape: --resume refuses older ones
+
+
+class Run:
+    """What main does besides the algorithm. Run(args) checks the flags and the env and names the run (on
+    --resume, the run's own flags and name); start(envs) claims runs/{name} and opens the log; keep() names
+    what a checkpoint holds and restores it on --resume; check() ends the run, between env steps or
+    minibatches, after a Ctrl-C (exit 130) or SIGTERM (143); end_iteration() checks that training stayed
+    finite and takes the snapshot that a checkpoint writes. Leaving `with run:`, however the loop ended,
+    writes the last snapshot (unless --checkpoint-every 0 without --save-model) and closes everything."""
+
+    def __init__(self, args):
+        self.args, self.saved = args, read_resume(args) if args.resume else None
+        check_env_id(args.env_id)
+        check_args(args, self.saved)
+        check_env(args)
+        fresh = f"{args.env_id}__{args.exp_name}__{args.seed}__{int(time.time())}"
+        self.name = self.saved["training"]["run_name"] if self.saved else fresh
+        self.rng, self.snapshot, self.code, self.wandb = None, None, None, None
+
+    def start(self, envs):
+        """Claims runs/{name}, opens its tensorboard log, and W&B with --track (no account: one line)."""
+        self.envs, args = envs, self.args
+        if args.track:
+            import wandb
+
+            with failing("--track: Weights & Biases did not start ({}): run `wandb login`, or set WANDB_MODE=offline"):
+                wandb.init(project=args.wandb_project_name, entity=args.wandb_entity, sync_tensorboard=True,
+                           config=vars(args), name=self.name, monitor_gym=True, save_code=True)  # fmt: skip
+            self.wandb = wandb
+        self.name = self.name if self.saved else new_run_dir(self.name)
+        self.path = f"runs/{self.name}/{args.exp_name}.pt"
+        # on --resume, purge_step drops what the stopped run logged after its checkpoint: no step repeats
+        purge_step = self.saved["training"]["global_step"] + 1 if self.saved else None
+        with failing(f"cannot write runs/{self.name} ({{}}): run from a directory you can write to", OSError):
+            self.writer = SummaryWriter(f"runs/{self.name}", purge_step=purge_step)
+        table = "\n".join(f"|{key}|{value}|" for key, value in vars(args).items())
+        self.writer.add_text("hyperparameters", "|param|value|\n|-|-|\n" + table)
+        return self.writer
+
+    def keep(self, rng=None, **kept):
+        """Objects (model, optimizers, statistics, arrays, deques) are saved by name and restored in place; the
+        numbers are returned in the order given, as saved on --resume; rng: the rollout's generator."""
+        numbers = [name for name, value in kept.items() if isinstance(value, (int, float))]
+        self.rng, self.kept = rng, {name: value for name, value in kept.items() if name not in numbers}
+        if not self.saved:
+            return [kept[name] for name in numbers]
+        for name, value in self.kept.items():
+            if isinstance(value, np.ndarray):
+                value[:] = self.saved[name].numpy()
+            elif isinstance(value, deque):
+                value.extend(self.saved[name])
+            else:
+                value.load_state_dict(self.saved[name])
+        set_rng_state(self.saved["rng"], rng)
+        return [self.saved["training"][name] for name in numbers]
+
+    def end_iteration(self, losses, **numbers):
+        check_finite(self.kept["model"], numbers["iteration"], *losses)
+        self.snapshot = dict(script=SCRIPT, format=CHECKPOINT_FORMAT, env_id=self.args.env_id, args=asdict(self.args),
+                             training=dict(run_name=self.name, **numbers), rng=rng_state(self.rng),
+                             **{name: state_copy(value) for name, value in self.kept.items()})  # fmt: skip
+        if self.args.checkpoint_every and numbers["iteration"] % self.args.checkpoint_every == 0:
+            save_checkpoint(self.path, self.snapshot)
+
+    def check(self):
+        """The signal handler only records the signal and the run ends here: exiting inside the handler would
+        raise wherever the main thread is, say inside tensorboard's queue, whose close() could then hang."""
+        if self.code is not None:
+            sys.exit(self.code)
+
+    def __enter__(self):
+        def received(sig, _frame):
+            self.code = self.code or {signal.SIGINT: 130, signal.SIGTERM: 143}[sig]  # the first one counts
+
+        self.previous = {sig: signal.signal(sig, received) for sig in (signal.SIGINT, signal.SIGTERM)}
+        return self
+
+    def __exit__(self, kind, error, traceback):
+        try:
+            if self.snapshot is not None and (self.args.save_model or self.args.checkpoint_every):
+                save_checkpoint(self.path, self.snapshot)
+                print(f"model saved to {self.path}")
+        finally:
+            self.envs.close()
+            self.writer.close()
+            if self.wandb:
+                self.wandb.finish()
+            for sig, handler in self.previous.items():
+                signal.signal(sig, handler)
+        if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+            fail(f"the disk is full ({error.strerror}): free some space, then --resume the run from its checkpoint")
+
+
+def fail(message):
+    """A bad input ends the run with one line that names the fix, and exit code 2."""
+    print(f"{SCRIPT}: error: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+@contextlib.contextmanager
+def failing(message, errors=Exception):
+    """An error of the kinds given, inside the block, ends the run with message, its {} filled with the cause."""
+    try:
+        yield
+    except errors as e:
+        first_line = (str(e).splitlines() or [""])[0]
+        cause = e.strerror if isinstance(e, OSError) and e.strerror else f"{type(e).__name__}: {first_line}"
+        fail(message.format(cause))
+
+
+def check_env_id(env_id):
+    """A registered id, or gymnasium's `module:EnvId` form: importing module registers the user's env."""
+    module, _, name = env_id.rpartition(":")
+    if module:
+        with failing(f"--env-id {env_id}: importing '{module}' failed ({{}}): check `python -c 'import {module}'`"):
+            importlib.import_module(module)
+    if name not in gym.registry:
+        close = difflib.get_close_matches(name, list(gym.registry), n=3)
+        hint = f" (did you mean {', '.join(close)}?)" if close else " (see gymnasium.registry)"
+        fail(f"unknown env id '{env_id}': pass --env-id with a registered environment{hint}")
+
+
+def check_args(args, saved):
+    """Every numeric flag against RULES, then the batch against its minibatches and --total-timesteps."""
+    for name, value in asdict(args).items():
+        if value is None or isinstance(value, (bool, str)):  # None: an optional limit left off
+            continue
+        flag = f"--{name.replace('_', '-')} {value}"
+        if not math.isfinite(value):
+            fail(f"{flag}: must be a finite number")
+        for rule, (holds, names) in RULES.items():
+            if name in names and not holds(value):
+                fail(f"{flag}: must be {rule}")
+    batch = args.num_envs * args.num_steps
+    split = "num_minibatches" if hasattr(args, "num_minibatches") else "vf_num_minibatches"
+    if batch % getattr(args, split):
+        fail(f"the batch of {batch} samples (--num-envs {args.num_envs} x --num-steps {args.num_steps}) does not split "
+             f"into {getattr(args, split)} minibatches: pick a --{split.replace('_', '-')} that divides {batch}")
+    if args.total_timesteps < batch:
+        fail(f"--total-timesteps {args.total_timesteps} is less than one batch of {batch} samples: raise it or "
+             f"lower --num-steps")
+    if saved and saved["training"]["iteration"] >= args.total_timesteps // batch:  # before anything is written
+        fail(f"the run in {args.resume} is at step {saved['training']['global_step']}, its --total-timesteps "
+             f"{args.total_timesteps} done: pass a larger one to extend it")
+
+
+def new_run_dir(run_name):
+    """Claims runs/{run_name} (made atomically): a second run started in the same second with the same env,
+    name and seed gets {run_name}-2, never the first one's directory."""
+    for name in [run_name] + [f"{run_name}-{n}" for n in range(2, 1000)]:
+        with failing(f"cannot write runs/{name} ({{}}): run from a directory you can write to", OSError):
+            with contextlib.suppress(FileExistsError):
+                os.makedirs(f"runs/{name}")
+                return name
+    fail(f"runs/{run_name} and 998 more like it exist: pass another --exp-name")
+
+
+def check_finite(agent, iteration, *losses):
+    """A loss or a weight that is not finite stops the run in one line; the checkpoint written on the way
+    out is the last snapshot, taken after this check passed."""
+    losses = [loss.item() if torch.is_tensor(loss) else loss for loss in losses]
+    if not (all(map(math.isfinite, losses)) and all(bool(torch.isfinite(p).all()) for p in agent.parameters())):
+        fail(f"training diverged at iteration {iteration} (a loss or a weight is not finite): lower the learning "
+             f"rate; the last finite weights are kept")
+
+
+def state_copy(value):
+    """A kept object as a checkpoint holds it: a copy that training cannot change."""
+    if isinstance(value, np.ndarray):
+        return torch.tensor(value)
+    if isinstance(value, deque):
+        return [float(x) for x in value]
+    return copy.deepcopy({k: v.detach().cpu() if torch.is_tensor(v) else v for k, v in value.state_dict().items()})
+
+
+def rng_state(rng):
+    """Every random stream of the run: python's, numpy's, torch's (and CUDA's), and the rollout's generator."""
+    _, keys, pos, has_gauss, gauss = np.random.get_state()
+    cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []
+    return dict(python=random.getstate(), numpy=(torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, gauss),
+                torch=torch.get_rng_state(), cuda=cuda, rollout=rng and rng.bit_generator.state)  # fmt: skip
+
+
+def set_rng_state(state, rng):
+    keys, pos, has_gauss, gauss = state["numpy"]
+    random.setstate(state["python"])
+    np.random.set_state(("MT19937", keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
+    torch.set_rng_state(state["torch"])
+    if state["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+    if rng is not None:
+        rng.bit_generator.state = state["rollout"]
+
+
+def save_checkpoint(path, state):
+    """Written to a temporary file, then renamed: a stopped run never leaves a half-written checkpoint."""
+    try:
+        with failing(f"could not write the checkpoint {path} ({{}}): free disk space or run from a writable directory",
+                     OSError):  # fmt: skip
+            torch.save(state, path + ".tmp")
+            os.replace(path + ".tmp", path)
+    finally:
+        if os.path.exists(path + ".tmp"):
+            os.remove(path + ".tmp")
+
+
+def read_checkpoint(path, flag):
+    """The checkpoint at path, for --resume or --eval-checkpoint (flag), if this script wrote it; else one line."""
+    if not os.path.isfile(path):
+        fail(f"no checkpoint at '{path}': pass the .pt file in the run's directory (runs/<run_name>/)")
+    with failing(f"'{path}' is not a checkpoint written by {SCRIPT}: pass one that is"):
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        script = state["script"]  # not a dict, or no script: not a checkpoint
+    if script != SCRIPT:
+        verb = "resume" if flag == "--resume" else "evaluate"
+        fail(f"'{path}' was saved by {script}: {verb} it with `python {script} {flag} {path}`")
+    return state
+
+
+def read_resume(args):
+    """--resume: the checkpoint, whose flags the run keeps; one given on the command line may differ only if
+    it is in MAY_CHANGE."""
+    state = read_checkpoint(args.resume, "--resume")
+    if state.get("format") != CHECKPOINT_FORMAT or not state.get("training"):
+        fail(f"'{args.resume}' holds the training state of an older version of {SCRIPT}, which --resume cannot "
+             f"read: start the run anew (--eval-checkpoint still evaluates its policy)")
+    defaults, saved = asdict(type(args)()), state["args"]
+    for name, value in asdict(args).items():
+        if name in ("resume", "eval_checkpoint") or name not in saved or value == saved[name]:
+            continue
+        if value != defaults[name] and name not in MAY_CHANGE:
+            fail(f"--{name.replace('_', '-')} {value}: the run was started with {saved[name]}, and --resume keeps it "
+                 f"(only {', '.join('--' + n.replace('_', '-') for n in sorted(MAY_CHANGE))} may change)")  # fmt: skip
+        if value == defaults[name]:
+            setattr(args, name, saved[name])  # not given: the run's own value
+    return state
+
+
+def evaluate_checkpoint(args, run_name):
+    """--eval-checkpoint: evaluate the saved policy, print the mean and log eval/episodic_return."""
+    state = read_checkpoint(args.eval_checkpoint, "--eval-checkpoint")
+    if state["env_id"] != args.env_id:
+        fail(f"'{args.eval_checkpoint}' holds a policy for {state['env_id']}, not {args.env_id}: "
+             f"pass --env-id {state['env_id']}")
+    policy = load_policy(state)  # this script's network (and statistics) with the saved weights
+    returns = evaluate(*policy, args.env_id, args.eval_episodes, args.seed, args.capture_video, f"{run_name}-eval")
+    # printed first: a log directory that cannot be written must not lose the episodes just played
+    print(f"eval {args.eval_checkpoint}: mean return {np.mean(returns):.2f} +- {np.std(returns):.2f} over "
+          f"{len(returns)} episodes\nepisodes: " + ", ".join(f"{r:.1f}" for r in returns), flush=True)  # fmt: skip
+    with failing(f"could not write runs/{run_name}-eval ({{}}): the result is above; run from a writable directory",
+                 OSError):  # fmt: skip
+        writer = SummaryWriter(f"runs/{run_name}-eval")
+        for i, episodic_return in enumerate(returns):
+            writer.add_scalar("eval/episodic_return", episodic_return, i)
+        writer.close()
+    return returns
 
 
 if __name__ == "__main__":

@@ -4,6 +4,17 @@ import gymnasium as gym
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 
+def write_checkpoint(module, path, agent, env_id, **extra):
+    """A checkpoint as `module` writes one, with the given agent's weights and no training state."""
+    import dataclasses
+
+    import torch
+
+    args = dataclasses.asdict(module.Args(env_id=env_id))
+    state = dict(script=module.SCRIPT, format=module.CHECKPOINT_FORMAT, env_id=env_id, args=args, training=None)
+    torch.save(dict(state, model=agent.state_dict(), **extra), str(path))
+
+
 def only_run(tmp_path, name):
     """The one run directory under tmp_path/runs whose name contains `name`."""
     runs = list((tmp_path / "runs").glob(f"*{name}*"))

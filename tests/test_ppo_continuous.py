@@ -8,7 +8,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
-from conftest import count_env, only_run, read_scalars, record_gae_inputs
+from conftest import count_env, only_run, read_scalars, record_gae_inputs, write_checkpoint
 
 import ppo_continuous as P
 
@@ -152,7 +152,7 @@ def test_learns_inverted_pendulum_and_checkpoint_reproduces_it(tmp_path, monkeyp
     recent = P.main(P.Args(env_id="InvertedPendulum-v4", total_timesteps=49152, seed=1, save_model=True, exp_name="ip"))
     assert np.mean(recent) >= 900, f"training return {np.mean(recent)}: a random policy gets about 5"
     checkpoint = str(only_run(tmp_path, "ip__") / "ip.pt")
-    agent, obs_rms = P.load_checkpoint(checkpoint, "InvertedPendulum-v4")
+    agent, obs_rms = P.load_policy(P.read_checkpoint(checkpoint, "--eval-checkpoint"))
     assert obs_rms.count > 49152 and np.all(obs_rms.var > 0) and not np.allclose(obs_rms.mean, 0)
     mean_before = obs_rms.mean.copy()
     returns = P.main(P.Args(env_id="InvertedPendulum-v4", eval_checkpoint=checkpoint, eval_episodes=5, exp_name="ip"))
@@ -207,7 +207,7 @@ def test_checkpoint_from_another_script_or_env_is_refused(tmp_path, monkeypatch,
     monkeypatch.chdir(tmp_path)
     other_script, other_env, garbage = tmp_path / "d.pt", tmp_path / "e.pt", tmp_path / "g.pt"
     torch.save({"script": "ppo_discrete.py", "env_id": "CartPole-v1", "model": {}}, other_script)
-    P.save_checkpoint(str(other_env), P.checkpoint_state(P.Agent(4, 1), P.Args(env_id="InvertedPendulum-v4"), obs_rms=P.RunningMeanStd(4).state_dict()))
+    write_checkpoint(P, other_env, P.Agent(4, 1), "InvertedPendulum-v4", obs_rms=P.RunningMeanStd(4).state_dict())
     garbage.write_text("not a checkpoint")
     cases = [
         (other_script, "was saved by ppo_discrete.py: evaluate it with `python ppo_discrete.py --eval-checkpoint"),
@@ -234,5 +234,5 @@ def test_stopped_run_keeps_its_checkpoint(tmp_path):
     proc.wait(timeout=60)
     checkpoints = list((tmp_path / "runs").glob("*/ppo_continuous.pt"))
     assert len(checkpoints) == 1
-    agent, obs_rms = P.load_checkpoint(str(checkpoints[0]), "InvertedPendulum-v4")
+    agent, obs_rms = P.load_policy(P.read_checkpoint(str(checkpoints[0]), "--eval-checkpoint"))
     assert obs_rms.count >= 1024

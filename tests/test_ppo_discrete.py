@@ -11,7 +11,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
-from conftest import count_env, only_run, read_scalars, record_gae_inputs
+from conftest import count_env, only_run, read_scalars, record_gae_inputs, write_checkpoint
 
 import ppo_discrete as D
 
@@ -148,7 +148,8 @@ def test_learns_cartpole_and_checkpoint_reproduces_it(tmp_path, monkeypatch):
     assert len(returns) == 5 and np.mean(returns) >= 475
     assert read_scalars(only_run(tmp_path, "-eval"))["eval/episodic_return"] == pytest.approx(returns)
     # the saved weights, evaluated again, give the same greedy episodes
-    assert D.evaluate(D.load_checkpoint(str(run / "cp.pt"), "CartPole-v1"), "CartPole-v1", 5, seed=D.Args().seed) == returns
+    policy = D.load_policy(D.read_checkpoint(str(run / "cp.pt"), "--eval-checkpoint"))
+    assert D.evaluate(*policy, "CartPole-v1", 5, seed=D.Args().seed) == returns
 
 
 TIMESTEPS = 500000
@@ -188,8 +189,8 @@ def test_checkpoint_from_another_script_or_env_is_refused(tmp_path, monkeypatch,
     import ppo_continuous as P
 
     other_script, other_env = tmp_path / "c.pt", tmp_path / "e.pt"
-    P.save_checkpoint(str(other_script), P.checkpoint_state(P.Agent(4, 1), P.Args(env_id="CartPole-v1"), obs_rms=P.RunningMeanStd(4).state_dict()))
-    D.save_checkpoint(str(other_env), D.checkpoint_state(D.Agent(6, 3), D.Args(env_id="Acrobot-v1")))
+    write_checkpoint(P, other_script, P.Agent(4, 1), "CartPole-v1", obs_rms=P.RunningMeanStd(4).state_dict())
+    write_checkpoint(D, other_env, D.Agent(6, 3), "Acrobot-v1")
     cases = [
         (other_script, "was saved by ppo_continuous.py: evaluate it with `python ppo_continuous.py --eval-checkpoint"),
         (other_env, "holds a policy for Acrobot-v1, not CartPole-v1: pass --env-id Acrobot-v1"),

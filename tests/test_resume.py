@@ -100,14 +100,14 @@ def test_the_saved_state_reloads_bit_for_bit(module, tmp_path, monkeypatch):
     path = str(next((tmp_path / "runs").glob("*/s.pt")))
     state = torch.load(path, weights_only=True)
     rng = np.random.default_rng(0)
-    module.set_rng_state(state["training"]["rng"], rng)
+    module.set_rng_state(state["rng"], rng)
     draws = (random.random(), np.random.rand(), torch.rand(3), rng.standard_normal(3))
     again = module.rng_state(rng)  # the streams move on ...
-    module.set_rng_state(state["training"]["rng"], rng)  # ... and are put back
+    module.set_rng_state(state["rng"], rng)  # ... and are put back
     assert draws[0] == random.random() and draws[1] == np.random.rand()
     assert torch.equal(draws[2], torch.rand(3)) and np.array_equal(draws[3], rng.standard_normal(3))
-    assert not torch.equal(again["torch"], state["training"]["rng"]["torch"])
-    optimizer = state["training"]["optimizer"]
+    assert not torch.equal(again["torch"], state["rng"]["torch"])
+    optimizer = state["optimizer"]
     assert optimizer["state"] and all(int(s["step"]) == 2 * 2 * 2 for s in optimizer["state"].values()) or module is trpo_continuous
 
 
