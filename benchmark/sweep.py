@@ -83,10 +83,21 @@ def is_done(path):
     return os.path.exists(os.path.join(path, "done"))
 
 
+def checkpoint_format(script):
+    """The checkpoint format the project's script writes now (its CHECKPOINT_FORMAT), or None."""
+    try:
+        with open(os.path.join(ROOT, script)) as f:
+            found = re.search(r"^CHECKPOINT_FORMAT = (\d+)", f.read(), re.M)
+    except OSError:
+        return None
+    return int(found.group(1)) if found else None
+
+
 def last_checkpoint(path):
     """The checkpoint an interrupted attempt of this run left (the scripts write one every
     --checkpoint-every iterations and when stopped), if it can be resumed: not one of a run that
-    finished (its `done` marker lost), nor one that cannot be read. Otherwise None."""
+    finished (its `done` marker lost), one that cannot be read, nor one that an older version of the
+    script wrote (--resume would refuse it, and the run would fail at every attempt). Otherwise None."""
     import torch
 
     found = sorted(glob.glob(os.path.join(path, "runs", "*", "*.pt")), key=os.path.getmtime)
@@ -95,9 +106,11 @@ def last_checkpoint(path):
     try:
         state = torch.load(found[-1], map_location="cpu", weights_only=True)
         unfinished = state["training"]["iteration"] < state["args"]["num_iterations"]
+        with open(os.path.join(path, "run.json")) as f:
+            current = state.get("format") == checkpoint_format(json.load(f)["script"])
     except Exception:  # unreadable, or no training state
         return None
-    return os.path.abspath(found[-1]) if unfinished else None
+    return os.path.abspath(found[-1]) if unfinished and current else None
 
 
 def prepare(path, run):

@@ -117,6 +117,26 @@ def test_an_interrupted_run_continues_from_its_checkpoint(tmp_path):
     assert steps == [256 * i for i in range(1, 161)]
 
 
+def test_a_checkpoint_of_an_older_script_version_is_not_resumed(tmp_path):
+    """A run left by an older version of the script (another checkpoint format) starts afresh: --resume would
+    refuse the checkpoint, and the run would fail at every attempt."""
+    import torch
+
+    import ppo_discrete
+
+    (tmp_path / "runs" / "r").mkdir(parents=True)
+    (tmp_path / "run.json").write_text(json.dumps({"script": "ppo_discrete.py"}))
+    checkpoint = tmp_path / "runs" / "r" / "ppo_discrete.pt"
+    state = {"training": {"iteration": 1}, "args": {"num_iterations": 5}, "format": ppo_discrete.CHECKPOINT_FORMAT}
+    torch.save(state, checkpoint)
+    assert sweep.checkpoint_format("ppo_discrete.py") == ppo_discrete.CHECKPOINT_FORMAT
+    assert sweep.last_checkpoint(str(tmp_path)) == str(checkpoint)
+    torch.save({**state, "format": ppo_discrete.CHECKPOINT_FORMAT - 1}, checkpoint)
+    assert sweep.last_checkpoint(str(tmp_path)) is None
+    torch.save({**state, "training": {"iteration": 5}}, checkpoint)  # finished: nothing to resume either
+    assert sweep.last_checkpoint(str(tmp_path)) is None
+
+
 def read_tb(run_dir, tag):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
