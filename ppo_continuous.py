@@ -56,12 +56,18 @@ class Args:
     bootstrap_truncation: bool = True
     """bootstrap a time-limit truncation with gamma * V(final observation); with --no-bootstrap-truncation a
     truncation zeroes the bootstrap as a termination does (CleanRL's and openai/baselines' rule)"""
+    scale_reward: bool = True
+    """scale rewards by the running std of the discounted return, clipped to [-10, 10] (ppo2, CleanRL); the code
+    released with the paper trained on raw rewards (--no-scale-reward)"""
     num_minibatches: int = 32
     """the number of mini-batches (2048 / 32 = 64 samples, paper Table 3)"""
     update_epochs: int = 10
     """the K epochs to update the policy"""
     norm_adv: bool = True
     """toggles advantages normalization (per minibatch)"""
+    norm_adv_batch: bool = False
+    """if toggled, normalise the advantages once over the whole batch, as the code released with the paper did,
+    instead of per minibatch (ppo2, CleanRL)"""
     loss: Literal["clip", "kl-adaptive", "kl-fixed", "none"] = "clip"
     """policy objective: clipped surrogate (eq. 7), adaptive or fixed KL penalty (eq. 8), or plain surrogate"""
     clip_coef: float = 0.2
@@ -80,7 +86,7 @@ class Args:
     vf_coef: float = 0.5
     """coefficient of the value loss; v_loss is 0.5 x the squared error, so eq. 9's c1 is 0.5 x vf_coef"""
     max_grad_norm: float = 0.5
-    """the maximum norm for the gradient clipping"""
+    """the maximum norm for the gradient clipping (0: none, as in the code released with the paper)"""
     target_kl: Optional[float] = None
     """if set, stop the epochs early once approx_kl exceeds it (CleanRL's early stop, in no paper variant)"""
 
@@ -370,7 +376,9 @@ def main(args):
                 # The sampled action is stored and scored; only the env sees it clipped to the bounds.
                 next_obs_raw, reward, terminated, truncated, infos = envs.step(np.clip(action, action_low, action_high))
                 done = terminated | truncated
-                rewards[step] = scale_reward(reward, discounted_return, return_rms, args.gamma, done)
+                rewards[step] = reward
+                if args.scale_reward:
+                    rewards[step] = scale_reward(reward, discounted_return, return_rms, args.gamma, done)
                 terminations[step], dones[step] = (terminated if args.bootstrap_truncation else done), done
                 obs_rms.update(next_obs_raw)
                 next_obs = normalize_obs(next_obs_raw, obs_rms)
@@ -404,6 +412,8 @@ def main(args):
             # Optimise: K epochs of minibatch Adam on the N*T samples
             b_advantages = torch.as_tensor(advantages.reshape(-1), device=device)
             b_returns = torch.as_tensor(returns.reshape(-1), device=device)
+            if args.norm_adv and args.norm_adv_batch:  # once over the batch, not per minibatch
+                b_advantages = (b_advantages - b_advantages.mean()) / (b_advantages.std() + 1e-8)
 
             clipfracs = []
             for epoch in range(args.update_epochs):
@@ -422,7 +432,7 @@ def main(args):
                         clipfracs.append(((ratio - 1.0).abs() > clip_coef).float().mean())
 
                     mb_advantages = b_advantages[mb_inds]
-                    if args.norm_adv:
+                    if args.norm_adv and not args.norm_adv_batch:
                         mb_advantages = (mb_advantages - mb_advantages.mean()) / (mb_advantages.std() + 1e-8)
                     kl = gaussian_kl(b_means[mb_inds], old_logstd, newmean, agent.actor_logstd) if kl_loss else None
 
@@ -435,7 +445,7 @@ def main(args):
 
                     optimizer.zero_grad()
                     loss.backward()
-                    nn.utils.clip_grad_norm_(agent.parameters(), args.max_grad_norm)
+                    nn.utils.clip_grad_norm_(agent.parameters(), args.max_grad_norm or float("inf"))  # 0: no clipping
                     optimizer.step()
 
                 if args.target_kl is not None and approx_kl > args.target_kl:
@@ -477,8 +487,8 @@ import warnings  # noqa: E402
 RULES = {  # check_args: the values each numeric flag of this script takes
     "a whole number of at least 1": (lambda v: v >= 1, ("total_timesteps", "num_envs", "num_steps", "num_minibatches",
                                                          "update_epochs", "eval_episodes")),
-    "positive": (lambda v: v > 0, ("learning_rate", "clip_coef", "kl_adaptive_target", "target_kl", "max_grad_norm")),
-    "0 or more": (lambda v: v >= 0, ("kl_beta", "ent_coef", "vf_coef", "checkpoint_every")),
+    "positive": (lambda v: v > 0, ("learning_rate", "clip_coef", "kl_adaptive_target", "target_kl")),
+    "0 or more": (lambda v: v >= 0, ("kl_beta", "ent_coef", "vf_coef", "max_grad_norm", "checkpoint_every")),
     "in (0, 1]": (lambda v: 0 < v <= 1, ("gamma",)),
     "in [0, 1]": (lambda v: 0 <= v <= 1, ("gae_lambda",)),
 }  # fmt: skip

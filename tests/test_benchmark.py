@@ -154,6 +154,9 @@ def test_latest_return_reads_the_running_log(tmp_path):
 def test_presets_and_variant_names():
     runs = sweep.plan("ppo_continuous.py", *[sweep.PRESETS["table1"][k] for k in ("env_ids", "seeds", "variants")])
     assert len(runs) == 7 * 3 * 11 and len({r["variant"] for r in runs}) == 11
+    assert [r["seed"] for r in runs] == [1] * 77 + [2] * 77 + [3] * 77  # a first complete table, then more seeds
+    assert all(r["variant"].startswith("loss_") for r in runs)  # the directory names the objective first
+    assert all(r["flags"][-len(sweep.TABLE1):] == sweep.TABLE1 for r in runs)
     assert {report.table1_label(r["flags"]) for r in runs} == set(json.load(open(os.path.join(ROOT, "benchmark", "reference.json")))["table1"])
     assert sweep.variant_name([]) == "default"
     assert sweep.variant_name(["--loss", "clip", "--clip-coef", "0.1"]) == "loss_clip_clip-coef_0.1"

@@ -147,6 +147,40 @@ def test_kl_variants_log_beta_and_adapt_it(tmp_path, monkeypatch):
     assert read_scalars(only_run(tmp_path, "klf"))["losses/kl_beta"] == [3.0, 3.0, 3.0]
 
 
+@pytest.mark.parametrize("paper", [False, True], ids=["defaults", "paper-code"])
+def test_the_paper_codes_reward_advantage_and_gradient_rules(paper, tmp_path, monkeypatch):
+    """--no-scale-reward trains on the raw rewards; --norm-adv-batch normalises the advantages once over the
+    batch (each epoch's minibatches together: mean 0, std 1), where the default normalises each minibatch;
+    --max-grad-norm 0 clips no gradient. The defaults do the opposite of each."""
+    monkeypatch.chdir(tmp_path)
+    calls = record_gae_inputs(P, monkeypatch, probe=torch.zeros(1, 1))
+    advantages, norms = [], []
+    real_loss, real_clip = P.ppo_policy_loss, torch.nn.utils.clip_grad_norm_
+
+    def recording_loss(ratio, mb_advantages, *args):
+        advantages.append(mb_advantages.detach().clone())
+        return real_loss(ratio, mb_advantages, *args)
+
+    def recording_clip(parameters, max_norm):
+        norms.append(max_norm)
+        return real_clip(parameters, max_norm)
+
+    monkeypatch.setattr(P, "ppo_policy_loss", recording_loss)
+    monkeypatch.setattr(torch.nn.utils, "clip_grad_norm_", recording_clip)
+    kw = dict(scale_reward=False, norm_adv_batch=True, max_grad_norm=0.0) if paper else {}
+    P.main(P.Args(env_id="CountTruncated-v0", num_steps=64, num_minibatches=4, update_epochs=2, total_timesteps=64, **kw))
+    rewards = calls[0]["rewards"]  # the env pays 1 a step
+    first_epoch = torch.cat(advantages[:4])
+    minibatch_means = torch.stack([a.mean() for a in advantages[:4]]).abs()
+    if paper:
+        assert norms == [float("inf")] * 8 and np.all(rewards == 1.0)
+        assert abs(first_epoch.mean().item()) < 1e-5 and first_epoch.std().item() == pytest.approx(1.0, abs=1e-4)
+        assert minibatch_means.max() > 1e-3  # not normalised per minibatch
+    else:
+        assert norms == [0.5] * 8 and not np.all(rewards == 1.0)  # scaled by the return's running std
+        assert minibatch_means.max() < 1e-5
+
+
 def test_learns_inverted_pendulum_and_checkpoint_reproduces_it(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     recent = P.main(P.Args(env_id="InvertedPendulum-v4", total_timesteps=49152, seed=1, save_model=True, exp_name="ip"))
