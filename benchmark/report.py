@@ -227,22 +227,105 @@ def table1_scores(finals, random_returns):
     return scores, envs
 
 
-def table1_lines(runs, reference):
-    finals = defaultdict(list)
+def table1_lines(runs, reference, out=None, reps=BOOTSTRAP_REPS):
+    """table1.md's lines: the paper's score beside the paper's figures, then per setting the IQM of the runs'
+    normalised scores with 95% stratified-bootstrap CIs and P(clipping at 0.2 > setting) (rliable), and, in
+    out, table1_curves.png: per task, the learning curve of each objective family's best setting."""
+    finals, by_label = defaultdict(list), defaultdict(lambda: defaultdict(dict))
     for run in runs:
         label = table1_label(run["flags"]) if run["script"] == "ppo_continuous.py" else None
         if label:
             finals[(label, run["env_id"])].append(run["final_last100"])
+            by_label[label][run["env_id"]][run["seed"]] = run
     if len({label for label, _ in finals}) < 2:
         return []
-    scores, envs = table1_scores({k: float(np.mean(v)) for k, v in finals.items()}, reference.get("random_policy", {}))
+    random_returns = reference.get("random_policy", {})
+    scores, envs = table1_scores({k: float(np.mean(v)) for k, v in finals.items()}, random_returns)
     paper = reference.get("table1", {})
+    order = sorted(scores, key=lambda label: list(paper).index(label) if label in paper else 99)
+    # the seeds that ran on every env: a stratified bootstrap needs a full [runs, envs] matrix
+    seeds = {label: sorted(set.intersection(*(set(by_label[label][env]) for env in envs))) if envs else []
+             for label in order}  # fmt: skip
     lines = ["## The paper's Table 1: normalised score (random policy = 0, best objective = 1, averaged over envs)", ""]
     lines += [f"Each run's final return: the mean of its last {LAST_TABLE1} training episodes, as in the paper.", ""]
-    lines += [f"Envs: {', '.join(envs)}.", "", "| objective | ours | paper |", "|---|---|---|"]
-    for label, score in sorted(scores.items(), key=lambda kv: list(paper).index(kv[0]) if kv[0] in paper else 99):
-        lines.append(f"| {label} | {score:.2f} | {paper.get(label, float('nan')):.2f} |")
+    lines += [f"Envs: {', '.join(envs)}.", "", "| objective | seeds | ours | paper |", "|---|---|---|---|"]
+    for label in order:
+        published = paper.get(label, float("nan"))
+        lines.append(f"| {label} | {len(seeds[label])} | {scores[label]:.2f} | {published:.2f} |")
+    if not envs or not all(seeds.values()):
+        return lines + [""]
+    # each run on the same scale: per env, the random policy at 0 and the best setting's mean over seeds at 1
+    best = {env: max(float(np.mean(finals[(label, env)])) for label in order) for env in envs}
+    def normalised(run, env):
+        return (run["final_last100"] - random_returns[env]) / (best[env] - random_returns[env])
+
+    matrices = {label: np.array([[normalised(by_label[label][env][s], env) for env in envs] for s in seeds[label]])
+                for label in order}  # fmt: skip
+    lines += ["", *table1_interval_lines(matrices, "clipping, eps = 0.2", reps)]
+    if out:
+        plot_table1_curves(by_label, envs, scores, os.path.join(out, "table1_curves.png"))
+        lines += ["", "Per task, each objective family's best setting (by the score above): mean over seeds, "
+                  "min-max band.", "", "![Table 1 curves](table1_curves.png)"]  # fmt: skip
     return lines + [""]
+
+
+def table1_interval_lines(matrices, baseline, reps):
+    """Per setting, the IQM of its runs' normalised scores [runs, envs] and P(baseline > setting), both with
+    95% stratified-bootstrap confidence intervals (rliable)."""
+    from rliable import library as rly
+    from rliable import metrics
+
+    warnings.filterwarnings("ignore", category=FutureWarning, module="arch")
+    np.random.seed(0)  # rliable also draws from numpy's global generator: seeded, the intervals repeat
+    point, interval = rly.get_interval_estimates(
+        matrices, lambda x: np.array([metrics.aggregate_iqm(x)]), reps=reps, random_state=np.random.RandomState(0)
+    )  # fmt: skip
+    lines = [f"Per run: (final return - random policy) / (best setting's mean - random policy) on each env. IQM: the "
+             f"mean of the middle 50% of runs x envs. P: the probability that a run of {baseline} scores above a run "
+             f"of the setting on the same env. Brackets: 95% stratified-bootstrap CIs ({reps} resamples, rliable).", "",
+             f"| objective | IQM [95% CI] | P({baseline} > it) [95% CI] |", "|---|---|---|"]  # fmt: skip
+    for label, x in matrices.items():
+        iqm, (low, high) = float(point[label][0]), interval[label][:, 0]
+        if label == baseline or baseline not in matrices:
+            lines.append(f"| {label} | {iqm:.2f} [{low:.2f}, {high:.2f}] | |")
+            continue
+        np.random.seed(0)
+        p, ci = rly.get_interval_estimates({"p": (matrices[baseline], x)}, metrics.probability_of_improvement,
+                                           reps=min(reps, 2000), random_state=np.random.RandomState(0))  # fmt: skip
+        p_low, p_high = ci["p"].ravel()
+        p = float(p["p"])
+        lines.append(f"| {label} | {iqm:.2f} [{low:.2f}, {high:.2f}] | {p:.2f} [{p_low:.2f}, {p_high:.2f}] |")
+    return lines
+
+
+def plot_table1_curves(by_label, envs, scores, path):
+    """Per task, one line per objective family: the family's setting with the best score."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    families = defaultdict(list)
+    for label in scores:
+        families[label.split(",")[0]].append(label)
+    chosen = [max(labels, key=lambda label: scores[label]) for _, labels in sorted(families.items())]
+    cols = min(4, len(envs))
+    rows = (len(envs) + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(4.5 * cols, 3.4 * rows), squeeze=False)
+    for ax, env in zip(axes.flat, envs):
+        for i, label in enumerate(chosen):
+            grid, mean, low, high = curve_band(list(by_label[label][env].values()), "episode_steps")
+            ax.fill_between(grid, low, high, alpha=0.15, color=f"C{i}")
+            ax.plot(grid, mean, color=f"C{i}", label=label)
+        ax.set_title(env)
+        ax.set_xlabel("steps")
+        ax.grid(alpha=0.3)
+    for ax in list(axes.flat)[len(envs) :]:
+        ax.axis("off")
+    axes.flat[0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
 
 
 def normalised_scores(runs, reference):
@@ -464,7 +547,7 @@ def main():
         f.write("\n".join(summary_lines(runs, reference)))
     with open(os.path.join(out, "runs.json"), "w") as f:
         json.dump(runs_summary(runs), f, indent=1)
-    table1 = table1_lines(runs, reference)
+    table1 = table1_lines(runs, reference, out, reps=args.bootstrap_reps)
     if table1:
         with open(os.path.join(out, "table1.md"), "w") as f:
             f.write("\n".join(table1))

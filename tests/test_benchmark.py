@@ -197,6 +197,8 @@ def test_sweep_refuses_bad_options_in_one_line_before_writing(options, message, 
         ("report.py", ["{runs}", "--reference", "{missing}"], "cannot read --reference"),
         ("report.py", ["{runs}", "--reference", "{not_json}"], "cannot read --reference"),
         ("report.py", ["{runs}", "--bootstrap-reps", "0"], "--bootstrap-reps 0: pass at least 1"),
+        ("windows.py", ["{missing}", "--env-id", "X-v0", "--out", "{runs}/w"], "no directory"),
+        ("windows.py", ["{runs}", "--env-id", "X-v0", "--out", "{runs}/w", "--window", "0"], "--window must be at least 1"),
         ("sps.py", ["--steps", "0"], "--steps and --repeats must be at least 1"),
         ("sps.py", ["--baseline", "{missing}"], "no such file; pass the path of a script"),
         ("sps.py", ["--env-id", "Nope-v0", "--steps", "64", "--repeats", "1"], "exited 2: ppo_continuous.py: error: unknown env id 'Nope-v0'"),
@@ -313,6 +315,27 @@ def test_report_tables_and_plots_have_the_right_numbers(tmp_path):
     assert mean[i] == pytest.approx(1.5 * (grid[i] / 100 - 4.5))
 
 
+def test_windows_table_has_each_windows_mean_over_seeds(tmp_path):
+    """Episodes end every 100 steps and a run ends at step 2000: 500-step windows hold episodes 1-5, 6-10, ...
+    Ours returns k (seed 1) and 2k (seed 2) in episode k; the baseline 5 throughout."""
+    runs_dir = tmp_path / "runs"
+    fake_run(runs_dir, "ppo_atari.py", "BreakoutNoFrameskip-v4", 1, ["--total-timesteps", "2000"], np.arange(1, 21))
+    fake_run(runs_dir, "ppo_atari.py", "BreakoutNoFrameskip-v4", 2, ["--total-timesteps", "2000"], 2 * np.arange(1, 21))
+    fake_run(runs_dir, "cleanrl_ppo_atari.py", "BreakoutNoFrameskip-v4", 1, ["--total-timesteps", "2000"], np.full(20, 5.0))
+    fake_run(runs_dir, "ppo_atari.py", "PongNoFrameskip-v4", 1, ["--total-timesteps", "2000"], np.full(20, -21.0))
+    out = tmp_path / "w"
+    cmd = [sys.executable, os.path.join(ROOT, "benchmark", "windows.py"), str(runs_dir), "--env-id", "BreakoutNoFrameskip-v4",
+           "--window", "500", "--out", str(out)]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    table = (tmp_path / "w.md").read_text()
+    ours = "| ppo_atari.py (total-timesteps_2000) | 1, 2 | 4.5 [3.0, 6.0] (3.0, 6.0) | 12.0 [8.0, 16.0] (8.0, 16.0) | " \
+           "19.5 [13.0, 26.0] (13.0, 26.0) | 27.0 [18.0, 36.0] (18.0, 36.0) |"  # fmt: skip
+    assert ours in table, table
+    assert "| cleanrl_ppo_atari.py (total-timesteps_2000) | 1 | 5.0 [5.0, 5.0] (5.0) |" in table
+    assert "-21" not in table and (tmp_path / "w.png").read_bytes()[:4] == b"\x89PNG"
+
+
 def test_table1_normalised_score(tmp_path):
     reference = json.load(open(os.path.join(ROOT, "benchmark", "reference.json")))
     rand = reference["random_policy"]
@@ -330,8 +353,16 @@ def test_table1_normalised_score(tmp_path):
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     table = (tmp_path / "out" / "table1.md").read_text()
-    assert f"| clipping, eps = 0.2 | {expected_clip:.2f} | 0.82 |" in table, table
-    assert f"| fixed KL, beta = 3 | {expected_kl:.2f} | 0.72 |" in table, table
+    assert f"| clipping, eps = 0.2 | 2 | {expected_clip:.2f} | 0.82 |" in table, table
+    assert f"| fixed KL, beta = 3 | 2 | {expected_kl:.2f} | 0.72 |" in table, table
+    # per run, normalised by the best setting's mean on each env: clip scores 1 on HalfCheetah and a on Hopper
+    # (both seeds alike), so its IQM, the mean of the middle two of [a, a, 1, 1], is (a + 1) / 2; P(clip > kl)
+    # is 1 on HalfCheetah, 0 on Hopper: 0.5. With identical seeds every bootstrap resample gives the same.
+    a, b = (1000 - hop) / (2000 - hop), (500 - hc) / (1000 - hc)
+    assert f"| clipping, eps = 0.2 | {(a + 1) / 2:.2f} [{(a + 1) / 2:.2f}, {(a + 1) / 2:.2f}] | |" in table, table
+    assert f"| fixed KL, beta = 3 | {(b + 1) / 2:.2f} [{(b + 1) / 2:.2f}, {(b + 1) / 2:.2f}] | 0.50 [0.50, 0.50] |" in table, table
+    png = tmp_path / "out" / "table1_curves.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and "![Table 1 curves](table1_curves.png)" in table
 
 
 def test_aggregate_scores_match_an_independent_computation(tmp_path):

@@ -1,0 +1,104 @@
+"""Learning speed side by side: the mean episodic return in each window of steps, per run, then the mean and
+the min-max over seeds, for two or more sweeps' runs of one env (ours beside a baseline's).
+
+    python benchmark/windows.py benchmark/runs --env-id BreakoutNoFrameskip-v4 --window 50000 \
+        --out benchmark/results/breakout_windows
+
+Every run under the given directories (sweep.py's run directories: run.json, the events under runs/) that
+played env-id is read; runs are grouped by script and variant. A window (a, b] holds the episodes that
+ended after step a and at or before step b, so its mean is the return of the games the policy finished in
+that stretch of training. Writes OUT.md (a table per window end) and OUT.png (mean over seeds, min-max
+band). Unfinished runs count up to their last window that is complete (--include-unfinished).
+"""
+
+import argparse
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from report import load_runs  # noqa: E402
+
+
+def window_means(steps, returns, window, last_step):
+    """[mean return of the episodes that ended in (k window, (k + 1) window]] for each complete window."""
+    ends = np.arange(window, last_step + 1, window)
+    means = []
+    for end in ends:
+        inside = (steps > end - window) & (steps <= end)
+        means.append(float(np.mean(returns[inside])) if inside.any() else float("nan"))
+    return ends, np.array(means)
+
+
+def main(argv):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("runs_dirs", nargs="+", help="directories holding sweep.py's run directories")
+    parser.add_argument("--env-id", required=True)
+    parser.add_argument("--window", type=int, default=50000, help="steps per window")
+    parser.add_argument("--out", required=True, help="path without extension for OUT.md and OUT.png")
+    parser.add_argument("--include-unfinished", action="store_true", help="also read runs without a `done` file")
+    args = parser.parse_args(argv)
+    if args.window < 1:
+        parser.exit(2, "windows.py: error: --window must be at least 1\n")
+    groups = {}
+    for runs_dir in args.runs_dirs:
+        if not os.path.isdir(runs_dir):
+            parser.exit(2, f"windows.py: error: no directory {runs_dir}: pass sweep.py's --runs-dir\n")
+        for run in load_runs(runs_dir, include_unfinished=args.include_unfinished):
+            if run["env_id"] == args.env_id:
+                groups.setdefault(f"{run['script']} ({run['variant']})", {})[run["seed"]] = run
+    if not groups:
+        parser.exit(2, f"windows.py: error: no finished run of {args.env_id} under {' '.join(args.runs_dirs)}\n")
+    table = {}  # label -> (ends, {seed: means})
+    for label, runs in sorted(groups.items()):
+        per_seed = {seed: window_means(r["episode_steps"], r["episode_returns"], args.window, r["steps"])
+                    for seed, r in sorted(runs.items())}  # fmt: skip
+        n = min(len(ends) for ends, _ in per_seed.values())
+        ends = next(iter(per_seed.values()))[0][:n]
+        table[label] = (ends, {seed: means[:n] for seed, (_, means) in per_seed.items()})
+    write_markdown(table, args)
+    plot(table, args)
+    print(f"wrote {args.out}.md and {args.out}.png")
+
+
+def write_markdown(table, args):
+    n = min(len(ends) for ends, _ in table.values())
+    ends = next(iter(table.values()))[0][:n]
+    lines = [f"# {args.env_id}: mean episodic return per {args.window // 1000}k-step window", "",
+             "Each cell: the mean over seeds of each run's mean return in the window, [min, max] over seeds, then the "
+             "seeds' own values.", "",
+             "| run | seeds | " + " | ".join(f"{e // 1000}k" for e in ends) + " |",
+             "|---|---|" + "---|" * n]  # fmt: skip
+    for label, (_, per_seed) in table.items():
+        cells = []
+        for k in range(n):
+            values = np.array([means[k] for means in per_seed.values()])
+            cells.append(f"{np.nanmean(values):.1f} [{np.nanmin(values):.1f}, {np.nanmax(values):.1f}] ("
+                         + ", ".join(f"{v:.1f}" for v in values) + ")")  # fmt: skip
+        lines.append(f"| {label} | {', '.join(map(str, per_seed))} | " + " | ".join(cells) + " |")
+    with open(args.out + ".md", "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def plot(table, args):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for label, (ends, per_seed) in table.items():
+        values = np.array(list(per_seed.values()))
+        ax.plot(ends, np.nanmean(values, 0), label=f"{label}, {len(per_seed)} seeds")
+        ax.fill_between(ends, np.nanmin(values, 0), np.nanmax(values, 0), alpha=0.2)
+    ax.set_xlabel("steps")
+    ax.set_ylabel(f"mean return per {args.window // 1000}k-step window")
+    ax.set_title(args.env_id)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(args.out + ".png", dpi=100)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
