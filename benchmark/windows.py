@@ -14,6 +14,7 @@ band). Unfinished runs count up to their last window that is complete (--include
 import argparse
 import os
 import sys
+import warnings
 
 import numpy as np
 
@@ -54,17 +55,18 @@ def main(argv):
     for label, runs in sorted(groups.items()):
         per_seed = {seed: window_means(r["episode_steps"], r["episode_returns"], args.window, r["steps"])
                     for seed, r in sorted(runs.items())}  # fmt: skip
-        n = min(len(ends) for ends, _ in per_seed.values())
-        ends = next(iter(per_seed.values()))[0][:n]
-        table[label] = (ends, {seed: means[:n] for seed, (_, means) in per_seed.items()})
+        ends = max((ends for ends, _ in per_seed.values()), key=len)  # a shorter (unfinished) run: NaN after its end
+        padded = {seed: np.pad(means, (0, len(ends) - len(means)), constant_values=np.nan)
+                  for seed, (_, means) in per_seed.items()}  # fmt: skip
+        table[label] = (ends, padded)
     write_markdown(table, args)
     plot(table, args)
     print(f"wrote {args.out}.md and {args.out}.png")
 
 
 def write_markdown(table, args):
-    n = min(len(ends) for ends, _ in table.values())
-    ends = next(iter(table.values()))[0][:n]
+    ends = max((ends for ends, _ in table.values()), key=len)
+    n = len(ends)
     lines = [f"# {args.env_id}: mean episodic return per {args.window // 1000}k-step window", "",
              "Each cell: the mean over seeds of each run's mean return in the window, [min, max] over seeds, then the "
              "seeds' own values.", "",
@@ -73,9 +75,9 @@ def write_markdown(table, args):
     for label, (_, per_seed) in table.items():
         cells = []
         for k in range(n):
-            values = np.array([means[k] for means in per_seed.values()])
-            cells.append(f"{np.nanmean(values):.1f} [{np.nanmin(values):.1f}, {np.nanmax(values):.1f}] ("
-                         + ", ".join(f"{v:.1f}" for v in values) + ")")  # fmt: skip
+            values = np.array([means[k] for means in per_seed.values() if k < len(means) and not np.isnan(means[k])])
+            cells.append(f"{values.mean():.1f} [{values.min():.1f}, {values.max():.1f}] ("
+                         + ", ".join(f"{v:.1f}" for v in values) + ")" if len(values) else "")  # fmt: skip
         lines.append(f"| {label} | {', '.join(map(str, per_seed))} | " + " | ".join(cells) + " |")
     with open(args.out + ".md", "w") as f:
         f.write("\n".join(lines) + "\n")
@@ -90,8 +92,11 @@ def plot(table, args):
     fig, ax = plt.subplots(figsize=(7, 4))
     for label, (ends, per_seed) in table.items():
         values = np.array(list(per_seed.values()))
-        ax.plot(ends, np.nanmean(values, 0), label=f"{label}, {len(per_seed)} seeds")
-        ax.fill_between(ends, np.nanmin(values, 0), np.nanmax(values, 0), alpha=0.2)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a window no run reached stays NaN
+            mean, low, high = np.nanmean(values, 0), np.nanmin(values, 0), np.nanmax(values, 0)
+        ax.plot(ends, mean, label=f"{label}, {len(per_seed)} seeds")
+        ax.fill_between(ends, low, high, alpha=0.2)
     ax.set_xlabel("steps")
     ax.set_ylabel(f"mean return per {args.window // 1000}k-step window")
     ax.set_title(args.env_id)
