@@ -357,8 +357,6 @@ def main(args):
     obs_dim = int(np.prod(envs.single_observation_space.shape))
     act_dim = int(np.prod(envs.single_action_space.shape))
 
-    writer = run.start(envs)  # runs/{run.name}: the tensorboard log, and the checkpoint
-
     agent = Agent(obs_dim, act_dim, args.init_logstd).to(device)
     # fused=True: one kernel for all parameters, 4x faster than the default per-tensor loop on the CPU
     optimizer = torch.optim.Adam(agent.critic.parameters(), lr=args.vf_learning_rate, eps=1e-5, fused=True)
@@ -385,6 +383,7 @@ def main(args):
         return_rms=return_rms, discounted_return=discounted_return, recent_returns=recent_returns, rng=rng,
     )
     next_obs = normalize_obs(next_obs_raw, obs_rms)
+    writer = run.start(envs)  # runs/{run.name}: the tensorboard log, and the checkpoint
     start_time, start_step = time.time(), global_step
 
     with run:  # a Ctrl-C or SIGTERM ends the run at its next run.check(); leaving saves the last iteration
@@ -492,6 +491,7 @@ RULES = {  # check_args: the values each numeric flag of this script takes
     "0 or more": (lambda v: v >= 0, ("cg_damping", "checkpoint_every")),
     "in (0, 1]": (lambda v: 0 < v <= 1, ("gamma",)),
     "in [0, 1]": (lambda v: 0 <= v <= 1, ("gae_lambda",)),
+    "a whole number in [0, 2**32)": (lambda v: 0 <= v < 2**32, ("seed",)),  # numpy's seeds
     "in (0, 1)": (lambda v: 0 < v < 1, ("backtrack_coef",)),
 }  # fmt: skip
 # --resume: the flags that may differ from the run's own (none of them changes the network, the batch or the env)
@@ -517,15 +517,16 @@ def check_env(args):
     if not (isinstance(obs_space, gym.spaces.Box) and len(obs_space.shape) == 1):
         fail(f"{args.env_id} has a {obs_space} observation space; {SCRIPT} needs a flat vector (a 1-D Box): "
              f"wrap the env in gymnasium's FlattenObservation, or for Atari pixels use ppo_atari.py")  # fmt: skip
-    if not isinstance(act_space, ACTION_SPACE) or len(act_space.shape) > 1:
+    shape = act_space.shape or ()  # usable: a Discrete space, or a Box of one dimension with at least one entry
+    flat = isinstance(act_space, gym.spaces.Discrete) or (len(shape) == 1 and shape[0] > 0)
+    if not isinstance(act_space, ACTION_SPACE) or not flat:
         takes = {gym.spaces.Box: "ppo_continuous.py or trpo_continuous.py", gym.spaces.Discrete: "ppo_discrete.py"}
-        flat = len(act_space.shape) <= 1
         other = next((script for space, script in takes.items() if isinstance(act_space, space) and flat), None)
         none = "no script here takes it (a 1-D Box: ppo_continuous.py; Discrete: ppo_discrete.py)"
         hint = f"use {other}" if other else none
         fail(f"{args.env_id} has a {act_space} action space; {SCRIPT} needs a {ACTION_SPACE.__name__} one: {hint}")
     if args.capture_video:
-        message = "--capture-video: the env cannot render here ({}): without a display set MUJOCO_GL=egl or =osmesa"
+        message = "--capture-video: the env cannot render here ({}): without a display set MUJOCO_GL=egl (or osmesa)"
         with warnings.catch_warnings(), failing(message):
             warnings.simplefilter("ignore")  # GL's warnings before the error would add lines to it
             env.reset(seed=args.seed)
@@ -566,8 +567,11 @@ import contextlib  # noqa: E402 (run management's own imports, below the fence w
 import copy  # noqa: E402
 import difflib  # noqa: E402
 import errno  # noqa: E402
+import fcntl  # noqa: E402
 import importlib  # noqa: E402
+import io  # noqa: E402
 import math  # noqa: E402
+import re  # noqa: E402
 import signal  # noqa: E402
 import sys  # noqa: E402
 from dataclasses import asdict  # noqa: E402
@@ -589,12 +593,20 @@ class Run:
         check_env_id(args.env_id)
         check_args(args, self.saved)
         check_env(args)
-        fresh = f"{args.env_id}__{args.exp_name}__{args.seed}__{int(time.time())}"
+        # one directory under runs/, whatever the flags say: the env id's '/' and ':' become '_'
+        fresh = f"{re.sub(r'[^A-Za-z0-9._-]', '_', args.env_id)}__{args.exp_name}__{args.seed}__{int(time.time())}"
         self.name = self.saved["training"]["run_name"] if self.saved else fresh
         self.rng, self.snapshot, self.code, self.wandb = None, None, None, None
+        self.lock = lock_run(self.name) if self.saved else None  # a second --resume of a running run: one line
 
     def start(self, envs):
-        """Claims runs/{name}, opens its tensorboard log, and W&B with --track (no account: one line)."""
+        """Claims runs/{name}, opens its tensorboard log, and W&B with --track (no account: one line). From here
+        a Ctrl-C or SIGTERM is only recorded, and ends the run at its first check()."""
+
+        def received(sig, _frame):
+            self.code = self.code or {signal.SIGINT: 130, signal.SIGTERM: 143}[sig]  # the first one counts
+
+        self.previous = {sig: signal.signal(sig, received) for sig in (signal.SIGINT, signal.SIGTERM)}
         self.envs, args = envs, self.args
         if args.track:
             import wandb
@@ -603,11 +615,13 @@ class Run:
                 wandb.init(project=args.wandb_project_name, entity=args.wandb_entity, sync_tensorboard=True,
                            config=vars(args), name=self.name, monitor_gym=True, save_code=True)  # fmt: skip
             self.wandb = wandb
-        self.name = self.name if self.saved else new_run_dir(self.name)
+        if not self.saved:
+            self.name = new_run_dir(self.name)
+            self.lock = lock_run(self.name)
         self.path = f"runs/{self.name}/{args.exp_name}.pt"
         # on --resume, purge_step drops what the stopped run logged after its checkpoint: no step repeats
         purge_step = self.saved["training"]["global_step"] + 1 if self.saved else None
-        with failing(f"cannot write runs/{self.name} ({{}}): run from a directory you can write to", OSError):
+        with failing(f"cannot write runs/{self.name} ({{}}): {{fix}}", OSError):
             self.writer = SummaryWriter(f"runs/{self.name}", purge_step=purge_step)
         table = "\n".join(f"|{key}|{value}|" for key, value in vars(args).items())
         self.writer.add_text("hyperparameters", "|param|value|\n|-|-|\n" + table)
@@ -620,14 +634,15 @@ class Run:
         self.rng, self.kept = rng, {name: value for name, value in kept.items() if name not in numbers}
         if not self.saved:
             return [kept[name] for name in numbers]
-        for name, value in self.kept.items():
-            if isinstance(value, np.ndarray):
-                value[:] = self.saved[name].numpy()
-            elif isinstance(value, deque):
-                value.extend(self.saved[name])
-            else:
-                value.load_state_dict(self.saved[name])
-        set_rng_state(self.saved["rng"], rng)
+        with failing(f"'{self.args.resume}' does not fit this run ({{}}): resume it with the script that wrote it"):
+            for name, value in self.kept.items():
+                if isinstance(value, np.ndarray):
+                    value[:] = self.saved[name].numpy()
+                elif isinstance(value, deque):
+                    value.extend(self.saved[name])
+                else:
+                    value.load_state_dict(self.saved[name])
+            set_rng_state(self.saved["rng"], rng)
         return [self.saved["training"][name] for name in numbers]
 
     def end_iteration(self, losses, **numbers):
@@ -645,17 +660,15 @@ class Run:
             sys.exit(self.code)
 
     def __enter__(self):
-        def received(sig, _frame):
-            self.code = self.code or {signal.SIGINT: 130, signal.SIGTERM: 143}[sig]  # the first one counts
-
-        self.previous = {sig: signal.signal(sig, received) for sig in (signal.SIGINT, signal.SIGTERM)}
         return self
 
     def __exit__(self, kind, error, traceback):
-        try:
-            if self.snapshot is not None and (self.args.save_model or self.args.checkpoint_every):
+        try:  # a run that ends early (a signal, an error) keeps its last finished iteration, whatever the flags
+            if self.snapshot is not None and (self.args.save_model or self.args.checkpoint_every or kind is not None):
                 save_checkpoint(self.path, self.snapshot)
                 print(f"model saved to {self.path}")
+            elif self.snapshot is None and self.code:
+                print(f"{SCRIPT}: stopped before its first iteration finished: nothing was saved", file=sys.stderr)
         finally:
             self.envs.close()
             self.writer.close()
@@ -663,8 +676,10 @@ class Run:
                 self.wandb.finish()
             for sig, handler in self.previous.items():
                 signal.signal(sig, handler)
+            self.lock.close()
         if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
-            fail(f"the disk is full ({error.strerror}): free some space, then --resume the run from its checkpoint")
+            then = ", then --resume the run from its checkpoint" if os.path.exists(self.path) else ""
+            fail(f"the disk is full ({error.strerror}): free some space{then}")
 
 
 def fail(message):
@@ -675,18 +690,26 @@ def fail(message):
 
 @contextlib.contextmanager
 def failing(message, errors=Exception):
-    """An error of the kinds given, inside the block, ends the run with message, its {} filled with the cause."""
+    """An error of the kinds given, inside the block, ends the run with message, its {} filled with the cause
+    and {fix} with what to do about a failed write, by its cause."""
     try:
         yield
     except errors as e:
-        first_line = (str(e).splitlines() or [""])[0]
-        cause = e.strerror if isinstance(e, OSError) and e.strerror else f"{type(e).__name__}: {first_line}"
-        fail(message.format(cause))
+        lines = [line.strip() for line in str(e).splitlines() if line.strip()] or [""]
+        first = " ".join(lines[:2]) if lines[0].endswith(":") else lines[0]  # "Error(s) in ...:" names no cause
+        cause = e.strerror if isinstance(e, OSError) and e.strerror else f"{type(e).__name__}: {first}"
+        fixes = {errno.ENOSPC: "free disk space", errno.EDQUOT: "free disk space",
+                 errno.ENAMETOOLONG: "pass a shorter --exp-name, or run from a shorter path",
+                 errno.EISDIR: "a directory stands where the file goes: move it away"}  # fmt: skip
+        fix = fixes.get(e.errno, "run from a directory you can write to") if isinstance(e, OSError) else None
+        fail(message.format(cause, fix=fix or "free disk space, or check the directory"))
 
 
 def check_env_id(env_id):
     """A registered id, or gymnasium's `module:EnvId` form: importing module registers the user's env."""
-    module, _, name = env_id.rpartition(":")
+    module, colon, name = env_id.rpartition(":")
+    if colon and not module:
+        fail(f"--env-id {env_id}: no module before ':': pass {name}, or my_module:{name} to import my_module first")
     if module:
         with failing(f"--env-id {env_id}: importing '{module}' failed ({{}}): check `python -c 'import {module}'`"):
             importlib.import_module(module)
@@ -707,6 +730,9 @@ def check_args(args, saved):
         for rule, (holds, names) in RULES.items():
             if name in names and not holds(value):
                 fail(f"{flag}: must be {rule}")
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}", args.exp_name):  # the run's directory, under runs/
+        fail(f"--exp-name {args.exp_name!r}: a run's name is one directory name of at most 100 letters, digits, "
+             f"'.', '_' or '-', starting with a letter or digit: pass e.g. --exp-name my_run")
     batch = args.num_envs * args.num_steps
     split = "num_minibatches" if hasattr(args, "num_minibatches") else "vf_num_minibatches"
     if batch % getattr(args, split):
@@ -724,11 +750,23 @@ def new_run_dir(run_name):
     """Claims runs/{run_name} (made atomically): a second run started in the same second with the same env,
     name and seed gets {run_name}-2, never the first one's directory."""
     for name in [run_name] + [f"{run_name}-{n}" for n in range(2, 1000)]:
-        with failing(f"cannot write runs/{name} ({{}}): run from a directory you can write to", OSError):
+        with failing(f"cannot write runs/{name} ({{}}): {{fix}}", OSError):
             with contextlib.suppress(FileExistsError):
                 os.makedirs(f"runs/{name}")
                 return name
     fail(f"runs/{run_name} and 998 more like it exist: pass another --exp-name")
+
+
+def lock_run(run_name):
+    """Holds runs/{run_name} for this process (an flock, which the system drops when the process ends, however
+    it ends): a second process resuming the same run is refused in one line instead of overwriting its files."""
+    with failing(f"cannot write runs/{run_name} ({{}}): {{fix}}", OSError):
+        lock = open(f"runs/{run_name}/.lock", "w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        fail(f"runs/{run_name} is in use by another process that runs it: wait for it to end, or stop it first")
+    return lock
 
 
 def check_finite(agent, iteration, *losses):
@@ -770,9 +808,8 @@ def set_rng_state(state, rng):
 
 def save_checkpoint(path, state):
     """Written to a temporary file, then renamed: a stopped run never leaves a half-written checkpoint."""
-    try:
-        with failing(f"could not write the checkpoint {path} ({{}}): free disk space or run from a writable directory",
-                     OSError):  # fmt: skip
+    try:  # torch.save reports a full disk as a RuntimeError
+        with failing(f"could not write the checkpoint {path} ({{}}): {{fix}}", (OSError, RuntimeError)):
             torch.save(state, path + ".tmp")
             os.replace(path + ".tmp", path)
     finally:
@@ -818,13 +855,13 @@ def evaluate_checkpoint(args, run_name):
     if state["env_id"] != args.env_id:
         fail(f"'{args.eval_checkpoint}' holds a policy for {state['env_id']}, not {args.env_id}: "
              f"pass --env-id {state['env_id']}")
-    policy = load_policy(state)  # this script's network (and statistics) with the saved weights
+    with failing(f"'{args.eval_checkpoint}' does not fit this script's network ({{}}): pass a checkpoint it wrote"):
+        policy = load_policy(state)  # this script's network (and statistics) with the saved weights
     returns = evaluate(*policy, args.env_id, args.eval_episodes, args.seed, args.capture_video, f"{run_name}-eval")
     # printed first: a log directory that cannot be written must not lose the episodes just played
     print(f"eval {args.eval_checkpoint}: mean return {np.mean(returns):.2f} +- {np.std(returns):.2f} over "
           f"{len(returns)} episodes\nepisodes: " + ", ".join(f"{r:.1f}" for r in returns), flush=True)  # fmt: skip
-    with failing(f"could not write runs/{run_name}-eval ({{}}): the result is above; run from a writable directory",
-                 OSError):  # fmt: skip
+    with failing(f"could not write runs/{run_name}-eval ({{}}): the result is above; {{fix}}", OSError):
         writer = SummaryWriter(f"runs/{run_name}-eval")
         for i, episodic_return in enumerate(returns):
             writer.add_scalar("eval/episodic_return", episodic_return, i)
@@ -832,5 +869,24 @@ def evaluate_checkpoint(args, run_name):
     return returns
 
 
+def parse_args():
+    """The flags, parsed by tyro, whose error box (a bad value, another script's flag) becomes one line."""
+    box = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(box):
+            return tyro.cli(Args)
+    except SystemExit as e:
+        lines = [line.strip(" │╭╰─") for line in box.getvalue().splitlines()]
+        message = " ".join(line for line in lines[1 : (lines + [""]).index("", 1)])  # the box's text, above its rule
+        if not e.code or not message:
+            sys.stderr.write(box.getvalue())
+            raise
+        fail(f"{message}: see `python {SCRIPT} --help`")
+
+
 if __name__ == "__main__":
-    main(tyro.cli(Args))
+    try:
+        main(parse_args())
+    except KeyboardInterrupt:  # Ctrl-C before the loop began (the loop's own stop saves and exits 130)
+        print(f"{SCRIPT}: stopped during start-up: nothing was saved", file=sys.stderr)
+        sys.exit(130)

@@ -15,6 +15,7 @@ the results, whichever backend produced them.
 """
 
 import argparse
+import fcntl
 import glob
 import hashlib
 import json
@@ -116,6 +117,20 @@ def last_checkpoint(path):
     except Exception:  # unreadable, or no training state
         return None
     return os.path.abspath(found[-1]) if unfinished and current else None
+
+
+def claim(runs_dir, path):
+    """An flock that this sweep holds on a run for as long as it lives (the system drops it when the sweep ends,
+    however it ends), or None if another sweep holds it: that run is in progress there, and is left alone.
+    The lock files live in RUNS_DIR/.locks/, outside the run directories, which prepare() may empty."""
+    os.makedirs(os.path.join(runs_dir, ".locks"), exist_ok=True)
+    lock = open(os.path.join(runs_dir, ".locks", hashlib.sha1(os.path.abspath(path).encode()).hexdigest()), "w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.close()
+        return None
+    return lock
 
 
 def prepare(path, run):
@@ -230,6 +245,11 @@ def fail(message):
     sys.exit(2)
 
 
+class Parser(argparse.ArgumentParser):
+    def error(self, message):  # argparse's usage block and message, as one line
+        fail(f"{message}: see `python benchmark/sweep.py --help`")
+
+
 def sweep_local(paths, runs_dir, workers, progress):
     """Runs `workers` tasks at a time. Ctrl-C or SIGTERM to the sweep stops its runs, which save, and
     ends it with 130. The handler only records the signal, and the loop acts on it: an exception raised
@@ -331,7 +351,7 @@ def main(argv):
     flags = []
     if "--" in argv:
         argv, flags = argv[: argv.index("--")], argv[argv.index("--") + 1 :]
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = Parser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--preset", choices=sorted(PRESETS), help="a predefined sweep; the options below override its parts")
     parser.add_argument("--script", help="the script to run, e.g. ppo_continuous.py, or a baseline in ../shared/baselines/")
     parser.add_argument("--env-ids", nargs="+", help="env ids")
@@ -356,10 +376,13 @@ def main(argv):
 
     preset = PRESETS.get(args.preset, {})
     script, env_ids = args.script or preset.get("script"), args.env_ids or preset.get("env_ids")
-    seeds = args.seeds or preset.get("seeds") or [1]
+    seeds = list(dict.fromkeys(args.seeds or preset.get("seeds") or [1]))  # a seed given twice runs once
     variants = [v + flags for v in preset.get("variants", [[]])] if not args.script or args.script == preset.get("script") else [flags]
     if not script or not env_ids:
         fail("name a --preset, or a --script and its --env-ids")
+    for env_id in env_ids:  # each names a directory under --runs-dir, which must stay there
+        if any(part in ("", ".", "..") for part in env_id.split("/")) or env_id.startswith("-") or "\0" in env_id:
+            fail(f"--env-ids {env_id!r}: not an env id; pass ids such as HalfCheetah-v4")
     scripts = sorted({preset["script"] for preset in PRESETS.values()} | {f for f in os.listdir(ROOT) if f.startswith(("ppo_", "trpo_")) and f.endswith(".py")})
     if script not in scripts + baseline_scripts():  # a name, not a path: run directories stay under --runs-dir
         fail(f"--script {script}: pick one of the project's scripts: {', '.join(scripts)}"
@@ -374,8 +397,12 @@ def main(argv):
     runs = plan(script, env_ids, seeds, variants)
     paths = [run_dir(args.runs_dir, run) for run in runs]
     todo = [(p, r) for p, r in zip(paths, runs) if not is_done(p)]
-    print(f"{len(runs)} runs in {args.runs_dir}: {len(runs) - len(todo)} already done, {len(todo)} to run "
-          f"({args.backend}{f', {workers} workers' if workers else ''})", flush=True)  # fmt: skip
+    locks = {p: claim(args.runs_dir, p) for p, _ in todo}  # held until the sweep ends
+    busy = [p for p, lock in locks.items() if lock is None]
+    todo = [(p, r) for p, r in todo if locks[p] is not None]
+    print(f"{len(runs)} runs in {args.runs_dir}: {len(runs) - len(todo) - len(busy)} already done, {len(todo)} to run "
+          f"({args.backend}{f', {workers} workers' if workers else ''})"
+          + (f"; {len(busy)} in progress in another sweep, left to it" if busy else ""), flush=True)  # fmt: skip
     for path, run in todo:
         prepare(path, run)
     progress = Progress(args.runs_dir, len(todo), args.status_every)

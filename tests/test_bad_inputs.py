@@ -2,6 +2,9 @@
 environments (gymnasium's module:EnvId form, tests/toy_envs.py) work."""
 
 import dataclasses
+import os
+import subprocess
+import sys
 from typing import Optional
 
 import pytest
@@ -15,6 +18,7 @@ import trpo_continuous
 MLP = [ppo_continuous, ppo_discrete, trpo_continuous]
 ALL = MLP + [ppo_atari]
 PPO = [ppo_continuous, ppo_discrete, ppo_atari]
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def one_line_exit_2(module, kw, capsys):
@@ -56,6 +60,8 @@ NUMBERS = [  # (flag, value, message): every script that has the flag must refus
     ("num_threads", -1, "--num-threads -1: must be 0 or more"),
     ("torch_threads", -2, "--torch-threads -2: must be 0 or more"),
     ("checkpoint_every", -1, "--checkpoint-every -1: must be 0 or more"),
+    ("seed", -1, "--seed -1: must be a whole number in [0, 2**32)"),
+    ("seed", 2**32, "--seed 4294967296: must be a whole number in [0, 2**32)"),
 ]
 
 
@@ -64,7 +70,7 @@ NUMBER_CASES = [(m, *case) for m in ALL for case in NUMBERS if case[0] in m.Args
 
 def test_every_numeric_flag_is_in_the_table():
     numeric = {f.name for m in ALL for f in dataclasses.fields(m.Args) if f.type in (int, float, "int", "float", Optional[float])}
-    computed = {"seed", "batch_size", "minibatch_size", "num_iterations"}  # any value / filled in at run time
+    computed = {"batch_size", "minibatch_size", "num_iterations"}  # filled in at run time
     assert numeric - computed - {flag for flag, _, _ in NUMBERS} == set()
 
 
@@ -112,6 +118,8 @@ SPACES = [  # (env, script): what the line must say
     ("ToyChoice-v0", trpo_continuous, "needs a Box one: use ppo_discrete.py"),
     ("ToyReach-v0", ppo_discrete, "action space; ppo_discrete.py needs a Discrete one: use ppo_continuous.py or trpo_continuous.py"),
     ("ToyReach-v0", ppo_atari, "toy_envs:ToyReach-v0 is not an Atari game: pass --env-id e.g. BreakoutNoFrameskip-v4"),
+    ("ToyScalarAction-v0", ppo_continuous, "Box(-1.0, 1.0, (), float32) action space; ppo_continuous.py needs a Box one: no script"),
+    ("ToyEmptyAction-v0", trpo_continuous, "Box([], [], (0,), float32) action space; trpo_continuous.py needs a Box one: no"),
 ]
 
 
@@ -177,3 +185,41 @@ def test_a_runs_directory_that_cannot_be_written(module, tmp_path, monkeypatch, 
     kw = dict(env_id="toy_envs:ToyChoice-v0" if module is ppo_discrete else "toy_envs:ToyReach-v0") if module is not ppo_atari else {}
     line = one_line_exit_2(module, kw, capsys)
     assert "cannot write runs/" in line and "(Permission denied): run from a directory you can write to" in line
+
+
+@pytest.mark.parametrize("module", ALL, ids=lambda m: m.__name__)
+@pytest.mark.parametrize("name", ["../../escaped", "a/b", "/tmp/x", ".hidden", "x" * 101, ""])
+def test_a_run_name_is_one_directory_under_runs(module, name, tmp_path, monkeypatch, capsys):
+    """--exp-name names the run's directory under runs/ (and videos/): anything but one safe directory name is
+    refused before anything is written, so no flag can place a run's files elsewhere."""
+    work = tmp_path / "a" / "b" / "work"
+    work.mkdir(parents=True)
+    monkeypatch.chdir(work)
+    line = one_line_exit_2(module, dict(exp_name=name), capsys)
+    assert f"--exp-name {name!r}: a run's name is one directory name" in line
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []  # nothing written anywhere
+
+
+@pytest.mark.parametrize("module", MLP, ids=lambda m: m.__name__)
+def test_an_env_id_with_an_empty_module(module, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    line = one_line_exit_2(module, dict(env_id=":CartPole-v1"), capsys)
+    assert "--env-id :CartPole-v1: no module before ':': pass CartPole-v1" in line
+
+
+@pytest.mark.parametrize(
+    "script, flags, message",
+    [
+        ("ppo_continuous.py", ["--max-kl", "0.1"], "Unrecognized options: --max-kl, 0.1: see `python ppo_continuous.py --help`"),
+        ("ppo_discrete.py", ["--seed", "abc"], "Error parsing --seed: invalid literal for int() with base 10: 'abc'"),
+        ("trpo_continuous.py", ["--num-minibatches", "4"], "Unrecognized options: --num-minibatches, 4"),
+        ("ppo_atari.py", ["--loss", "nope"], "invalid choice 'nope' for argument '--loss'"),
+    ],
+)
+def test_the_parsers_own_errors_are_one_line(script, flags, message, tmp_path):
+    """tyro's multi-line error box (a bad value, another script's flag) becomes one line naming the flag."""
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, script), *flags], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=120)  # fmt: skip
+    lines = [line for line in proc.stderr.strip().splitlines() if not line.startswith(("A.L.E", "[Powered"))]
+    assert proc.returncode == 2 and len(lines) == 1 and message in lines[0], lines
+    assert list(tmp_path.iterdir()) == []

@@ -137,6 +137,38 @@ def test_a_checkpoint_of_an_older_script_version_is_not_resumed(tmp_path):
     assert sweep.last_checkpoint(str(tmp_path)) is None
 
 
+@pytest.mark.parametrize("env_id", ["..", ".", "../..", "a/../b", "-x"])
+def test_a_sweep_never_writes_outside_its_runs_dir(env_id, tmp_path):
+    """An env id names a directory under --runs-dir: one that would leave it is refused before anything is
+    written (it used to run in <runs-dir>/../seed1 and delete it on the next pass)."""
+    work = tmp_path / "work"
+    work.mkdir()
+    cmd = [sys.executable, os.path.join(ROOT, "benchmark", "sweep.py"), "--script", "ppo_discrete.py", "--env-ids", env_id,
+           "--runs-dir", "runs/x"]  # fmt: skip
+    proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True, timeout=60)
+    lines = proc.stderr.strip().splitlines()
+    message = "argument --env-ids: expected at least one argument" if env_id == "-x" else f"--env-ids {env_id!r}: not an env id"
+    assert proc.returncode == 2 and len(lines) == 1 and message in lines[0], lines
+    assert list(tmp_path.rglob("*")) == [work]
+
+
+def test_a_run_in_progress_in_another_sweep_is_left_to_it_and_a_seed_runs_once(tmp_path):
+    runs = tmp_path / "runs"
+    cmd = [sys.executable, os.path.join(ROOT, "benchmark", "sweep.py"), "--script", "ppo_discrete.py", "--env-ids", "CartPole-v1",
+           "Acrobot-v1", "--seeds", "1", "1", "--runs-dir", str(runs), "--", "--total-timesteps", "256", "--num-steps", "64"]  # fmt: skip
+    busy = runs / "ppo_discrete" / "total-timesteps_256_num-steps_64" / "Acrobot-v1" / "seed1"
+    held = sweep.claim(str(runs), str(busy))  # another sweep is running it
+    busy.mkdir(parents=True)
+    (busy / "log.txt").write_text("running elsewhere\n")
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=300).stdout
+    assert "2 runs in" in out and "1 to run" in out and "1 in progress in another sweep, left to it" in out, out
+    assert (busy / "log.txt").read_text() == "running elsewhere\n" and not (busy / "run.json").exists()
+    assert (runs / "ppo_discrete" / "total-timesteps_256_num-steps_64" / "CartPole-v1" / "seed1" / "done").exists()
+    held.close()
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=300).stdout
+    assert "1 already done, 1 to run" in out and (busy / "done").exists(), out
+
+
 def read_tb(run_dir, tag):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
@@ -172,6 +204,8 @@ def test_presets_and_variant_names():
         (["--script", os.path.join(ROOT, "ppo_discrete.py")], "pick one of the project's scripts"),  # a path would put runs elsewhere
         (["--script", "ppo_discrete.py", "--workers", "0"], "--workers must be at least 1"),
         (["--script", "ppo_discrete.py", "--backend", "slurm"], "--backend slurm needs Slurm's sbatch, which is not on PATH"),
+        (["--preset", "nosuch"], "argument --preset: invalid choice: 'nosuch'"),  # argparse's own errors, in one line
+        (["--seeds", "one"], "argument --seeds: invalid int value: 'one'"),
     ],
 )
 def test_sweep_refuses_bad_options_in_one_line_before_writing(options, message, tmp_path):

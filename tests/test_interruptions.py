@@ -196,3 +196,106 @@ def test_a_disk_that_fills_during_training_is_one_line(module, tmp_path, monkeyp
     assert exc.value.code == 2 and len(err) == 1, err
     assert "the disk is full (No space left on device)" in err[0] and "--resume the run from its checkpoint" in err[0]
     assert torch.load(next((tmp_path / "runs").glob("*/full.pt")), weights_only=True)["training"]["iteration"] == 2
+
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)
+def test_a_stopped_run_keeps_its_last_iteration_even_with_checkpoint_every_0(module, tmp_path, monkeypatch):
+    """--checkpoint-every 0 writes no periodic checkpoint; a run stopped in iteration 2 still keeps iteration 1."""
+    monkeypatch.chdir(tmp_path)
+    real_gae, calls = module.compute_gae, []
+
+    def gae(*args):
+        calls.append(1)
+        if len(calls) == 2:
+            raise SystemExit(143)  # SIGTERM's exit, in iteration 2
+        return real_gae(*args)
+
+    monkeypatch.setattr(module, "compute_gae", gae)
+    with pytest.raises(SystemExit):
+        module.main(module.Args(**TINY[module], checkpoint_every=0, exp_name="zero"))
+    assert torch.load(next((tmp_path / "runs").glob("*/zero.pt")), weights_only=True)["training"]["iteration"] == 1
+
+
+def test_a_run_stopped_before_its_first_iteration_says_nothing_was_saved(tmp_path):
+    cmd = [sys.executable, "-u", os.path.join(ROOT, "ppo_discrete.py"), "--num-steps", "100000", "--total-timesteps",
+           "400000", "--exp-name", "early"]  # fmt: skip
+    proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # fmt: skip
+    while not list((tmp_path / "runs").glob("*/events*")):  # the log is open: signals now end the run at the loop
+        assert proc.poll() is None, proc.stderr.read()
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143 and err.strip() == "ppo_discrete.py: stopped before its first iteration finished: nothing was saved", err
+    assert checkpoint_files(tmp_path) == []
+
+
+def test_ctrl_c_during_start_up_is_one_line(tmp_path):
+    marker = tmp_path / "began"
+    env = {**os.environ, "PYTHONPATH": os.path.join(ROOT, "tests"), "TOY_SLOW_MARKER": str(marker)}
+    cmd = [sys.executable, os.path.join(ROOT, "ppo_discrete.py"), "--env-id", "toy_envs:ToySlowStart-v0"]
+    proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # fmt: skip
+    while not marker.exists():  # the env is being made: start-up, before the loop
+        assert proc.poll() is None, proc.stderr.read()
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and err.strip() == "ppo_discrete.py: stopped during start-up: nothing was saved", err
+
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)
+def test_a_second_process_resuming_a_running_run_is_refused(module, tmp_path, monkeypatch, capsys):
+    """While one process runs a run (here: holds its lock), a second --resume of it is one line and writes
+    nothing; once the first has ended, the run resumes."""
+    monkeypatch.chdir(tmp_path)
+    module.main(module.Args(**TINY[module], save_model=True, exp_name="one"))
+    (path,) = (tmp_path / "runs").glob("*/one.pt")
+    files = lambda: sorted((p.name, p.stat().st_mtime_ns) for p in path.parent.iterdir() if p.name != ".lock")  # noqa: E731
+    before = files()
+    held = module.lock_run(path.parent.name)
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exc:
+        module.main(module.Args(resume=str(path), total_timesteps=2 * TINY[module]["total_timesteps"]))
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exc.value.code == 2 and len(err) == 1 and "is in use by another process that runs it" in err[0], err
+    assert files() == before
+    held.close()
+    module.main(module.Args(resume=str(path), total_timesteps=2 * TINY[module]["total_timesteps"]))
+    assert torch.load(path, weights_only=True)["training"]["iteration"] == 4
+
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)
+def test_a_full_disk_reported_by_torch_save_is_one_line(module, tmp_path, monkeypatch, capsys):
+    """torch.save reports a full disk as a RuntimeError, not an OSError."""
+    monkeypatch.chdir(tmp_path)
+
+    def full(state, path):
+        raise RuntimeError("[enforce fail at inline_container.cc:664] . PytorchStreamWriter failed writing file data/0: "
+                           "file write failed\\nmore")  # fmt: skip
+
+    monkeypatch.setattr(torch, "save", full)
+    with pytest.raises(SystemExit) as exc:
+        module.main(module.Args(**TINY[module], save_model=True, exp_name="rt"))
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exc.value.code == 2 and len(err) == 1, err
+    assert "could not write the checkpoint" in err[0] and "(RuntimeError: [enforce fail" in err[0] and "free disk space" in err[0]
+
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)
+def test_a_checkpoint_that_does_not_fit_the_network_is_one_line(module, tmp_path, monkeypatch, capsys):
+    """Weights of the wrong shape (or missing) are refused in one line for --eval-checkpoint and --resume."""
+    monkeypatch.chdir(tmp_path)
+    module.main(module.Args(**TINY[module], save_model=True, exp_name="fit"))
+    (path,) = (tmp_path / "runs").glob("*/fit.pt")
+    state = torch.load(path, weights_only=True)
+    name = next(iter(state["model"]))
+    state["model"][name] = torch.zeros(3, 3, 3)
+    torch.save(state, path)
+    files = sorted(p.name for p in path.parent.iterdir())
+    for kw, message in ((dict(eval_checkpoint=str(path), env_id=state["env_id"]), "does not fit this script's network"),
+                        (dict(resume=str(path), total_timesteps=4 * TINY[module]["total_timesteps"]), "does not fit this run")):  # fmt: skip
+        capsys.readouterr()
+        with pytest.raises(SystemExit) as exc:
+            module.main(module.Args(**kw))
+        err = capsys.readouterr().err.strip().splitlines()
+        assert exc.value.code == 2 and len(err) == 1 and message in err[0] and "size mismatch" in err[0], err
+        assert sorted(p.name for p in path.parent.iterdir()) == files  # the refusal wrote nothing into the run

@@ -62,3 +62,22 @@ class FixedStart(ToyReach):
 
 gym.register("ToyFixedStart-v0", entry_point=FixedStart, max_episode_steps=16)
 gym.register("ToyFixedStartChoice-v0", entry_point=FixedStart, kwargs=dict(discrete=True), max_episode_steps=16)
+
+
+gym.register("ToyScalarAction-v0", entry_point=lambda: ToyReach(action_space=gym.spaces.Box(-1, 1, (), np.float32)), max_episode_steps=20)
+gym.register("ToyEmptyAction-v0", entry_point=lambda: ToyReach(action_space=gym.spaces.Box(-1, 1, (0,), np.float32)), max_episode_steps=20)
+
+
+class SlowStart(ToyReach):
+    """Takes a minute to make, and says when it starts (for a Ctrl-C during a run's start-up)."""
+
+    def __init__(self):
+        import os
+        import time
+
+        super().__init__(discrete=True)
+        open(os.environ.get("TOY_SLOW_MARKER", "slow_start_began"), "w").close()
+        time.sleep(60)
+
+
+gym.register("ToySlowStart-v0", entry_point=SlowStart, max_episode_steps=20)
