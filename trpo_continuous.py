@@ -543,9 +543,22 @@ def load_policy(state):
     return agent, obs_rms
 
 
+EVAL_MAX_STEPS = 10_000  # where an evaluation episode of an env without a time limit is cut
+
+
+def make_eval_env(env_id, capture_video, run_name):
+    """The env a policy is evaluated on; one without a time limit gets one of EVAL_MAX_STEPS, and a line says so
+    (an evaluation would otherwise never end on a policy that never fails)."""
+    env = make_env(env_id, 0, capture_video, run_name)()
+    if env.spec is None or env.spec.max_episode_steps is None:
+        print(f"{env_id} has no time limit: each evaluation episode is cut at {EVAL_MAX_STEPS} steps", flush=True)
+        env = gym.wrappers.TimeLimit(env, EVAL_MAX_STEPS)
+    return env
+
+
 def evaluate(agent, obs_rms, env_id, eval_episodes, seed, capture_video=False, run_name="eval"):
     """Episodic returns of the mean action, with the saved normalisation statistics left frozen."""
-    env = make_env(env_id, 0, capture_video, run_name)()
+    env = make_eval_env(env_id, capture_video, run_name)
     obs, _ = env.reset(seed=seed)
     episodic_returns, episodic_return = [], 0.0
     while len(episodic_returns) < eval_episodes:
@@ -601,7 +614,24 @@ class Run:
 
     def start(self, envs):
         """Claims runs/{name}, opens its tensorboard log, and W&B with --track (no account: one line). From here
-        a Ctrl-C or SIGTERM is only recorded, and ends the run at its first check()."""
+        a Ctrl-C or SIGTERM is only recorded, and ends the run at its first check(); and an observation or reward
+        that is not finite ends it in one line naming the env as the cause (a check around envs.step)."""
+        step, steps = envs.step, [0]
+
+        def checked_step(actions):
+            result = step(actions)
+            steps[0] += 1
+            final = [obs for obs in result[4].get("final_obs", []) if obs is not None]  # SAME_STEP: episodes' ends
+            for what, value in (("observation", result[0]), ("reward", result[1]), ("observation", final)):
+                value = np.asarray(value)  # frames are integers, always finite
+                if np.issubdtype(value.dtype, np.floating) and not np.isfinite(value).all():
+                    last = self.snapshot or self.saved  # what the checkpoint holds on the way out
+                    kept = f"the checkpoint keeps iteration {last['training']['iteration']}" if last else "none saved"
+                    fail(f"the env returned a non-finite {what} (nan or inf) at its step {steps[0]}: check "
+                         f"{self.args.env_id}; {kept}")
+            return result
+
+        envs.step = checked_step
 
         def received(sig, _frame):
             self.code = self.code or {signal.SIGINT: 130, signal.SIGTERM: 143}[sig]  # the first one counts
@@ -738,6 +768,10 @@ def check_args(args, saved):
     if batch % getattr(args, split):
         fail(f"the batch of {batch} samples (--num-envs {args.num_envs} x --num-steps {args.num_steps}) does not split "
              f"into {getattr(args, split)} minibatches: pick a --{split.replace('_', '-')} that divides {batch}")
+    per = batch if getattr(args, "norm_adv_batch", split != "num_minibatches") else batch // getattr(args, split)
+    if args.norm_adv and per < 2:  # the std of one sample is nan, and so would be every advantage
+        fail(f"advantages normalised over {per} sample have no spread: use more samples per minibatch (--num-steps, "
+             f"--num-minibatches), or --no-norm-adv")
     if args.total_timesteps < batch:
         fail(f"--total-timesteps {args.total_timesteps} is less than one batch of {batch} samples: raise it or "
              f"lower --num-steps")
@@ -774,8 +808,9 @@ def check_finite(agent, iteration, *losses):
     out is the last snapshot, taken after this check passed."""
     losses = [loss.item() if torch.is_tensor(loss) else loss for loss in losses]
     if not (all(map(math.isfinite, losses)) and all(bool(torch.isfinite(p).all()) for p in agent.parameters())):
-        fail(f"training diverged at iteration {iteration} (a loss or a weight is not finite): lower the learning "
-             f"rate; the last finite weights are kept")
+        kept = f"the checkpoint keeps iteration {iteration - 1}" if iteration > 1 else "nothing was saved"
+        fail(f"training diverged at iteration {iteration} (a loss or a weight is not finite): try a smaller step "
+             f"size; {kept}")
 
 
 def state_copy(value):
@@ -841,11 +876,13 @@ def read_resume(args):
     for name, value in asdict(args).items():
         if name in ("resume", "eval_checkpoint") or name not in saved or value == saved[name]:
             continue
-        if value != defaults[name] and name not in MAY_CHANGE:
+        # given: on the command line (parse_args saw it), or set to other than its default
+        given = value != defaults[name] or name in (GIVEN_FLAGS or ())
+        if given and name not in MAY_CHANGE:
             fail(f"--{name.replace('_', '-')} {value}: the run was started with {saved[name]}, and --resume keeps it "
                  f"(only {', '.join('--' + n.replace('_', '-') for n in sorted(MAY_CHANGE))} may change)")  # fmt: skip
-        if value == defaults[name]:
-            setattr(args, name, saved[name])  # not given: the run's own value
+        if not given:
+            setattr(args, name, saved[name])  # the run's own value
     return state
 
 
@@ -869,8 +906,14 @@ def evaluate_checkpoint(args, run_name):
     return returns
 
 
+GIVEN_FLAGS = None  # the flags on the command line (parse_args), which --resume compares with the run's own
+
+
 def parse_args():
     """The flags, parsed by tyro, whose error box (a bad value, another script's flag) becomes one line."""
+    global GIVEN_FLAGS
+    names = {arg.split("=")[0][2:].replace("-", "_") for arg in sys.argv[1:] if arg.startswith("--")}
+    GIVEN_FLAGS = names | {name[3:] for name in names if name.startswith("no_")}  # --no-anneal-lr: anneal_lr
     box = io.StringIO()
     try:
         with contextlib.redirect_stderr(box):

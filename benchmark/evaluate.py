@@ -23,15 +23,19 @@ from concurrent.futures import ThreadPoolExecutor
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def finished_runs(runs_dir):
-    """(run directory, run.json) of every run with a `done` file."""
+def finished_runs(runs_dir, unreadable):
+    """(run directory, run.json) of every run with a `done` file; a run.json that cannot be read (cut short,
+    say) is appended to `unreadable` instead."""
     out = []
     for path, dirs, files in os.walk(runs_dir):
         if "run.json" in files:
             dirs[:] = []
             if "done" in files:
-                with open(os.path.join(path, "run.json")) as f:
-                    out.append((path, json.load(f)))
+                try:
+                    with open(os.path.join(path, "run.json")) as f:
+                        out.append((path, json.load(f)))
+                except (OSError, ValueError):
+                    unreadable.append(path)
     return sorted(out)
 
 
@@ -82,15 +86,23 @@ def main():
         fail(f"no directory {args.runs_dir}: pass the runs directory of a sweep")
     if args.episodes < 1 or args.workers < 1:
         fail("--episodes and --workers must be at least 1")
-    todo = [(path, run) for path, run in finished_runs(args.runs_dir) if not os.path.exists(os.path.join(path, "eval.json"))]
+    unreadable = []
+    todo = [(path, run) for path, run in finished_runs(args.runs_dir, unreadable)
+            if not os.path.exists(os.path.join(path, "eval.json"))]  # fmt: skip
     print(f"{len(todo)} runs to evaluate", flush=True)
+    failed = [f"failed {path}: its run.json cannot be read" for path in unreadable]
+    print("".join(line + "\n" for line in failed), end="", flush=True)
     try:
         with ThreadPoolExecutor(args.workers) as pool:
             for line in pool.map(lambda item: evaluate(*item, args.episodes), todo):
                 print(line, flush=True)
+                failed += [line] if line.startswith("failed") else []
     except KeyboardInterrupt:  # Ctrl-C reaches the evaluations too; map() cancels those not started
         print("interrupted: finished evaluations keep their eval.json; run the same command again to resume", flush=True)
         raise SystemExit(130)
+    if failed:  # the others kept their eval.json; the exit code says that not all of them did
+        print(f"{len(failed)} evaluations failed (above); the others are done", flush=True)
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ CleanRL's), to compare the two stacks.
 """
 
 import argparse
+import importlib
 import importlib.util
 import json
 import os
@@ -68,6 +69,24 @@ def random_atari_games(env_id, games, seed, stack_script=None):
     return float(np.mean(returns)), float(np.mean(lengths))
 
 
+def fail(message):
+    """A bad option: one line and exit code 2."""
+    print(f"random_policy.py: error: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def check_env_id(env_id):
+    """A registered id, or `module:EnvId` (module imported first); else one line."""
+    module, _, name = env_id.rpartition(":")
+    try:
+        if module:
+            importlib.import_module(module)
+        gym.spec(name)
+    except Exception as e:
+        fail(f"--env-ids {env_id}: not an env this machine can make ({type(e).__name__}: {(str(e).splitlines() or [''])[0]})")
+    return name
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--env-ids", nargs="+", required=True)
@@ -75,8 +94,10 @@ if __name__ == "__main__":
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--atari-stack", default=None, help="also play Atari games on this script's wrapper stack")
     args = parser.parse_args()
+    if args.episodes < 1:
+        fail(f"--episodes {args.episodes}: must be at least 1")
     results = {}
-    for env_id in args.env_ids:
+    for env_id in [check_env_id(env_id) for env_id in args.env_ids]:
         if gym.spec(env_id).entry_point == "ale_py.env:AtariEnv":
             ret, length = random_atari_games(env_id, args.episodes, args.seed)
             results[env_id] = round(ret, 2)

@@ -24,6 +24,7 @@ final returns, for use elsewhere.
 import argparse
 import json
 import os
+import re
 import sys
 import warnings
 from collections import defaultdict
@@ -66,8 +67,12 @@ def load_runs(runs_dir, include_unfinished=False, skipped=None):
         if not finished and not include_unfinished:
             skipped.append((path, "not finished (no `done` file; --include-unfinished reports it)"))
             continue
-        with open(os.path.join(path, "run.json")) as f:
-            run = json.load(f)
+        try:
+            with open(os.path.join(path, "run.json")) as f:
+                run = json.load(f)
+        except (OSError, ValueError):  # cut short, say
+            skipped.append((path, "its run.json cannot be read"))
+            continue
         event_dirs = [os.path.join(path, "runs", d) for d in sorted(os.listdir(os.path.join(path, "runs")))] if os.path.isdir(os.path.join(path, "runs")) else []
         if not event_dirs:
             skipped.append((path, "no tensorboard events"))
@@ -80,12 +85,19 @@ def load_runs(runs_dir, include_unfinished=False, skipped=None):
         if "charts/episodic_return" not in scalars:
             skipped.append((path, "no finished episode in its events"))
             continue
+        logged, events_end = last_logged_step(path), int(max(s[-1] for s, _, _ in scalars.values()))
+        if finished and logged is not None and events_end < logged:  # the writer stopped early: incomplete
+            skipped.append((path, f"its events end at step {events_end} but its log.txt at step {logged}: cut short"))
+            continue
         steps, walls, returns = scalars["charts/episodic_return"]
         start = min(w[0] for _, w, _ in scalars.values())
         wall_time = max(w[-1] for _, w, _ in scalars.values()) - start
         if finished:
-            with open(os.path.join(path, "done")) as f:
-                wall_time = json.load(f).get("wall_time", wall_time)
+            try:
+                with open(os.path.join(path, "done")) as f:
+                    wall_time = json.load(f).get("wall_time", wall_time)
+            except (OSError, ValueError):  # an empty `done`: the events' own span
+                pass
         run.update(
             path=path,
             episode_steps=steps,
@@ -101,6 +113,17 @@ def load_runs(runs_dir, include_unfinished=False, skipped=None):
         )
         runs.append(run)
     return runs
+
+
+def last_logged_step(path):
+    """The last `global_step=N SPS=` line of the run's log.txt (the project's scripts print one an iteration,
+    after its events are written), or None."""
+    try:
+        with open(os.path.join(path, "log.txt"), "rb") as f:
+            found = re.findall(rb"global_step=(\d+) SPS=", f.read())
+    except OSError:
+        return None
+    return int(found[-1]) if found else None
 
 
 def read_eval(path):

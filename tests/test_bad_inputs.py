@@ -223,3 +223,17 @@ def test_the_parsers_own_errors_are_one_line(script, flags, message, tmp_path):
     lines = [line for line in proc.stderr.strip().splitlines() if not line.startswith(("A.L.E", "[Powered"))]
     assert proc.returncode == 2 and len(lines) == 1 and message in lines[0], lines
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_evaluation_on_an_env_without_a_time_limit_ends(tmp_path, monkeypatch, capsys):
+    """ToyEndlessChoice-v0 never ends an episode: each evaluation episode is cut at EVAL_MAX_STEPS steps, and
+    a line says so."""
+    monkeypatch.chdir(tmp_path)
+    env_id = "toy_envs:ToyEndlessChoice-v0"
+    ppo_discrete.main(ppo_discrete.Args(env_id=env_id, num_steps=16, num_minibatches=2, total_timesteps=64, save_model=True))
+    (checkpoint,) = (tmp_path / "runs").glob("*/ppo_discrete.pt")
+    capsys.readouterr()
+    returns = ppo_discrete.main(ppo_discrete.Args(env_id=env_id, eval_checkpoint=str(checkpoint), eval_episodes=2))
+    out = capsys.readouterr().out
+    assert f"{env_id} has no time limit: each evaluation episode is cut at 10000 steps" in out
+    assert len(returns) == 2 and ppo_discrete.EVAL_MAX_STEPS == 10_000

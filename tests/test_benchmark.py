@@ -233,6 +233,9 @@ def test_sweep_refuses_bad_options_in_one_line_before_writing(options, message, 
         ("report.py", ["{runs}", "--bootstrap-reps", "0"], "--bootstrap-reps 0: pass at least 1"),
         ("windows.py", ["{missing}", "--env-id", "X-v0", "--out", "{runs}/w"], "no directory"),
         ("windows.py", ["{runs}", "--env-id", "X-v0", "--out", "{runs}/w", "--window", "0"], "--window must be at least 1"),
+        ("random_policy.py", ["--env-ids", "Nope-v0"], "--env-ids Nope-v0: not an env this machine can make (NameNotFound"),
+        ("random_policy.py", ["--env-ids", "nomodule:Nope-v0"], "(ModuleNotFoundError: No module named 'nomodule')"),
+        ("random_policy.py", ["--env-ids", "CartPole-v1", "--episodes", "0"], "--episodes 0: must be at least 1"),
         ("sps.py", ["--steps", "0"], "--steps and --repeats must be at least 1"),
         ("sps.py", ["--baseline", "{missing}"], "no such file; pass the path of a script"),
         ("sps.py", ["--env-id", "Nope-v0", "--steps", "64", "--repeats", "1"], "exited 2: ppo_continuous.py: error: unknown env id 'Nope-v0'"),
@@ -245,6 +248,28 @@ def test_benchmark_tools_refuse_bad_options_in_one_line(tool, options, message, 
     proc = subprocess.run([sys.executable, os.path.join(ROOT, "benchmark", tool), *args], capture_output=True, text=True)
     lines = proc.stderr.strip().splitlines()
     assert proc.returncode == 2 and len(lines) == 1 and lines[0].startswith(f"{tool}: error: ") and message in lines[0], lines
+
+
+def test_an_evaluation_that_fails_is_reported_and_sets_the_exit_code(tmp_path, monkeypatch):
+    """One run is evaluated, one has no readable run.json, one's checkpoint is garbage: the good one gets its
+    eval.json, the others a line each, and the exit code is 1."""
+    runs = tmp_path / "runs"
+    good, cut, bad = (runs / "ppo_discrete" / "default" / "CartPole-v1" / f"seed{s}" for s in (1, 2, 3))
+    for path in (good, cut, bad):
+        path.mkdir(parents=True)
+        (path / "run.json").write_text(json.dumps(dict(script="ppo_discrete.py", env_id="CartPole-v1", seed=1, flags=[], command=[])))
+        (path / "done").write_text("")  # empty, as a killed writer can leave it
+    (cut / "run.json").write_text('{"script": "ppo_dis')
+    monkeypatch.chdir(good)
+    ppo_discrete.main(ppo_discrete.Args(num_steps=16, num_minibatches=2, update_epochs=1, total_timesteps=64, save_model=True))
+    (bad / "runs" / "x").mkdir(parents=True)
+    (bad / "runs" / "x" / "ppo_discrete.pt").write_text("garbage")
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "benchmark", "evaluate.py"), str(runs), "--episodes", "2"],
+                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert f"failed {cut}: its run.json cannot be read" in proc.stdout and "is not a checkpoint written by" in proc.stdout
+    assert "2 evaluations failed (above); the others are done" in proc.stdout
+    assert (good / "eval.json").exists() and not (bad / "eval.json").exists()
 
 
 def test_ctrl_c_stops_an_evaluation_in_one_line(tmp_path, monkeypatch):
@@ -324,11 +349,17 @@ def test_report_tables_and_plots_have_the_right_numbers(tmp_path):
         events.write_bytes(events.read_bytes()[:60] + b"\xff" * 200)  # a damaged events file
     failed = fake_run(runs_dir, "ppo_continuous.py", "HalfCheetah-v4", 5, ["--x", "1"], np.full(20, 1e6))
     (failed / "failed").write_text("{}")
+    cut = fake_run(runs_dir, "ppo_continuous.py", "HalfCheetah-v4", 6, ["--x", "1"], np.full(20, 1e6))
+    (cut / "log.txt").write_text("global_step=2000 SPS=9 return(last 10)=1\nglobal_step=3000 SPS=9 return(last 10)=1\n")
+    (fake_run(runs_dir, "ppo_continuous.py", "HalfCheetah-v4", 7, ["--x", "1"], np.full(20, 1e6)) / "run.json").write_text('{"scri')
     proc = subprocess.run([sys.executable, os.path.join(ROOT, "benchmark", "report.py"), str(runs_dir), "--out", str(out), "--bootstrap-reps", "300"], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert "left out ppo_continuous/x_1/HalfCheetah-v4/seed3: not finished" in proc.stdout
     assert "left out ppo_continuous/x_1/HalfCheetah-v4/seed5: failed" in proc.stdout
     assert "left out ppo_continuous/x_1/HalfCheetah-v4/seed4: no finished episode in its events" in proc.stdout  # tensorboard reads up to the damage
+    # a crashed writer: the log went on to step 3000, the events end at 2000; a run.json cut short
+    assert "left out ppo_continuous/x_1/HalfCheetah-v4/seed6: its events end at step 2000 but its log.txt at step 3000" in proc.stdout
+    assert "left out ppo_continuous/x_1/HalfCheetah-v4/seed7: its run.json cannot be read" in proc.stdout
     table = (out / "ppo_continuous.md").read_text()
     # 15.5 and 31.0: mean 23.25, std 7.75; steps 2000; wall time 120 s; SPS: the last logged value
     assert "| ours: x_1 | 1, 2 | 23.25 ± 7.75 | 15.5, 31.0 | 2k | 2.0 min | 200 |" in table, table

@@ -299,3 +299,31 @@ def test_a_checkpoint_that_does_not_fit_the_network_is_one_line(module, tmp_path
         err = capsys.readouterr().err.strip().splitlines()
         assert exc.value.code == 2 and len(err) == 1 and message in err[0] and "size mismatch" in err[0], err
         assert sorted(p.name for p in path.parent.iterdir()) == files  # the refusal wrote nothing into the run
+
+
+@pytest.mark.parametrize("module", [ppo_continuous, trpo_continuous], ids=lambda m: m.__name__)
+@pytest.mark.parametrize("what, iteration", [("Reward", 2), ("Observation", 2)])
+def test_a_non_finite_env_output_is_named_as_the_cause(module, what, iteration, tmp_path, monkeypatch, capsys):
+    """The env returns NaN at its 40th step (iteration 2 of 32-step iterations; the last step of an episode, so
+    a NaN observation is the final one, in info): one line names the env, the step and what the checkpoint
+    keeps (iteration 1), not a learning rate."""
+    monkeypatch.chdir(tmp_path)
+    kw = dict(num_minibatches=2) if module is ppo_continuous else dict(vf_num_minibatches=2)
+    with pytest.raises(SystemExit) as exc:
+        module.main(module.Args(env_id=f"toy_envs:ToyNan{what}-v0", num_steps=32, total_timesteps=128, exp_name="nan", **kw))
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exc.value.code == 2 and len(err) == 1, err
+    assert f"the env returned a non-finite {what.lower()} (nan or inf) at its step 40" in err[0], err
+    assert "the checkpoint keeps iteration 1" in err[0] and "learning rate" not in err[0]
+    state = torch.load(next((tmp_path / "runs").glob("*/nan.pt")), weights_only=True)
+    assert state["training"]["iteration"] == 1
+
+
+@pytest.mark.parametrize("module", [ppo_continuous, ppo_discrete], ids=lambda m: m.__name__)
+def test_a_minibatch_of_one_sample_is_refused_before_it_diverges(module, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exc:
+        module.main(module.Args(**{**TINY[module], "num_minibatches": TINY[module]["num_steps"] * 4 if module is ppo_discrete
+                                   else TINY[module]["num_steps"]}))  # fmt: skip
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exc.value.code == 2 and len(err) == 1 and "advantages normalised over 1 sample have no spread" in err[0], err

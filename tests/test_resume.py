@@ -3,6 +3,7 @@ episodes end at iteration boundaries and whose resets are deterministic, a run s
 iteration and resumed ends with the same weights, losses and learning rate as a run never stopped,
 with each tensorboard step logged once."""
 
+import os
 import random
 import time
 
@@ -17,6 +18,7 @@ import ppo_continuous
 import ppo_discrete
 import trpo_continuous
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FRAMES = gym.spaces.Box(0, 255, (4, 84, 84), np.uint8)
 
 
@@ -163,3 +165,24 @@ def test_resume_extends_a_finished_run_and_refuses_other_scripts_checkpoints(tmp
         trpo_continuous.main(trpo_continuous.Args(resume=path))
     err = capsys.readouterr().err.strip().splitlines()
     assert exc.value.code == 2 and len(err) == 1 and "was saved by ppo_continuous.py: resume it with `python ppo_continuous.py --resume" in err[0]
+
+
+def test_a_flag_given_at_its_default_on_resume_is_refused_like_any_other(tmp_path):
+    """The run was started with --num-steps 32; resuming it with --num-steps 128 (the default) is refused as
+    --num-steps 64 is, instead of being replaced by 32 without a word; left off, the run's 32 is kept."""
+    import subprocess
+    import sys
+
+    script = os.path.join(ROOT, "ppo_discrete.py")
+    start = [sys.executable, script, "--num-steps", "32", "--total-timesteps", "128", "--exp-name", "r"]
+    assert subprocess.run(start, cwd=tmp_path, capture_output=True, timeout=300).returncode == 0
+    (path,) = (tmp_path / "runs").glob("*/r.pt")
+    for value in ("128", "64"):
+        proc = subprocess.run([sys.executable, script, "--resume", str(path), "--num-steps", value, "--total-timesteps", "256"],
+                              cwd=tmp_path, capture_output=True, text=True, timeout=300)  # fmt: skip
+        lines = proc.stderr.strip().splitlines()
+        assert proc.returncode == 2 and len(lines) == 1, lines
+        assert f"--num-steps {value}: the run was started with 32, and --resume keeps it" in lines[0]
+    proc = subprocess.run([sys.executable, script, "--resume", str(path), "--total-timesteps", "256"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert proc.returncode == 0 and torch.load(path, weights_only=True)["training"]["global_step"] == 256, proc.stderr

@@ -81,3 +81,23 @@ class SlowStart(ToyReach):
 
 
 gym.register("ToySlowStart-v0", entry_point=SlowStart, max_episode_steps=20)
+gym.register("ToyEndlessChoice-v0", entry_point=lambda: ToyReach(discrete=True))  # no time limit: never ends
+
+
+class NonFinite(ToyReach):
+    """Returns a NaN reward (or observation, with what="observation") at its 40th step."""
+
+    def __init__(self, what="reward"):
+        super().__init__()
+        self.what, self.steps = what, 0
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = super().step(action)
+        self.steps += 1
+        if self.steps == 40:
+            obs, reward = (obs * np.nan, reward) if self.what == "observation" else (obs, float("nan"))
+        return obs, reward, terminated, truncated, info
+
+
+gym.register("ToyNanReward-v0", entry_point=NonFinite, max_episode_steps=20)
+gym.register("ToyNanObservation-v0", entry_point=lambda: NonFinite("observation"), max_episode_steps=20)
