@@ -617,8 +617,10 @@ class Run:
         step, steps = envs.step, [0]
 
         def checked_step(actions):
-            result = step(actions)
             steps[0] += 1
+            with failing(f"the env failed at its step {steps[0]} ({{}}): check {self.args.env_id}, e.g. that its "
+                         f"observations keep one shape"):  # fmt: skip
+                result = step(actions)
             final = [obs for obs in result[4].get("final_obs", []) if obs is not None]  # SAME_STEP: episodes' ends
             for what, value in (("observation", result[0]), ("reward", result[1]), ("observation", final)):
                 value = np.asarray(value)  # frames are integers, always finite

@@ -327,3 +327,13 @@ def test_a_minibatch_of_one_sample_is_refused_before_it_diverges(module, tmp_pat
                                    else TINY[module]["num_steps"]}))  # fmt: skip
     err = capsys.readouterr().err.strip().splitlines()
     assert exc.value.code == 2 and len(err) == 1 and "advantages normalised over 1 sample have no spread" in err[0], err
+
+
+def test_an_env_whose_observations_change_shape_is_one_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exc:
+        ppo_continuous.main(ppo_continuous.Args(env_id="toy_envs:ToyGrowing-v0", num_steps=32, num_minibatches=2,
+                                                total_timesteps=128))  # fmt: skip
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exc.value.code == 2 and len(err) == 1 and "the env failed at its step 30 (ValueError" in err[0], err
+    assert "check toy_envs:ToyGrowing-v0, e.g. that its observations keep one shape" in err[0]

@@ -101,3 +101,19 @@ class NonFinite(ToyReach):
 
 gym.register("ToyNanReward-v0", entry_point=NonFinite, max_episode_steps=20)
 gym.register("ToyNanObservation-v0", entry_point=lambda: NonFinite("observation"), max_episode_steps=20)
+
+
+class GrowingObservation(ToyReach):
+    """Its observations gain an entry at its 30th step."""
+
+    def __init__(self):
+        super().__init__()
+        self.steps = 0
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = super().step(action)
+        self.steps += 1
+        return (np.append(obs, 0.0) if self.steps >= 30 else obs), reward, terminated, truncated, info
+
+
+gym.register("ToyGrowing-v0", entry_point=GrowingObservation, max_episode_steps=20)
