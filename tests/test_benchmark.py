@@ -117,6 +117,21 @@ def test_an_interrupted_run_continues_from_its_checkpoint(tmp_path):
     assert steps == [256 * i for i in range(1, 161)]
 
 
+@pytest.mark.skipif(not os.path.exists(os.path.join(sweep.BASELINES, "cleanrl_ppo_atari.py")), reason="no ../shared/baselines/")
+def test_a_baseline_script_runs_in_a_sweep_like_ours(tmp_path):
+    """--script names a baseline in ../shared/baselines/, which runs as it is, in the same run directories,
+    so that windows.py and report.py read its events as ours."""
+    runs = tmp_path / "runs"
+    cmd = [sys.executable, os.path.join(ROOT, "benchmark", "sweep.py"), "--script", "cleanrl_ppo_atari.py", "--env-ids",
+           "BreakoutNoFrameskip-v4", "--runs-dir", str(runs), "--", "--total-timesteps", "2048"]  # fmt: skip
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=600).stdout
+    path = runs / "cleanrl_ppo_atari" / "total-timesteps_2048" / "BreakoutNoFrameskip-v4" / "seed1"
+    assert "finished: 1 done, 0 failed" in out and (path / "done").exists(), out
+    assert json.loads((path / "run.json").read_text())["command"][1] == os.path.join(sweep.BASELINES, "cleanrl_ppo_atari.py")
+    (run,) = report.load_runs(str(runs))
+    assert run["script"] == "cleanrl_ppo_atari.py" and run["steps"] == 2048 and run["episodes"] > 0
+
+
 def test_a_checkpoint_of_an_older_script_version_is_not_resumed(tmp_path):
     """A run left by an older version of the script (another checkpoint format) starts afresh: --resume would
     refuse the checkpoint, and the run would fail at every attempt."""
