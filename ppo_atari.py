@@ -831,7 +831,9 @@ def evaluate_checkpoint(args, run_name):
              f"pass --env-id {state['env_id']}")
     with failing(f"'{args.eval_checkpoint}' does not fit this script's network ({{}}): pass a checkpoint it wrote"):
         policy = load_policy(state)  # this script's network (and statistics) with the saved weights
-    returns = evaluate(*policy, args.env_id, args.eval_episodes, args.seed, args.capture_video, f"{run_name}-eval")
+    with failing(f"'{args.eval_checkpoint}' holds a policy whose spaces do not fit {args.env_id} ({{}}): pass the "
+                 f"checkpoint of a run on it", (RuntimeError, ValueError, IndexError)):  # fmt: skip
+        returns = evaluate(*policy, args.env_id, args.eval_episodes, args.seed, args.capture_video, f"{run_name}-eval")
     # printed first: a log directory that cannot be written must not lose the episodes just played
     print(f"eval {args.eval_checkpoint}: mean return {np.mean(returns):.2f} +- {np.std(returns):.2f} over "
           f"{len(returns)} episodes\nepisodes: " + ", ".join(f"{r:.1f}" for r in returns), flush=True)  # fmt: skip

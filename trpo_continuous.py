@@ -559,6 +559,10 @@ def make_eval_env(env_id, capture_video, run_name):
 def evaluate(agent, obs_rms, env_id, eval_episodes, seed, capture_video=False, run_name="eval"):
     """Episodic returns of the mean action, with the saved normalisation statistics left frozen."""
     env = make_eval_env(env_id, capture_video, run_name)
+    sizes = (agent.actor_mean.layers[0].in_features, agent.actor_logstd.shape[1])
+    fits = (env.observation_space.shape[0], env.action_space.shape[0])
+    if sizes != fits:  # the policy's observation and action sizes, then the env's: other ones would still run
+        raise ValueError(f"the policy takes {sizes[0]} numbers, acts in {sizes[1]}; the env: {fits[0]} and {fits[1]}")
     obs, _ = env.reset(seed=seed)
     episodic_returns, episodic_return = [], 0.0
     while len(episodic_returns) < eval_episodes:
@@ -896,7 +900,9 @@ def evaluate_checkpoint(args, run_name):
              f"pass --env-id {state['env_id']}")
     with failing(f"'{args.eval_checkpoint}' does not fit this script's network ({{}}): pass a checkpoint it wrote"):
         policy = load_policy(state)  # this script's network (and statistics) with the saved weights
-    returns = evaluate(*policy, args.env_id, args.eval_episodes, args.seed, args.capture_video, f"{run_name}-eval")
+    with failing(f"'{args.eval_checkpoint}' holds a policy whose spaces do not fit {args.env_id} ({{}}): pass the "
+                 f"checkpoint of a run on it", (RuntimeError, ValueError, IndexError)):  # fmt: skip
+        returns = evaluate(*policy, args.env_id, args.eval_episodes, args.seed, args.capture_video, f"{run_name}-eval")
     # printed first: a log directory that cannot be written must not lose the episodes just played
     print(f"eval {args.eval_checkpoint}: mean return {np.mean(returns):.2f} +- {np.std(returns):.2f} over "
           f"{len(returns)} episodes\nepisodes: " + ", ".join(f"{r:.1f}" for r in returns), flush=True)  # fmt: skip

@@ -337,3 +337,19 @@ def test_an_env_whose_observations_change_shape_is_one_line(tmp_path, monkeypatc
     err = capsys.readouterr().err.strip().splitlines()
     assert exc.value.code == 2 and len(err) == 1 and "the env failed at its step 30 (ValueError" in err[0], err
     assert "check toy_envs:ToyGrowing-v0, e.g. that its observations keep one shape" in err[0]
+
+
+def test_a_policy_for_other_spaces_is_refused_not_evaluated(tmp_path, monkeypatch, capsys):
+    """A checkpoint that names the env but holds a policy for other observations (4 numbers, not 1) ends the
+    evaluation in one line."""
+    monkeypatch.chdir(tmp_path)
+    ppo_continuous.main(ppo_continuous.Args(**TINY[ppo_continuous], save_model=True, exp_name="other"))
+    (path,) = (tmp_path / "runs").glob("*/other.pt")
+    state = torch.load(path, weights_only=True)
+    state["env_id"] = "toy_envs:ToyReach-v0"
+    torch.save(state, path)
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exc:
+        ppo_continuous.main(ppo_continuous.Args(env_id="toy_envs:ToyReach-v0", eval_checkpoint=str(path), eval_episodes=1))
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exc.value.code == 2 and len(err) == 1 and "holds a policy whose spaces do not fit toy_envs:ToyReach-v0" in err[0], err
