@@ -520,8 +520,9 @@ class Run:
     --resume, the run's own flags and name); start(envs) claims runs/{name} and opens the log; keep() names
     what a checkpoint holds and restores it on --resume; check() ends the run, between env steps or
     minibatches, after a Ctrl-C (exit 130) or SIGTERM (143); end_iteration() checks that training stayed
-    finite and takes the snapshot that a checkpoint writes. Leaving `with run:`, however the loop ended,
-    writes the last snapshot (unless --checkpoint-every 0 without --save-model) and closes everything."""
+    finite and takes the snapshot that a checkpoint writes. Leaving `with run:` writes the last snapshot (at
+    the end, unless --checkpoint-every 0 without --save-model; after a stop or an error, always) and closes
+    everything."""
 
     def __init__(self, args):
         self.args, self.saved = args, read_resume(args) if args.resume else None
