@@ -23,8 +23,12 @@ from report import load_runs  # noqa: E402
 
 
 def window_means(steps, returns, window, last_step):
-    """[mean return of the episodes that ended in (k window, (k + 1) window]] for each complete window."""
+    """[mean return of the episodes that ended in (k window, (k + 1) window]] for each complete window, and a last
+    one up to the run's last step when it covers half a window or more (a 500k-step run of 1024-step
+    iterations ends at step 499,712)."""
     ends = np.arange(window, last_step + 1, window)
+    if last_step - (ends[-1] if len(ends) else 0) >= window / 2:
+        ends = np.append(ends, last_step)
     means = []
     for end in ends:
         inside = (steps > end - window) & (steps <= end)
@@ -70,7 +74,7 @@ def write_markdown(table, args):
     lines = [f"# {args.env_id}: mean episodic return per {args.window // 1000}k-step window", "",
              "Each cell: the mean over seeds of each run's mean return in the window, [min, max] over seeds, then the "
              "seeds' own values.", "",
-             "| run | seeds | " + " | ".join(f"{e // 1000}k" for e in ends) + " |",
+             "| run | seeds | " + " | ".join(f"{e / 1000:.{0 if e % 1000 == 0 else 1}f}k" for e in ends) + " |",
              "|---|---|" + "---|" * n]  # fmt: skip
     for label, (_, per_seed) in table.items():
         cells = []
