@@ -550,10 +550,8 @@ class Run:
             for what, value in (("observation", result[0]), ("reward", result[1]), ("observation", final)):
                 value = np.asarray(value)  # frames are integers, always finite
                 if np.issubdtype(value.dtype, np.floating) and not np.isfinite(value).all():
-                    last = self.snapshot or self.saved  # what the checkpoint holds on the way out
-                    kept = f"the checkpoint keeps iteration {last['training']['iteration']}" if last else "none saved"
                     fail(f"the env returned a non-finite {what} (nan or inf) at its step {steps[0]}: check "
-                         f"{self.args.env_id}; {kept}")
+                         f"{self.args.env_id}; {self.holds()}")
             return result
 
         envs.step = checked_step
@@ -601,12 +599,17 @@ class Run:
         return [self.saved["training"][name] for name in numbers]
 
     def end_iteration(self, losses, **numbers):
-        check_finite(self.kept["model"], numbers["iteration"], *losses)
+        check_finite(self.kept["model"], numbers["iteration"], self.holds(), *losses)
         self.snapshot = dict(script=SCRIPT, format=CHECKPOINT_FORMAT, env_id=self.args.env_id, args=asdict(self.args),
                              training=dict(run_name=self.name, **numbers), rng=rng_state(self.rng),
                              **{name: state_copy(value) for name, value in self.kept.items()})  # fmt: skip
         if self.args.checkpoint_every and numbers["iteration"] % self.args.checkpoint_every == 0:
             save_checkpoint(self.path, self.snapshot)
+
+    def holds(self):
+        """What the checkpoint written on the way out holds: the last finished iteration, or nothing."""
+        last = self.snapshot or self.saved
+        return f"the checkpoint keeps iteration {last['training']['iteration']}" if last else "nothing was saved"
 
     def check(self):
         """The signal handler only records the signal and the run ends here: exiting inside the handler would
@@ -693,7 +696,9 @@ def check_args(args, saved):
     if batch % getattr(args, split):
         fail(f"the batch of {batch} samples (--num-envs {args.num_envs} x --num-steps {args.num_steps}) does not split "
              f"into {getattr(args, split)} minibatches: pick a --{split.replace('_', '-')} that divides {batch}")
-    per = batch if getattr(args, "norm_adv_batch", split != "num_minibatches") else batch // getattr(args, split)
+    # advantages are normalised over a minibatch, or over the whole batch (TRPO; PPO with --norm-adv-batch)
+    per_batch = getattr(args, "norm_adv_batch", False) or split == "vf_num_minibatches"
+    per = batch if per_batch else batch // getattr(args, split)
     if args.norm_adv and per < 2:  # the std of one sample is nan, and so would be every advantage
         fail(f"advantages normalised over {per} sample have no spread: use more samples per minibatch (--num-steps, "
              f"--num-minibatches), or --no-norm-adv")
@@ -728,12 +733,11 @@ def lock_run(run_name):
     return lock
 
 
-def check_finite(agent, iteration, *losses):
-    """A loss or a weight that is not finite stops the run in one line; the checkpoint written on the way
-    out is the last snapshot, taken after this check passed."""
+def check_finite(agent, iteration, kept, *losses):
+    """A loss or a weight that is not finite stops the run in one line saying what is `kept`: the checkpoint
+    written on the way out is the last snapshot, taken after this check passed."""
     losses = [loss.item() if torch.is_tensor(loss) else loss for loss in losses]
     if not (all(map(math.isfinite, losses)) and all(bool(torch.isfinite(p).all()) for p in agent.parameters())):
-        kept = f"the checkpoint keeps iteration {iteration - 1}" if iteration > 1 else "nothing was saved"
         fail(f"training diverged at iteration {iteration} (a loss or a weight is not finite): try a smaller step "
              f"size; {kept}")
 
