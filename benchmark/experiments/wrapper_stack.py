@@ -11,9 +11,11 @@ observation after it is the one the wrappers' hidden reset (no-op, FIRE, RIGHT) 
     python benchmark/experiments/wrapper_stack.py --env-id BreakoutNoFrameskip-v4 --seed 1 \\
         --total-timesteps 500000 --torch-threads 1 --num-threads 1
 
-Run it from a run directory (it writes runs/ there), as sweep.py runs the scripts. With --no-life-reset
-(taken off the command line before the script's flags are read) the adapter leaves a lost life alone, as
-the vector env does: no hidden no-op, FIRE and RIGHT, the stack goes on; the rest of the stack is the same.
+Run it from a run directory (it writes runs/ there), as sweep.py runs the scripts. --life-reset MODE (taken
+off the command line before the script's flags are read) says what happens at a lost life, the rest of the
+stack staying the same: `full` (the default) as above; `none` as the vector env does (no hidden steps, the
+stack goes on; `--no-life-reset` is the same); `fire` the hidden no-op, FIRE and RIGHT, the stack going on;
+`restack` no hidden steps, the stack restarted with the newest frame repeated.
 """
 
 import os
@@ -28,7 +30,13 @@ import ppo_atari  # noqa: E402
 from cleanrl_atari_wrappers import EpisodicLifeEnv, FireResetEnv, MaxAndSkipEnv, NoopResetEnv  # noqa: E402
 
 
-LIFE_RESET = "--no-life-reset" not in sys.argv
+MODES = ("full", "none", "fire", "restack")
+LIFE_RESET = "none" if "--no-life-reset" in sys.argv else "full"
+if "--life-reset" in sys.argv:
+    at = sys.argv.index("--life-reset")
+    LIFE_RESET = sys.argv[at + 1]
+    assert LIFE_RESET in MODES, f"--life-reset: one of {MODES}"
+    del sys.argv[at : at + 2]
 sys.argv = [a for a in sys.argv if a != "--no-life-reset"]
 
 
@@ -43,8 +51,16 @@ class LifeLossAdapter(gym.Wrapper):
         obs, reward, terminated, truncated, info = self.env.step(action)
         game_over = self.env.get_wrapper_attr("was_real_done")
         if terminated and not game_over:  # a lost life; the game goes on
-            if LIFE_RESET:  # EpisodicLifeEnv: a no-op step; FireResetEnv: FIRE, RIGHT; the stack restarts
-                obs, _ = self.env.reset()
+            stack = self.env  # FrameStackObservation
+            if LIFE_RESET == "full":  # EpisodicLifeEnv: a no-op step; FireResetEnv: FIRE, RIGHT; the stack restarts
+                obs, _ = stack.reset()
+            elif LIFE_RESET == "fire":  # the same hidden steps below the stack, whose newest frame they give
+                frame, _ = stack.env.reset()
+                stack.obs_queue.append(frame)
+                obs = np.stack(list(stack.obs_queue))
+            elif LIFE_RESET == "restack":  # the newest frame repeated
+                stack.obs_queue.extend([obs[-1]] * len(stack.obs_queue))
+                obs = np.stack(list(stack.obs_queue))
             terminated = False
         return obs, reward, terminated, truncated, {**info, "lives": self.env.unwrapped.ale.lives()}
 
