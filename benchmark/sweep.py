@@ -30,6 +30,8 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Other projects' scripts, run as they are to be measured beside ours (--script cleanrl_ppo_atari.py)
 BASELINES = os.path.join(os.path.dirname(ROOT), "shared", "baselines")
+# Experiments: a script of ours run a changed way, to measure one difference (--script wrapper_stack.py)
+EXPERIMENTS = os.path.join(ROOT, "benchmark", "experiments")
 # The nine MuJoCo tasks the PPO and TRPO references publish (Tianshou has all nine). CleanRL also publishes
 # Pusher-v4, which gymnasium runs only on mujoco below 3 (the pins have 4).
 MUJOCO = ["HalfCheetah-v4", "Hopper-v4", "Walker2d-v4", "Ant-v4", "Humanoid-v4", "Swimmer-v4", "Reacher-v4", "InvertedPendulum-v4", "InvertedDoublePendulum-v4"]
@@ -148,10 +150,16 @@ def prepare(path, run):
 
 
 def script_path(script):
-    """One of the project's scripts, or a baseline's file in BASELINES (CleanRL's, which keeps no checkpoint:
-    an interrupted baseline run starts afresh)."""
-    own = os.path.join(ROOT, script)
-    return own if os.path.exists(own) else os.path.join(BASELINES, script)
+    """One of the project's scripts, an experiment in EXPERIMENTS, or a baseline's file in BASELINES (an
+    interrupted experiment or baseline run starts afresh: its checkpoint format is not known here)."""
+    for folder in (ROOT, EXPERIMENTS):
+        if os.path.exists(os.path.join(folder, script)):
+            return os.path.join(folder, script)
+    return os.path.join(BASELINES, script)
+
+
+def experiment_scripts():
+    return sorted(f for f in os.listdir(EXPERIMENTS) if f.endswith(".py"))
 
 
 def baseline_scripts():
@@ -384,9 +392,9 @@ def main(argv):
         if any(part in ("", ".", "..") for part in env_id.split("/")) or env_id.startswith("-") or "\0" in env_id:
             fail(f"--env-ids {env_id!r}: not an env id; pass ids such as HalfCheetah-v4")
     scripts = sorted({preset["script"] for preset in PRESETS.values()} | {f for f in os.listdir(ROOT) if f.startswith(("ppo_", "trpo_")) and f.endswith(".py")})
-    if script not in scripts + baseline_scripts():  # a name, not a path: run directories stay under --runs-dir
-        fail(f"--script {script}: pick one of the project's scripts: {', '.join(scripts)}"
-             + (f"; or a baseline: {', '.join(baseline_scripts())}" if baseline_scripts() else ""))
+    if script not in scripts + experiment_scripts() + baseline_scripts():  # a name, not a path: run directories stay under --runs-dir
+        fail(f"--script {script}: pick one of the project's scripts: {', '.join(scripts)}; or an experiment: "
+             f"{', '.join(experiment_scripts())}" + (f"; or a baseline: {', '.join(baseline_scripts())}" if baseline_scripts() else ""))
     if args.backend == "slurm" and not shutil.which("sbatch"):
         fail("--backend slurm needs Slurm's sbatch, which is not on PATH: run the sweep on a Slurm login node, or use --backend local")
     workers = args.workers if args.workers is not None else (os.cpu_count() if args.backend == "local" else None)

@@ -132,6 +132,49 @@ def test_a_baseline_script_runs_in_a_sweep_like_ours(tmp_path):
     assert run["script"] == "cleanrl_ppo_atari.py" and run["steps"] == 2048 and run["episodes"] > 0
 
 
+@pytest.mark.skipif(not os.path.exists(os.path.join(sweep.BASELINES, "cleanrl_atari_wrappers.py")), reason="no ../shared/baselines/")
+def test_an_experiment_runs_in_a_sweep_and_its_flag_reaches_it(tmp_path):
+    """--script names an experiment in benchmark/experiments/; its own flag (--life-reset) passes through."""
+    runs = tmp_path / "runs"
+    cmd = [sys.executable, os.path.join(ROOT, "benchmark", "sweep.py"), "--script", "wrapper_stack.py", "--env-ids",
+           "BreakoutNoFrameskip-v4", "--runs-dir", str(runs), "--", "--total-timesteps", "2048", "--life-reset", "none"]  # fmt: skip
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=600).stdout
+    path = runs / "wrapper_stack" / "total-timesteps_2048_life-reset_none" / "BreakoutNoFrameskip-v4" / "seed1"
+    assert "finished: 1 done, 0 failed" in out and (path / "done").exists(), out
+    assert json.loads((path / "run.json").read_text())["command"][1] == os.path.join(sweep.EXPERIMENTS, "wrapper_stack.py")
+    (run,) = report.load_runs(str(runs))
+    assert run["script"] == "wrapper_stack.py" and run["steps"] == 2048 and run["episodes"] > 0
+
+
+@pytest.mark.skipif(not os.path.exists(os.path.join(sweep.BASELINES, "cleanrl_atari_wrappers.py")), reason="no ../shared/baselines/")
+@pytest.mark.parametrize("mode", ["full", "none", "fire", "restack"])
+def test_wrapper_stack_gives_the_vector_envs_contract(mode, monkeypatch):
+    """Under every --life-reset mode: a lost life only lowers `lives` (terminated means game over, when the
+    next game's 5 lives are reported); after it the stack is restarted (four equal frames) in modes full and
+    restack, and goes on by one frame in mode none."""
+    sys.path.insert(0, sweep.EXPERIMENTS)
+    import wrapper_stack
+
+    monkeypatch.setattr(wrapper_stack, "LIFE_RESET", mode)
+    envs = wrapper_stack.make_envs("BreakoutNoFrameskip-v4", 2)
+    obs, infos = envs.reset(seed=0)
+    lives, rng, losses, game_overs = infos["lives"], np.random.default_rng(0), 0, 0
+    while game_overs < 2:
+        before = obs
+        obs, _, terminated, truncated, infos = envs.step(rng.integers(0, 4, 2))
+        lost = infos["lives"] < lives
+        assert not (lost & terminated).any() and not truncated.any()
+        assert (infos["lives"][terminated] == 5).all()
+        for i in np.nonzero(lost)[0]:
+            restarted = all((obs[i, k] == obs[i, 3]).all() for k in range(3))
+            assert restarted == (mode in ("full", "restack")), (mode, i)
+            if mode == "none":
+                assert (obs[i, :3] == before[i, 1:]).all()
+        losses, game_overs, lives = losses + lost.sum(), game_overs + terminated.sum(), infos["lives"]
+    assert losses >= 8  # four lives lost before each game over
+    envs.close()
+
+
 def test_a_checkpoint_of_an_older_script_version_is_not_resumed(tmp_path):
     """A run left by an older version of the script (another checkpoint format) starts afresh: --resume would
     refuse the checkpoint, and the run would fail at every attempt."""

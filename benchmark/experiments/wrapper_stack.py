@@ -8,10 +8,11 @@ stack of 4 restarted (the first frame repeated) at each lost life. An adapter on
 vector env's contract: terminated means game over, a lost life shows only as `lives` going down, and the
 observation after it is the one the wrappers' hidden reset (no-op, FIRE, RIGHT) returns.
 
-    python benchmark/experiments/wrapper_stack.py --env-id BreakoutNoFrameskip-v4 --seed 1 \\
-        --total-timesteps 500000 --torch-threads 1 --num-threads 1
+    python benchmark/sweep.py --script wrapper_stack.py --env-ids BreakoutNoFrameskip-v4 --seeds 1 2 3 -- \\
+        --total-timesteps 500000 --torch-threads 1 --num-threads 1 [--life-reset none] [--no-anneal-clip]
 
-Run it from a run directory (it writes runs/ there), as sweep.py runs the scripts. --life-reset MODE (taken
+or on its own, e.g. `python benchmark/experiments/wrapper_stack.py --total-timesteps 500000` (it writes
+runs/ in the working directory, as ppo_atari.py does). --life-reset MODE (taken
 off the command line before the script's flags are read) says what happens at a lost life, the rest of the
 stack staying the same: `full` (the default) as above; `none` as the vector env does (no hidden steps, the
 stack goes on; `--no-life-reset` is the same); `fire` the hidden no-op, FIRE and RIGHT, the stack going on;
