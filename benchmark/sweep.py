@@ -392,9 +392,10 @@ def main(argv):
         if any(part in ("", ".", "..") for part in env_id.split("/")) or env_id.startswith("-") or "\0" in env_id:
             fail(f"--env-ids {env_id!r}: not an env id; pass ids such as HalfCheetah-v4")
     scripts = sorted({preset["script"] for preset in PRESETS.values()} | {f for f in os.listdir(ROOT) if f.startswith(("ppo_", "trpo_")) and f.endswith(".py")})
-    if script not in scripts + experiment_scripts() + baseline_scripts():  # a name, not a path: run directories stay under --runs-dir
+    experiments, baselines = experiment_scripts(), baseline_scripts()
+    if script not in scripts + experiments + baselines:  # a name, not a path: run directories stay under --runs-dir
         fail(f"--script {script}: pick one of the project's scripts: {', '.join(scripts)}; or an experiment: "
-             f"{', '.join(experiment_scripts())}" + (f"; or a baseline: {', '.join(baseline_scripts())}" if baseline_scripts() else ""))
+             f"{', '.join(experiments)}" + (f"; or a baseline: {', '.join(baselines)}" if baselines else ""))
     if args.backend == "slurm" and not shutil.which("sbatch"):
         fail("--backend slurm needs Slurm's sbatch, which is not on PATH: run the sweep on a Slurm login node, or use --backend local")
     workers = args.workers if args.workers is not None else (os.cpu_count() if args.backend == "local" else None)

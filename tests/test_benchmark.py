@@ -118,32 +118,22 @@ def test_an_interrupted_run_continues_from_its_checkpoint(tmp_path):
 
 
 @pytest.mark.skipif(not os.path.exists(os.path.join(sweep.BASELINES, "cleanrl_ppo_atari.py")), reason="no ../shared/baselines/")
-def test_a_baseline_script_runs_in_a_sweep_like_ours(tmp_path):
-    """--script names a baseline in ../shared/baselines/, which runs as it is, in the same run directories,
-    so that windows.py and report.py read its events as ours."""
+@pytest.mark.parametrize("script, flags, folder", [
+    ("cleanrl_ppo_atari.py", [], sweep.BASELINES),  # a baseline in ../shared/baselines/, run as it is
+    ("wrapper_stack.py", ["--life-reset", "none"], sweep.EXPERIMENTS),  # an experiment, with a flag of its own
+])  # fmt: skip
+def test_a_baseline_or_an_experiment_runs_in_a_sweep_like_ours(script, flags, folder, tmp_path):
+    """--script names a baseline or an experiment, which runs in the same run directories as ours (its own
+    flags passed through), so that windows.py and report.py read its events as ours."""
     runs = tmp_path / "runs"
-    cmd = [sys.executable, os.path.join(ROOT, "benchmark", "sweep.py"), "--script", "cleanrl_ppo_atari.py", "--env-ids",
-           "BreakoutNoFrameskip-v4", "--runs-dir", str(runs), "--", "--total-timesteps", "2048"]  # fmt: skip
+    cmd = [sys.executable, os.path.join(ROOT, "benchmark", "sweep.py"), "--script", script, "--env-ids",
+           "BreakoutNoFrameskip-v4", "--runs-dir", str(runs), "--", "--total-timesteps", "2048", *flags]  # fmt: skip
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=600).stdout
-    path = runs / "cleanrl_ppo_atari" / "total-timesteps_2048" / "BreakoutNoFrameskip-v4" / "seed1"
+    path = runs / script[: -len(".py")] / sweep.variant_name(["--total-timesteps", "2048", *flags]) / "BreakoutNoFrameskip-v4" / "seed1"
     assert "finished: 1 done, 0 failed" in out and (path / "done").exists(), out
-    assert json.loads((path / "run.json").read_text())["command"][1] == os.path.join(sweep.BASELINES, "cleanrl_ppo_atari.py")
+    assert json.loads((path / "run.json").read_text())["command"][1] == os.path.join(folder, script)
     (run,) = report.load_runs(str(runs))
-    assert run["script"] == "cleanrl_ppo_atari.py" and run["steps"] == 2048 and run["episodes"] > 0
-
-
-@pytest.mark.skipif(not os.path.exists(os.path.join(sweep.BASELINES, "cleanrl_atari_wrappers.py")), reason="no ../shared/baselines/")
-def test_an_experiment_runs_in_a_sweep_and_its_flag_reaches_it(tmp_path):
-    """--script names an experiment in benchmark/experiments/; its own flag (--life-reset) passes through."""
-    runs = tmp_path / "runs"
-    cmd = [sys.executable, os.path.join(ROOT, "benchmark", "sweep.py"), "--script", "wrapper_stack.py", "--env-ids",
-           "BreakoutNoFrameskip-v4", "--runs-dir", str(runs), "--", "--total-timesteps", "2048", "--life-reset", "none"]  # fmt: skip
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=600).stdout
-    path = runs / "wrapper_stack" / "total-timesteps_2048_life-reset_none" / "BreakoutNoFrameskip-v4" / "seed1"
-    assert "finished: 1 done, 0 failed" in out and (path / "done").exists(), out
-    assert json.loads((path / "run.json").read_text())["command"][1] == os.path.join(sweep.EXPERIMENTS, "wrapper_stack.py")
-    (run,) = report.load_runs(str(runs))
-    assert run["script"] == "wrapper_stack.py" and run["steps"] == 2048 and run["episodes"] > 0
+    assert run["script"] == script and run["steps"] == 2048 and run["episodes"] > 0
 
 
 @pytest.mark.skipif(not os.path.exists(os.path.join(sweep.BASELINES, "cleanrl_atari_wrappers.py")), reason="no ../shared/baselines/")

@@ -14,11 +14,11 @@ import sys
 import numpy as np
 import torch
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.argv, ARGV = sys.argv[:1] + ["--life-reset", "none"], sys.argv[1:]  # wrapper_stack reads its mode on import
-sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import wrapper_stack  # noqa: E402  (puts the project's root on sys.path)
 import ppo_atari  # noqa: E402
+
+wrapper_stack.LIFE_RESET = "none"  # a lost life as the vector env leaves it: the stacks differ in nothing else
 
 
 def play(agent, envs, games, seed=100):
@@ -39,7 +39,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("checkpoints", nargs="+")
     parser.add_argument("--games", type=int, default=48)
-    args = parser.parse_args(ARGV)
+    args = parser.parse_args()
     torch.set_num_threads(1)
     for path in args.checkpoints:
         (agent,) = ppo_atari.load_policy(torch.load(path, map_location="cpu", weights_only=False))

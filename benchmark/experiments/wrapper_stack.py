@@ -35,8 +35,10 @@ MODES = ("full", "none", "fire", "restack")
 LIFE_RESET = "none" if "--no-life-reset" in sys.argv else "full"
 if "--life-reset" in sys.argv:
     at = sys.argv.index("--life-reset")
-    LIFE_RESET = sys.argv[at + 1]
-    assert LIFE_RESET in MODES, f"--life-reset: one of {MODES}"
+    LIFE_RESET = (sys.argv[at + 1 : at + 2] or [""])[0]
+    if LIFE_RESET not in MODES:
+        print(f"wrapper_stack.py: --life-reset {LIFE_RESET!r}: pass one of {', '.join(MODES)}", file=sys.stderr)
+        sys.exit(2)
     del sys.argv[at : at + 2]
 sys.argv = [a for a in sys.argv if a != "--no-life-reset"]
 
@@ -79,13 +81,11 @@ def make_env(env_id):
     return LifeLossAdapter(env)
 
 
-def make_envs(env_id, num_envs, num_threads=0):
-    envs = gym.vector.SyncVectorEnv([lambda: make_env(env_id) for _ in range(num_envs)],
+def make_envs(env_id, num_envs, num_threads=0):  # ppo_atari.make_envs's signature; the envs step in this thread
+    return gym.vector.SyncVectorEnv([lambda: make_env(env_id) for _ in range(num_envs)],
                                     autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)  # fmt: skip
-    return envs
 
 
 if __name__ == "__main__":
     ppo_atari.make_envs = make_envs
-    np.seterr(all="ignore")
     ppo_atari.main(ppo_atari.parse_args())
