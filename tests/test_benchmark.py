@@ -165,6 +165,55 @@ def test_wrapper_stack_gives_the_vector_envs_contract(mode, monkeypatch):
     envs.close()
 
 
+@pytest.mark.skipif(not os.path.exists(os.path.join(sweep.BASELINES, "cleanrl_atari_wrappers.py")), reason="no ../shared/baselines/")
+def test_wrapper_stack_switched_to_the_vector_envs_way_is_the_vector_env_frame_for_frame(monkeypatch):
+    """With --life-reset none --start vector --padding zero --max-on gray (and the start's no-op count fixed on
+    both sides), CleanRL's wrappers give ppo_atari.make_envs's observations, rewards, game ends and lives
+    exactly, over games of random play; with the wrappers' own padding or max, the observations differ."""
+    import ale_py
+
+    import ppo_atari
+
+    sys.path.insert(0, sweep.EXPERIMENTS)
+    import wrapper_stack
+
+    vector_env = ale_py.vector_env.AtariVectorEnv  # noop_max 1: FIRE, then no no-ops
+    monkeypatch.setattr(ale_py.vector_env, "AtariVectorEnv", lambda *a, **kw: vector_env(*a, **{**kw, "noop_max": 1}))
+    monkeypatch.setattr(wrapper_stack.VectorStart, "noops", -1)  # the same
+    monkeypatch.setattr(wrapper_stack, "LIFE_RESET", "none")
+    monkeypatch.setattr(wrapper_stack, "START", "vector")
+
+    def play(padding, max_on, steps=1500):
+        monkeypatch.setattr(wrapper_stack, "PADDING", padding)
+        monkeypatch.setattr(wrapper_stack, "MAX_ON", max_on)
+        ours, theirs = (make("BreakoutNoFrameskip-v4", 2) for make in (ppo_atari.make_envs, wrapper_stack.make_envs))
+        (obs, _), (obs_w, _) = ours.reset(seed=0), theirs.reset(seed=0)
+        rng, games, differing = np.random.default_rng(0), 0, int((obs != obs_w).any())
+        for _ in range(steps):
+            actions = rng.integers(0, 4, 2)
+            obs, reward, terminated, _, infos = ours.step(actions)
+            obs_w, reward_w, terminated_w, _, infos_w = theirs.step(actions)
+            assert (reward == reward_w).all() and (terminated == terminated_w).all()
+            assert (infos["lives"] == infos_w["lives"]).all()
+            differing, games = differing + int((obs != obs_w).any()), games + terminated.sum()
+        ours.close(), theirs.close()
+        return differing, games
+
+    differing, games = play("zero", "gray")
+    assert differing == 0 and games >= 10
+    assert play("repeat", "gray", 300)[0] > 0 and play("zero", "rgb", 300)[0] > 0
+
+
+@pytest.mark.skipif(not os.path.exists(os.path.join(sweep.BASELINES, "cleanrl_atari_wrappers.py")), reason="no ../shared/baselines/")
+def test_wrapper_stack_refuses_a_bad_switch_in_one_line():
+    for flags, words in [(["--start", "both"], "--start 'both': pass one of wrappers, vector"),
+                         (["--max-on"], "--max-on '': pass one of rgb, gray"),
+                         (["--start", "vector"], "pass --life-reset none or restack")]:  # fmt: skip
+        cmd = [sys.executable, os.path.join(sweep.EXPERIMENTS, "wrapper_stack.py"), "--total-timesteps", "8", *flags]
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+        assert out.returncode == 2 and words in out.stderr and len(out.stderr.strip().splitlines()) == 1, out.stderr
+
+
 def test_a_checkpoint_of_an_older_script_version_is_not_resumed(tmp_path):
     """A run left by an older version of the script (another checkpoint format) starts afresh: --resume would
     refuse the checkpoint, and the run would fail at every attempt."""

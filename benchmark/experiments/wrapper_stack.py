@@ -16,7 +16,14 @@ runs/ in the working directory, as ppo_atari.py does). --life-reset MODE (taken
 off the command line before the script's flags are read) says what happens at a lost life, the rest of the
 stack staying the same: `full` (the default) as above; `none` as the vector env does (no hidden steps, the
 stack goes on; `--no-life-reset` is the same); `fire` the hidden no-op, FIRE and RIGHT, the stack going on;
-`restack` no hidden steps, the stack restarted with the newest frame repeated.
+`restack` no hidden steps, the stack restarted with the newest frame repeated. Three more switches turn the
+other differences to the vector env's way, one at a time: `--start vector` (FIRE and then 0-28 no-op frames at
+a game's start, in place of 1-30 no-op frames and then FIRE and RIGHT; needs --life-reset none or restack, as
+the wrappers' FIRE after a lost life goes with their start), `--padding zero` (the stack starts with three
+zero frames, not the first frame repeated), `--max-on gray` (ALE's grayscale frames, the max over the last two
+taken on them, then the resize; in place of the max on RGB, the resize, then the grayscale). With all four
+the stack gives the vector env's observations, rewards and lives, frame for frame
+(tests/test_benchmark.py).
 """
 
 import os
@@ -31,16 +38,56 @@ import ppo_atari  # noqa: E402
 from cleanrl_atari_wrappers import EpisodicLifeEnv, FireResetEnv, MaxAndSkipEnv, NoopResetEnv  # noqa: E402
 
 
-MODES = ("full", "none", "fire", "restack")
-LIFE_RESET = "none" if "--no-life-reset" in sys.argv else "full"
-if "--life-reset" in sys.argv:
-    at = sys.argv.index("--life-reset")
-    LIFE_RESET = (sys.argv[at + 1 : at + 2] or [""])[0]
-    if LIFE_RESET not in MODES:
-        print(f"wrapper_stack.py: --life-reset {LIFE_RESET!r}: pass one of {', '.join(MODES)}", file=sys.stderr)
-        sys.exit(2)
-    del sys.argv[at : at + 2]
-sys.argv = [a for a in sys.argv if a != "--no-life-reset"]
+SWITCHES = {  # flag: its values, the wrappers' own way first
+    "--life-reset": ("full", "none", "fire", "restack"),
+    "--start": ("wrappers", "vector"),
+    "--padding": ("repeat", "zero"),
+    "--max-on": ("rgb", "gray"),
+}
+
+
+def refuse(message):
+    print(f"wrapper_stack.py: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def take_switches(argv):
+    """This experiment's flags, taken off argv (the rest are ppo_atari.py's) as {flag: value}; a bad value or
+    combination is one line and exit 2."""
+    chosen = {flag: values[0] for flag, values in SWITCHES.items()}
+    if "--no-life-reset" in argv:
+        chosen["--life-reset"] = "none"
+        argv.remove("--no-life-reset")
+    for flag, values in SWITCHES.items():
+        if flag in argv:
+            at = argv.index(flag)
+            chosen[flag] = (argv[at + 1 : at + 2] or [""])[0]
+            if chosen[flag] not in values:
+                refuse(f"{flag} {chosen[flag]!r}: pass one of {', '.join(values)}")
+            del argv[at : at + 2]
+    if chosen["--start"] == "vector" and chosen["--life-reset"] in ("full", "fire"):
+        refuse("--start vector presses FIRE at a game's start only: pass --life-reset none or restack")
+    return chosen
+
+
+LIFE_RESET, START, PADDING, MAX_ON = take_switches(sys.argv).values()
+
+
+class VectorStart(gym.Wrapper):
+    """A game's start as the vector env makes it, on single frames: FIRE, then 0-28 no-ops (its draw of 0-29,
+    less the FIRE; a game without FIRE gets 0-29). `noops` fixes the count (tests)."""
+
+    noops = None
+
+    def reset(self, **kwargs):
+        obs, info = self.env.reset(**kwargs)
+        fire = [1] if self.unwrapped.get_action_meanings()[1] == "FIRE" else []
+        noops = self.np_random.integers(0, 30) - len(fire) if self.noops is None else self.noops
+        for action in fire + [0] * noops:
+            obs, _, terminated, truncated, info = self.env.step(action)
+            if terminated or truncated:
+                obs, info = self.env.reset()
+        return obs, info
 
 
 class LifeLossAdapter(gym.Wrapper):
@@ -69,15 +116,16 @@ class LifeLossAdapter(gym.Wrapper):
 
 
 def make_env(env_id):
-    env = gym.make(env_id)
-    env = NoopResetEnv(env, noop_max=30)
+    env = gym.make(env_id, obs_type="grayscale" if MAX_ON == "gray" else "rgb")
+    env = VectorStart(env) if START == "vector" else NoopResetEnv(env, noop_max=30)
     env = MaxAndSkipEnv(env, skip=4)
     env = EpisodicLifeEnv(env)
-    if "FIRE" in env.unwrapped.get_action_meanings():
+    if START == "wrappers" and "FIRE" in env.unwrapped.get_action_meanings():
         env = FireResetEnv(env)
     env = gym.wrappers.ResizeObservation(env, (84, 84))
-    env = gym.wrappers.GrayscaleObservation(env)
-    env = gym.wrappers.FrameStackObservation(env, 4)
+    if MAX_ON == "rgb":
+        env = gym.wrappers.GrayscaleObservation(env)
+    env = gym.wrappers.FrameStackObservation(env, 4, padding_type="zero" if PADDING == "zero" else "reset")
     return LifeLossAdapter(env)
 
 
