@@ -52,7 +52,8 @@ def main(argv):
             parser.exit(2, f"windows.py: error: no directory {runs_dir}: pass sweep.py's --runs-dir\n")
         for run in load_runs(runs_dir, include_unfinished=args.include_unfinished):
             if run["env_id"] == args.env_id:
-                groups.setdefault(f"{run['script']} ({run['variant']})", {})[run["seed"]] = run
+                flags = " ".join(run.get("flags", [])) or "its defaults"  # the flags, not the variant's short name
+                groups.setdefault(f"{run['script']} ({flags})", {})[run["seed"]] = run
     if not groups:
         parser.exit(2, f"windows.py: error: no finished run of {args.env_id} under {' '.join(args.runs_dirs)}\n")
     table = {}  # label -> (ends, {seed: means})

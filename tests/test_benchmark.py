@@ -491,10 +491,10 @@ def test_windows_table_has_each_windows_mean_over_seeds(tmp_path):
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     table = (tmp_path / "w.md").read_text()
-    ours = "| ppo_atari.py (total-timesteps_2000) | 1, 2 | 4.5 [3.0, 6.0] (3.0, 6.0) | 12.0 [8.0, 16.0] (8.0, 16.0) | " \
+    ours = "| ppo_atari.py (--total-timesteps 2000) | 1, 2 | 4.5 [3.0, 6.0] (3.0, 6.0) | 12.0 [8.0, 16.0] (8.0, 16.0) | " \
            "19.5 [13.0, 26.0] (13.0, 26.0) | 27.0 [18.0, 36.0] (18.0, 36.0) |"  # fmt: skip
     assert ours in table, table
-    assert "| cleanrl_ppo_atari.py (total-timesteps_2000) | 1 | 5.0 [5.0, 5.0] (5.0) |" in table
+    assert "| cleanrl_ppo_atari.py (--total-timesteps 2000) | 1 | 5.0 [5.0, 5.0] (5.0) |" in table
     assert "-21" not in table and (tmp_path / "w.png").read_bytes()[:4] == b"\x89PNG"
 
 
