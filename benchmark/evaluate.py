@@ -57,8 +57,8 @@ def evaluate(path, run, episodes):
         return f"skipped {path}: no checkpoint (was it run with --checkpoint-every 0?)"
     with tempfile.TemporaryDirectory() as scratch:
         proc = subprocess.run(
-            [sys.executable, os.path.join(ROOT, run["script"]), "--env-id", run["env_id"], "--eval-checkpoint", checkpoint,
-             "--eval-episodes", str(episodes), "--seed", "0"],
+            [sys.executable, os.path.join(ROOT, run["script"]), "--env-id", run["env_id"],
+             "--eval-checkpoint", checkpoint, "--eval-episodes", str(episodes), "--seed", "0"],
             cwd=scratch, capture_output=True, text=True,
         )  # fmt: skip
     found = re.search(r"^episodes: (.*)$", proc.stdout, re.MULTILINE)
@@ -66,7 +66,8 @@ def evaluate(path, run, episodes):
         return f"failed {path}: {(proc.stderr.strip().splitlines() or ['no output'])[-1]}"
     returns = [float(x) for x in found.group(1).split(", ")]
     with open(os.path.join(path, "eval.json"), "w") as f:
-        json.dump({"episodes": len(returns), "returns": returns, "mean": sum(returns) / len(returns), "checkpoint": os.path.relpath(checkpoint, path)}, f)
+        json.dump({"episodes": len(returns), "returns": returns, "mean": sum(returns) / len(returns),
+                   "checkpoint": os.path.relpath(checkpoint, path)}, f)  # fmt: skip
     return f"eval   {path}: {sum(returns) / len(returns):.1f} over {len(returns)} episodes"
 
 
@@ -79,7 +80,8 @@ def fail(message):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("runs_dir")
-    parser.add_argument("--episodes", type=int, default=10, help="episodes per run (RL Zoo's benchmark uses 10 or more)")
+    parser.add_argument("--episodes", type=int, default=10,
+                        help="episodes per run (RL Zoo's benchmark uses 10 or more)")
     parser.add_argument("--workers", type=int, default=os.cpu_count(), help="evaluations at a time")
     args = parser.parse_args()
     if not os.path.isdir(args.runs_dir):
@@ -98,7 +100,8 @@ def main():
                 print(line, flush=True)
                 failed += [line] if line.startswith("failed") else []
     except KeyboardInterrupt:  # Ctrl-C reaches the evaluations too; map() cancels those not started
-        print("interrupted: finished evaluations keep their eval.json; run the same command again to resume", flush=True)
+        print("interrupted: finished evaluations keep their eval.json; run the same command again to resume",
+              flush=True)
         raise SystemExit(130)
     if failed:  # the others kept their eval.json; the exit code says that not all of them did
         print(f"{len(failed)} evaluations failed (above); the others are done", flush=True)

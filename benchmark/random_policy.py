@@ -1,7 +1,8 @@
 """Mean episodic return of the uniform random policy: the zero of the paper's Table 1 score.
 
     python benchmark/random_policy.py --env-ids Hopper-v4 Swimmer-v4 --episodes 100
-    python benchmark/random_policy.py --env-ids BreakoutNoFrameskip-v4 --atari-stack ../shared/baselines/cleanrl_ppo_atari.py
+    python benchmark/random_policy.py --env-ids BreakoutNoFrameskip-v4 \
+        --atari-stack ../shared/baselines/cleanrl_ppo_atari.py
 
 Prints a JSON object {env_id: mean return} for benchmark/reference.json's "random_policy". Atari ids
 play whole games (all lives, raw rewards, one action per 4 frames) on ppo_atari.py's environments; with
@@ -83,7 +84,8 @@ def check_env_id(env_id):
             importlib.import_module(module)
         gym.spec(name)
     except Exception as e:
-        fail(f"--env-ids {env_id}: not an env this machine can make ({type(e).__name__}: {(str(e).splitlines() or [''])[0]})")
+        first = (str(e).splitlines() or [""])[0]
+        fail(f"--env-ids {env_id}: not an env this machine can make ({type(e).__name__}: {first})")
     return name
 
 
@@ -103,7 +105,8 @@ if __name__ == "__main__":
             results[env_id] = round(ret, 2)
             print(f"{env_id}, ppo_atari.py's envs: return {ret:.2f}, {length:.0f} agent steps a game", file=sys.stderr)
             if args.atari_stack:
-                ret, _ = random_atari_games(env_id, args.episodes, args.seed, args.atari_stack)  # CleanRL's length counts frames
+                # CleanRL's episode length counts frames, so only the return is kept
+                ret, _ = random_atari_games(env_id, args.episodes, args.seed, args.atari_stack)
                 print(f"{env_id}, {args.atari_stack}: return {ret:.2f}", file=sys.stderr)
         else:
             results[env_id] = round(random_return(env_id, args.episodes, args.seed), 2)

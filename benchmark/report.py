@@ -47,7 +47,7 @@ def read_events(events_dir):
     out = {}
     for tag in acc.Tags()["scalars"]:
         events = acc.Scalars(tag)
-        out[tag] = (np.array([e.step for e in events]), np.array([e.wall_time for e in events]), np.array([e.value for e in events]))
+        out[tag] = tuple(np.array([getattr(e, field) for e in events]) for field in ("step", "wall_time", "value"))
     return out
 
 
@@ -73,14 +73,17 @@ def load_runs(runs_dir, include_unfinished=False, skipped=None):
         except (OSError, ValueError):  # cut short, say
             skipped.append((path, "its run.json cannot be read"))
             continue
-        event_dirs = [os.path.join(path, "runs", d) for d in sorted(os.listdir(os.path.join(path, "runs")))] if os.path.isdir(os.path.join(path, "runs")) else []
+        events_root = os.path.join(path, "runs")
+        event_dirs = [os.path.join(events_root, d) for d in sorted(os.listdir(events_root))] \
+            if os.path.isdir(events_root) else []  # fmt: skip
         if not event_dirs:
             skipped.append((path, "no tensorboard events"))
             continue
         try:
             scalars = read_events(event_dirs[-1])
         except Exception as e:  # a truncated or corrupt file: say so, do not guess
-            skipped.append((path, f"its events cannot be read ({type(e).__name__}: {(str(e).splitlines() or [''])[0]})"))
+            first = (str(e).splitlines() or [""])[0]
+            skipped.append((path, f"its events cannot be read ({type(e).__name__}: {first})"))
             continue
         if "charts/episodic_return" not in scalars:
             skipped.append((path, "no finished episode in its events"))
@@ -152,20 +155,25 @@ def script_tables(script, envs, reference):
     lines = [f"## {script}", ""]
     sources = reference.get("sources", {})
     for env_id, variants in sorted(envs.items()):
-        lines += [f"### {env_id}", "", "| run | seeds | return (mean ± std) | per seed | steps | wall time | SPS | eval, mean action |",
+        lines += [f"### {env_id}", "",
+                  "| run | seeds | return (mean ± std) | per seed | steps | wall time | SPS | eval, mean action |",
                   "|---|---|---|---|---|---|---|---|"]  # fmt: skip
         for variant, runs in sorted(variants.items()):
             finals = [r["final"] for r in runs]
             evals = [r["eval"] for r in runs if r.get("eval") is not None]
-            evaluated = f"{np.mean(evals):.2f} ± {np.std(evals):.2f}" + ("" if len(evals) == len(runs) else f" ({len(evals)} seeds)") if evals else ""
+            evaluated = f"{np.mean(evals):.2f} ± {np.std(evals):.2f}" if evals else ""
+            evaluated += f" ({len(evals)} seeds)" if evals and len(evals) < len(runs) else ""
+            seeds, per_seed = ", ".join(str(r["seed"]) for r in runs), ", ".join(f"{x:.1f}" for x in finals)
+            steps = fmt_steps(int(np.mean([r["steps"] for r in runs])))
+            minutes = np.mean([r["wall_time"] for r in runs]) / 60
             lines.append(
-                f"| ours: {variant} | {', '.join(str(r['seed']) for r in runs)} | {np.mean(finals):.2f} ± {np.std(finals):.2f} "
-                f"| {', '.join(f'{x:.1f}' for x in finals)} | {fmt_steps(int(np.mean([r['steps'] for r in runs])))} "
-                f"| {np.mean([r['wall_time'] for r in runs]) / 60:.1f} min | {np.mean([r['sps'] for r in runs]):.0f} | {evaluated} |"
+                f"| ours: {variant} | {seeds} | {np.mean(finals):.2f} ± {np.std(finals):.2f} | {per_seed} | {steps} "
+                f"| {minutes:.1f} min | {np.mean([r['sps'] for r in runs]):.0f} | {evaluated} |"
             )
         for ref in reference.get(script, {}).get(env_id, []):
             std = f" ± {ref['std']:.2f}" if "std" in ref else ""
-            lines.append(f"| {sources.get(ref['source'], ref['source'])} | | {ref['return']:.2f}{std} | | {fmt_steps(ref['steps'])} | | | |")
+            source = sources.get(ref["source"], ref["source"])
+            lines.append(f"| {source} | | {ref['return']:.2f}{std} | | {fmt_steps(ref['steps'])} | | | |")
         lines.append("")
     return lines
 
@@ -178,7 +186,10 @@ def curve_band(runs, x_key, points=200):
     curves = []
     for r in runs:
         x, y = r[x_key], r["episode_returns"]
-        smooth = np.convolve(y, np.ones(LAST), "valid") / LAST if len(y) >= LAST else np.cumsum(y) / np.arange(1, len(y) + 1)
+        if len(y) >= LAST:
+            smooth = np.convolve(y, np.ones(LAST), "valid") / LAST
+        else:
+            smooth = np.cumsum(y) / np.arange(1, len(y) + 1)
         xs = x[len(x) - len(smooth) :]
         curve = np.interp(grid, xs, smooth)
         curve[(grid < xs[0]) | (grid > xs[-1])] = np.nan
@@ -239,7 +250,8 @@ def table1_scores(finals, random_returns):
     """finals: {(label, env_id): final return}. Per env, random = 0 and the best label = 1; the score of a
     label is its mean over the envs (only envs where every label ran, and whose random return is known)."""
     labels = sorted({label for label, _ in finals})
-    envs = sorted({env for _, env in finals if env in random_returns and all((label, env) in finals for label in labels)})
+    envs = sorted({env for _, env in finals
+                   if env in random_returns and all((label, env) in finals for label in labels)})  # fmt: skip
     scores = {}
     for label in labels:
         per_env = []
@@ -372,7 +384,8 @@ def normalised_scores(runs, reference):
         dropped = sorted({s for env in envs for s in by_env[env]} - set(seeds))
         if dropped:
             left_out.append((label, f"seeds {', '.join(map(str, dropped))} (not run on every env of the group)"))
-        scores = np.array([[(by_env[env][s] - zero[env]) / (one[env]["return"] - zero[env]) for env in envs] for s in seeds])
+        scores = np.array([[(by_env[env][s] - zero[env]) / (one[env]["return"] - zero[env]) for env in envs]
+                           for s in seeds])  # fmt: skip
         out[label] = (envs, scores)
     return out, left_out
 
@@ -396,11 +409,13 @@ def aggregate_lines(groups, reference, out, reps=BOOTSTRAP_REPS):
     scores = {label: s for label, (_, s) in groups.items()}
     np.random.seed(0)  # rliable's bootstraps also draw from numpy's global generator: seeded, the intervals repeat
     point, interval = rly.get_interval_estimates(
-        scores, lambda x: np.array([metrics.aggregate_iqm(x), metrics.aggregate_mean(x)]), reps=reps, random_state=np.random.RandomState(0)
+        scores, lambda x: np.array([metrics.aggregate_iqm(x), metrics.aggregate_mean(x)]), reps=reps,
+        random_state=np.random.RandomState(0),
     )  # fmt: skip
     for label, (envs, s) in groups.items():
         (iqm, mean), ((iqm_lo, mean_lo), (iqm_hi, mean_hi)) = point[label], interval[label]
-        lines.append(f"| {label} | {len(envs)} | {s.shape[0]} | {iqm:.2f} [{iqm_lo:.2f}, {iqm_hi:.2f}] | {mean:.2f} [{mean_lo:.2f}, {mean_hi:.2f}] |")
+        lines.append(f"| {label} | {len(envs)} | {s.shape[0]} | {iqm:.2f} [{iqm_lo:.2f}, {iqm_hi:.2f}] "
+                     f"| {mean:.2f} [{mean_lo:.2f}, {mean_hi:.2f}] |")
     pairs = [(x, y) for x in groups for y in groups if x != y and set(groups[x][0]) & set(groups[y][0])]
     if pairs:
         lines += ["", "Probability of improvement, P(X > Y), on the envs both ran (each run's normalised score):", ""]
@@ -410,13 +425,16 @@ def aggregate_lines(groups, reference, out, reps=BOOTSTRAP_REPS):
             pick = lambda label: groups[label][1][:, [groups[label][0].index(e) for e in common]]  # noqa: E731
             np.random.seed(0)
             p, ci = rly.get_interval_estimates(
-                {"p": (pick(x), pick(y))}, metrics.probability_of_improvement, reps=min(reps, 2000), random_state=np.random.RandomState(0)
+                {"p": (pick(x), pick(y))}, metrics.probability_of_improvement, reps=min(reps, 2000),
+                random_state=np.random.RandomState(0),
             )  # fmt: skip
             low, high = ci["p"].ravel()
             lines.append(f"| {x} | {y} | {len(common)} | {float(p['p']):.2f} [{low:.2f}, {high:.2f}] |")
     zero, envs = reference.get("random_policy", {}), sorted({env for envs, _ in groups.values() for env in envs})
     lines += ["", "| env | score 0: random policy | score 1 | source of score 1 |", "|---|---|---|---|"]
-    lines += [f"| {env} | {zero[env]:g} | {one[env]['return']:g} | {sources.get(one[env]['source'], one[env]['source'])} |" for env in envs]
+    for env in envs:
+        source = sources.get(one[env]["source"], one[env]["source"])
+        lines.append(f"| {env} | {zero[env]:g} | {one[env]['return']:g} | {source} |")
     suites = {label: s for label, s in scores.items() if s.shape[1] >= PROFILE_MIN_ENVS}
     if not suites:
         return lines + [""]
@@ -438,7 +456,8 @@ def plot_profiles(scores, path):
     taus = np.linspace(min(0.0, min(float(s.min()) for s in scores.values())), top, 101)
     profiles, cis = rly.create_performance_profile(scores, taus)
     fig, ax = plt.subplots(figsize=(7, 4))
-    plot_utils.plot_performance_profiles(profiles, taus, performance_profile_cis=cis, ax=ax, xlabel="normalised score (tau)",
+    plot_utils.plot_performance_profiles(profiles, taus, performance_profile_cis=cis, ax=ax,
+                                         xlabel="normalised score (tau)",
                                          ylabel="fraction of runs with score > tau")  # fmt: skip
     ax.legend(fontsize=7, loc="lower left")  # the profiles' lines carry their group's label
     fig.tight_layout()
@@ -446,12 +465,14 @@ def plot_profiles(scores, path):
     plt.close(fig)
 
 
-FAMILIES = (("ppo_continuous.py", "trpo_continuous.py"), ("ppo_discrete.py",), ("ppo_atari.py",))  # scripts tabled side by side
+# scripts tabled side by side
+FAMILIES = (("ppo_continuous.py", "trpo_continuous.py"), ("ppo_discrete.py",), ("ppo_atari.py",))
 
 
 def is_default(flags):
     """A run with the script's defaults: no flag but --total-timesteps."""
-    rest = [f for i, f in enumerate(flags) if not (f == "--total-timesteps" or (i > 0 and flags[i - 1] == "--total-timesteps"))]
+    rest = [f for i, f in enumerate(flags)
+            if not (f == "--total-timesteps" or (i > 0 and flags[i - 1] == "--total-timesteps"))]  # fmt: skip
     return not rest
 
 
@@ -466,7 +487,8 @@ def over_seeds(runs):
     number of seeds behind the eval where not every run has one."""
     finals, evals = [r["final"] for r in runs], [r["eval"] for r in runs if r.get("eval") is not None]
     training = f"{fmt_return(np.mean(finals), np.std(finals))} ({len(runs)})" if runs else ""
-    evaluated = fmt_return(np.mean(evals), np.std(evals)) + ("" if len(evals) == len(runs) else f" ({len(evals)})") if evals else ""
+    evaluated = fmt_return(np.mean(evals), np.std(evals)) if evals else ""
+    evaluated += f" ({len(evals)})" if evals and len(evals) < len(runs) else ""
     return training, evaluated
 
 
@@ -475,11 +497,15 @@ def summary_lines(runs, reference):
     over seeds of the last LAST episodes; eval: the mean action) beside the published numbers; then every
     other variant, one line per env."""
     by_script = group(runs)
-    lines = ["## Summary", "", f"training: mean ± std over seeds (count in brackets) of each run's last {LAST} training episodes; "
-             "eval: the final policy's mean action (greedy in ppo_discrete.py, sampled in ppo_atari.py) over benchmark/evaluate.py's episodes; published: reference.json.", ""]  # fmt: skip
+    lines = ["## Summary", "",
+             f"training: mean ± std over seeds (count in brackets) of each run's last {LAST} training episodes; "
+             "eval: the final policy's mean action (greedy in ppo_discrete.py, sampled in ppo_atari.py) over "
+             "benchmark/evaluate.py's episodes; published: reference.json.", ""]  # fmt: skip
     used_sources = set()
     for family in FAMILIES:
-        defaults = {script: {env: [r for v in variants.values() for r in v if is_default(r["flags"])] for env, variants in by_script.get(script, {}).items()} for script in family}  # fmt: skip
+        defaults = {script: {env: [r for v in variants.values() for r in v if is_default(r["flags"])]
+                             for env, variants in by_script.get(script, {}).items()}
+                    for script in family}  # fmt: skip
         envs = sorted({env for script in family for env, rs in defaults[script].items() if rs})
         if not envs:
             continue
@@ -493,16 +519,19 @@ def summary_lines(runs, reference):
                 cells += over_seeds(defaults[script].get(env, []))
                 published = reference.get(script, {}).get(env, [])
                 used_sources |= {ref["source"] for ref in published}
-                cells.append("; ".join(f"{ref['source']} {fmt_return(ref['return'], ref.get('std'))}" for ref in published))
+                cells.append("; ".join(f"{ref['source']} {fmt_return(ref['return'], ref.get('std'))}"
+                                       for ref in published))  # fmt: skip
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
-    others = [(script, env, variant, rs) for script, envs in sorted(by_script.items()) for env, variants in sorted(envs.items())
+    others = [(script, env, variant, rs) for script, envs in sorted(by_script.items())
+              for env, variants in sorted(envs.items())
               for variant, rs in sorted(variants.items()) if not is_default(rs[0]["flags"])]  # fmt: skip
     if others:
         lines += ["### Other variants", ""]
         for script, env, variant, rs in others:
             training, evaluated = over_seeds(rs)
-            lines.append(f"- {script} `{' '.join(rs[0]['flags'])}`, {env}: {training}" + (f", eval {evaluated}" if evaluated else ""))
+            evaluated = f", eval {evaluated}" if evaluated else ""
+            lines.append(f"- {script} `{' '.join(rs[0]['flags'])}`, {env}: {training}{evaluated}")
         lines.append("")
     sources = reference.get("sources", {})
     lines += ["Published sources:", ""] + [f"- {key}: {sources.get(key, key)}" for key in sorted(used_sources)]
@@ -511,8 +540,10 @@ def summary_lines(runs, reference):
 
 def runs_summary(runs):
     """runs.json: what each reported run ended with, one entry per run."""
-    keys = ("script", "variant", "env_id", "seed", "flags", "final", "final_last100", "eval", "episodes", "steps", "wall_time", "sps")
-    return [{k: run[k] for k in keys} for run in sorted(runs, key=lambda r: (r["script"], r["variant"], r["env_id"], r["seed"]))]
+    keys = ("script", "variant", "env_id", "seed", "flags", "final", "final_last100", "eval", "episodes", "steps",
+            "wall_time", "sps")  # fmt: skip
+    order = sorted(runs, key=lambda r: (r["script"], r["variant"], r["env_id"], r["seed"]))
+    return [{k: run[k] for k in keys} for run in order]
 
 
 def fail(message):
@@ -527,10 +558,12 @@ def main():
     parser.add_argument("--out", help="where the tables and plots go (default: RUNS_DIR/report)")
     parser.add_argument("--reference", default=os.path.join(HERE, "reference.json"))
     parser.add_argument("--include-unfinished", action="store_true", help="also report runs without a `done` file")
-    parser.add_argument("--bootstrap-reps", type=int, default=BOOTSTRAP_REPS, help="bootstrap resamples for the confidence intervals")
+    parser.add_argument("--bootstrap-reps", type=int, default=BOOTSTRAP_REPS,
+                        help="bootstrap resamples for the confidence intervals")
     args = parser.parse_args()
     if not os.path.isdir(args.runs_dir):
-        fail(f"no directory {args.runs_dir}: pass the runs directory of a sweep (benchmark/sweep.py's --runs-dir, benchmark/runs by default)")
+        fail(f"no directory {args.runs_dir}: pass the runs directory of a sweep (benchmark/sweep.py's --runs-dir, "
+             "benchmark/runs by default)")
     if args.bootstrap_reps < 1:
         fail(f"--bootstrap-reps {args.bootstrap_reps}: pass at least 1 (the default is {BOOTSTRAP_REPS})")
     out = args.out or os.path.join(args.runs_dir, "report")
@@ -538,7 +571,8 @@ def main():
         with open(args.reference) as f:
             reference = json.load(f)
     except (OSError, ValueError) as e:
-        fail(f"cannot read --reference {args.reference} ({getattr(e, 'strerror', None) or e}): pass a JSON file like benchmark/reference.json")
+        fail(f"cannot read --reference {args.reference} ({getattr(e, 'strerror', None) or e}): pass a JSON file "
+             "like benchmark/reference.json")
     skipped = []
     runs = load_runs(args.runs_dir, args.include_unfinished, skipped)
     for path, reason in skipped:

@@ -33,7 +33,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 BASELINE_DIRS = [os.path.join(ROOT, "..", "shared", "baselines"), os.path.join(HERE, "cleanrl")]
 TASKS = {  # ours, the baseline's file names, how each prints its SPS, default env and steps per run
-    "continuous": ("ppo_continuous.py", ("cleanrl_ppo_continuous_action.py", "ppo_continuous_action.py"), "HalfCheetah-v4", 20480),
+    "continuous": ("ppo_continuous.py", ("cleanrl_ppo_continuous_action.py", "ppo_continuous_action.py"),
+                   "HalfCheetah-v4", 20480),
     "atari": ("ppo_atari.py", ("cleanrl_ppo_atari.py", "ppo_atari.py"), "BreakoutNoFrameskip-v4", 20480),
 }
 
@@ -49,8 +50,8 @@ def run_checked(cmd, cwd=None):
     proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or proc.stdout.strip().splitlines() or ["no output"])[-1]
-        fail(f"{' '.join(os.path.basename(c) if c.endswith('.py') else c for c in cmd[1:])} exited {proc.returncode}: {last}",
-             code=2 if proc.returncode == 2 else 1)  # fmt: skip
+        shown = " ".join(os.path.basename(c) if c.endswith(".py") else c for c in cmd[1:])
+        fail(f"{shown} exited {proc.returncode}: {last}", code=2 if proc.returncode == 2 else 1)
     return proc.stdout
 
 
@@ -119,24 +120,28 @@ def report(label_ours, label_theirs, ours, theirs, what):
     print(f"\n{what}, median of {len(ours)}:")
     print(f"  {label_ours:<40} {statistics.median(ours):8.0f} SPS   runs: {', '.join(f'{x:.0f}' for x in ours)}")
     if theirs:
-        print(f"  {label_theirs:<40} {statistics.median(theirs):8.0f} SPS   runs: {', '.join(f'{x:.0f}' for x in theirs)}")
+        runs = ", ".join(f"{x:.0f}" for x in theirs)
+        print(f"  {label_theirs:<40} {statistics.median(theirs):8.0f} SPS   runs: {runs}")
         print(f"  {'ratio':<40} {statistics.median(ours) / statistics.median(theirs):8.2f}x")
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--atari", action="store_true", help="measure ppo_atari.py (default: ppo_continuous.py)")
-    parser.add_argument("--env-id", default=None, help="default: HalfCheetah-v4, or BreakoutNoFrameskip-v4 with --atari")
+    parser.add_argument("--env-id", default=None,
+                        help="default: HalfCheetah-v4, or BreakoutNoFrameskip-v4 with --atari")
     parser.add_argument("--steps", type=int, default=None, help="env steps per measured run (default 20480)")
     parser.add_argument("--repeats", type=int, default=3, help="runs of each script, alternating")
     parser.add_argument("--baseline", default=None, help="the script to compare with (default: CleanRL's, if found)")
     parser.add_argument("--cuda", action="store_true", help="pass --cuda to both scripts (the networks on the GPU)")
     parser.add_argument("--no-end-to-end", action="store_true", help="with --atari: time the rollout only")
-    parser.add_argument("--rollout-of", default=None, help=argparse.SUPPRESS)  # the worker process of rollout_in_subprocess
+    # --rollout-of: the worker process of rollout_in_subprocess
+    parser.add_argument("--rollout-of", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--random-actions", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.rollout_of:
-        print(f"rollout SPS={rollout_sps(args.rollout_of, args.env_id, 8, args.steps, args.cuda, args.random_actions):.1f}")
+        sps = rollout_sps(args.rollout_of, args.env_id, 8, args.steps, args.cuda, args.random_actions)
+        print(f"rollout SPS={sps:.1f}")
         return
 
     if args.steps is not None and args.steps < 1 or args.repeats < 1:

@@ -1,8 +1,10 @@
 """Run a sweep: one script over env ids x seeds (x flag variants), on this machine or on a Slurm cluster.
 
-    python benchmark/sweep.py --script ppo_continuous.py --env-ids HalfCheetah-v4 Hopper-v4 --seeds 1 2 3 --workers 2 -- --total-timesteps 1000000
+    python benchmark/sweep.py --script ppo_continuous.py --env-ids HalfCheetah-v4 Hopper-v4 --seeds 1 2 3 \
+        --workers 2 -- --total-timesteps 1000000
     python benchmark/sweep.py --preset mujoco
-    python benchmark/sweep.py --preset table1 --backend slurm --slurm-cpus-per-task 1 --slurm-mem 4G --slurm-time 4:00:00
+    python benchmark/sweep.py --preset table1 --backend slurm --slurm-cpus-per-task 1 --slurm-mem 4G \
+        --slurm-time 4:00:00
 
 Everything after `--` is passed to every run. Each run has its own directory,
 RUNS_DIR/<script>/<variant>/<env id>/seed<S>/, holding run.json (what runs), log.txt (its output), the
@@ -34,9 +36,11 @@ BASELINES = os.path.join(os.path.dirname(ROOT), "shared", "baselines")
 EXPERIMENTS = os.path.join(ROOT, "benchmark", "experiments")
 # The nine MuJoCo tasks the PPO and TRPO references publish (Tianshou has all nine). CleanRL also publishes
 # Pusher-v4, which gymnasium runs only on mujoco below 3 (the pins have 4).
-MUJOCO = ["HalfCheetah-v4", "Hopper-v4", "Walker2d-v4", "Ant-v4", "Humanoid-v4", "Swimmer-v4", "Reacher-v4", "InvertedPendulum-v4", "InvertedDoublePendulum-v4"]
+MUJOCO = ["HalfCheetah-v4", "Hopper-v4", "Walker2d-v4", "Ant-v4", "Humanoid-v4", "Swimmer-v4", "Reacher-v4",
+          "InvertedPendulum-v4", "InvertedDoublePendulum-v4"]  # fmt: skip
 # The paper's Table 1 used these seven MuJoCo tasks (-v1 then; -v4 here), 1M steps, 3 seeds.
-TABLE1_ENVS = ["HalfCheetah-v4", "Hopper-v4", "InvertedDoublePendulum-v4", "InvertedPendulum-v4", "Reacher-v4", "Swimmer-v4", "Walker2d-v4"]
+TABLE1_ENVS = ["HalfCheetah-v4", "Hopper-v4", "InvertedDoublePendulum-v4", "InvertedPendulum-v4", "Reacher-v4",
+               "Swimmer-v4", "Walker2d-v4"]  # fmt: skip
 ONE_M = ["--total-timesteps", "1000000"]
 # The paper's Table 1 protocol (benchmark/README.md, "The PPO paper's Table 1"): Table 3's settings, and where
 # Table 3 is silent, what the code released with the paper did: a constant step size, a value loss without
@@ -45,11 +49,13 @@ TABLE1 = ONE_M + ["--no-anneal-lr", "--no-clip-vloss", "--no-scale-reward", "--n
 PRESETS = {
     "mujoco": dict(script="ppo_continuous.py", env_ids=MUJOCO, seeds=[1, 2, 3], variants=[ONE_M]),
     "classic": dict(
-        script="ppo_discrete.py", env_ids=["CartPole-v1", "Acrobot-v1", "MountainCar-v0", "LunarLander-v3"], seeds=[1, 2, 3],
+        script="ppo_discrete.py", env_ids=["CartPole-v1", "Acrobot-v1", "MountainCar-v0", "LunarLander-v3"],
+        seeds=[1, 2, 3],
         variants=[["--total-timesteps", "500000"]],
     ),  # fmt: skip
     "atari": dict(
-        script="ppo_atari.py", env_ids=["BreakoutNoFrameskip-v4", "PongNoFrameskip-v4", "BeamRiderNoFrameskip-v4"], seeds=[1, 2, 3],
+        script="ppo_atari.py", env_ids=["BreakoutNoFrameskip-v4", "PongNoFrameskip-v4", "BeamRiderNoFrameskip-v4"],
+        seeds=[1, 2, 3],
         variants=[["--total-timesteps", "10000000"]],
     ),  # fmt: skip
     "trpo-mujoco": dict(script="trpo_continuous.py", env_ids=MUJOCO, seeds=[1, 2, 3], variants=[ONE_M]),
@@ -84,7 +90,8 @@ def plan(script, env_ids, seeds, variants):
 
 
 def run_dir(runs_dir, run):
-    return os.path.join(runs_dir, run["script"][: -len(".py")], run["variant"], run["env_id"].replace("/", "_"), f"seed{run['seed']}")
+    env_dir = run["env_id"].replace("/", "_")
+    return os.path.join(runs_dir, run["script"][: -len(".py")], run["variant"], env_dir, f"seed{run['seed']}")
 
 
 def is_done(path):
@@ -144,7 +151,8 @@ def prepare(path, run):
     for marker in ("failed",):  # a failed attempt is tried again
         if os.path.exists(os.path.join(path, marker)):
             os.remove(os.path.join(path, marker))
-    command = [sys.executable, script_path(run["script"]), "--env-id", run["env_id"], "--seed", str(run["seed"]), *run["flags"]]
+    command = [sys.executable, script_path(run["script"]), "--env-id", run["env_id"], "--seed", str(run["seed"])]
+    command += run["flags"]
     with open(os.path.join(path, "run.json"), "w") as f:
         json.dump({**run, "command": command}, f, indent=1)
 
@@ -163,7 +171,9 @@ def experiment_scripts():
 
 
 def baseline_scripts():
-    return sorted(f for f in os.listdir(BASELINES) if f.endswith(".py") and "ppo" in f) if os.path.isdir(BASELINES) else []
+    if not os.path.isdir(BASELINES):
+        return []
+    return sorted(f for f in os.listdir(BASELINES) if f.endswith(".py") and "ppo" in f)
 
 
 def run_task(path):
@@ -242,9 +252,11 @@ class Progress:
             return
         self.last = time.time()
         pending = self.total - len(self.done) - len(self.failed) - len(running)
-        print(f"[{time.strftime('%H:%M:%S')}] done {len(self.done)} / running {len(running)} / failed {len(self.failed)} / pending {pending}", flush=True)
+        counts = f"done {len(self.done)} / running {len(running)} / failed {len(self.failed)} / pending {pending}"
+        print(f"[{time.strftime('%H:%M:%S')}] {counts}", flush=True)
         for path in running:
-            print(f"    {os.path.relpath(path, self.runs_dir)}: return(last 10) {latest_return(path) or 'n/a'}", flush=True)
+            latest = latest_return(path) or "n/a"
+            print(f"    {os.path.relpath(path, self.runs_dir)}: return(last 10) {latest}", flush=True)
 
 
 def fail(message):
@@ -309,12 +321,14 @@ def sweep_slurm(paths, runs_dir, args, progress):
     manifest = os.path.join(runs_dir, "slurm", f"manifest-{stamp}.txt")
     with open(manifest, "w") as f:
         f.write("".join(os.path.abspath(p) + "\n" for p in paths))
-    extra = [f"#SBATCH --{key}={value}" for key, value in (("mem", args.slurm_mem), ("time", args.slurm_time), ("partition", args.slurm_partition)) if value]
+    options = (("mem", args.slurm_mem), ("time", args.slurm_time), ("partition", args.slurm_partition))
+    extra = [f"#SBATCH --{key}={value}" for key, value in options if value]
     script = os.path.join(runs_dir, "slurm", f"sweep-{stamp}.sbatch")
     with open(script, "w") as f:
         f.write(SBATCH.format(
             job_name=args.slurm_job_name, last=len(paths) - 1, throttle=f"%{args.workers}" if args.workers else "",
-            cpus=args.slurm_cpus_per_task, runs_dir=os.path.abspath(runs_dir), extra="\n".join(extra), manifest=manifest,
+            cpus=args.slurm_cpus_per_task, runs_dir=os.path.abspath(runs_dir), extra="\n".join(extra),
+            manifest=manifest,
             python=sys.executable, sweep=os.path.abspath(__file__), grace=args.slurm_signal_grace,
         ))  # fmt: skip
     try:
@@ -332,7 +346,8 @@ def sweep_slurm(paths, runs_dir, args, progress):
     try:
         while unfinished:
             time.sleep(args.poll)
-            queue = subprocess.run(["squeue", "-h", "-j", job, "-o", "%i %T"], capture_output=True, text=True).stdout.split("\n")
+            squeue = ["squeue", "-h", "-j", job, "-o", "%i %T"]
+            queue = subprocess.run(squeue, capture_output=True, text=True).stdout.split("\n")
             in_queue = any(line.strip() for line in queue)
             running = [p for p in paths if p in unfinished and os.path.exists(os.path.join(p, "log.txt"))]
             for path in sorted(unfinished):
@@ -360,8 +375,10 @@ def main(argv):
     if "--" in argv:
         argv, flags = argv[: argv.index("--")], argv[argv.index("--") + 1 :]
     parser = Parser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--preset", choices=sorted(PRESETS), help="a predefined sweep; the options below override its parts")
-    parser.add_argument("--script", help="the script to run, e.g. ppo_continuous.py, or a baseline in ../shared/baselines/")
+    parser.add_argument("--preset", choices=sorted(PRESETS),
+                        help="a predefined sweep; the options below override its parts")
+    parser.add_argument("--script",
+                        help="the script to run, e.g. ppo_continuous.py, or a baseline in ../shared/baselines/")
     parser.add_argument("--env-ids", nargs="+", help="env ids")
     parser.add_argument("--seeds", nargs="+", type=int, help="seeds")
     parser.add_argument("--runs-dir", default=os.path.join("benchmark", "runs"), help="where the runs' directories go")
@@ -385,19 +402,22 @@ def main(argv):
     preset = PRESETS.get(args.preset, {})
     script, env_ids = args.script or preset.get("script"), args.env_ids or preset.get("env_ids")
     seeds = list(dict.fromkeys(args.seeds or preset.get("seeds") or [1]))  # a seed given twice runs once
-    variants = [v + flags for v in preset.get("variants", [[]])] if not args.script or args.script == preset.get("script") else [flags]
+    own = not args.script or args.script == preset.get("script")  # the preset's variants go with its script only
+    variants = [v + flags for v in preset.get("variants", [[]])] if own else [flags]
     if not script or not env_ids:
         fail("name a --preset, or a --script and its --env-ids")
     for env_id in env_ids:  # each names a directory under --runs-dir, which must stay there
         if any(part in ("", ".", "..") for part in env_id.split("/")) or env_id.startswith("-") or "\0" in env_id:
             fail(f"--env-ids {env_id!r}: not an env id; pass ids such as HalfCheetah-v4")
-    scripts = sorted({preset["script"] for preset in PRESETS.values()} | {f for f in os.listdir(ROOT) if f.startswith(("ppo_", "trpo_")) and f.endswith(".py")})
+    ours = {f for f in os.listdir(ROOT) if f.startswith(("ppo_", "trpo_")) and f.endswith(".py")}
+    scripts = sorted({preset["script"] for preset in PRESETS.values()} | ours)
     experiments, baselines = experiment_scripts(), baseline_scripts()
     if script not in scripts + experiments + baselines:  # a name, not a path: run directories stay under --runs-dir
         fail(f"--script {script}: pick one of the project's scripts: {', '.join(scripts)}; or an experiment: "
              f"{', '.join(experiments)}" + (f"; or a baseline: {', '.join(baselines)}" if baselines else ""))
     if args.backend == "slurm" and not shutil.which("sbatch"):
-        fail("--backend slurm needs Slurm's sbatch, which is not on PATH: run the sweep on a Slurm login node, or use --backend local")
+        fail("--backend slurm needs Slurm's sbatch, which is not on PATH: run the sweep on a Slurm login node, "
+             "or use --backend local")
     workers = args.workers if args.workers is not None else (os.cpu_count() if args.backend == "local" else None)
     if workers is not None and workers < 1:
         fail("--workers must be at least 1")
@@ -422,8 +442,9 @@ def main(argv):
             sweep_slurm([p for p, _ in todo], args.runs_dir, args, progress)
             if args.no_wait:
                 return 0
+    failed = ", ".join(os.path.relpath(p, args.runs_dir) for p in progress.failed)
     print(f"finished: {len(progress.done)} done, {len(progress.failed)} failed"
-          + (f"; failed runs: {', '.join(os.path.relpath(p, args.runs_dir) for p in progress.failed)}" if progress.failed else ""), flush=True)  # fmt: skip
+          + (f"; failed runs: {failed}" if failed else ""), flush=True)  # fmt: skip
     return 1 if progress.failed else 0
 
 
