@@ -214,6 +214,31 @@ def test_wrapper_stack_refuses_a_bad_switch_in_one_line():
         assert out.returncode == 2 and words in out.stderr and len(out.stderr.strip().splitlines()) == 1, out.stderr
 
 
+def test_agent_fires_leaves_the_ball_to_the_agent(monkeypatch):
+    """benchmark/experiments/agent_fires.py: with the env's FIRE at a game's start off, no ball is in play
+    until the agent presses FIRE (no life is lost over 200 no-op steps); with it on, every env loses one."""
+    import ale_py
+
+    import ppo_atari
+
+    sys.path.insert(0, sweep.EXPERIMENTS)
+    import agent_fires
+
+    def lives_lost(after_fire):
+        envs = ppo_atari.make_envs("BreakoutNoFrameskip-v4", 4, 1)
+        _, infos = envs.reset(seed=0)
+        start, lost = infos["lives"], np.zeros(4, bool)
+        for t in range(200):
+            _, _, _, _, infos = envs.step(np.full(4, 1 if after_fire and t == 0 else 0))
+            lost |= infos["lives"] < start
+        envs.close()
+        return lost.sum()
+
+    assert lives_lost(after_fire=False) == 4
+    monkeypatch.setattr(ale_py.vector_env, "AtariVectorEnv", agent_fires.without_fire_reset)
+    assert lives_lost(after_fire=False) == 0 and lives_lost(after_fire=True) == 4
+
+
 def test_a_checkpoint_of_an_older_script_version_is_not_resumed(tmp_path):
     """A run left by an older version of the script (another checkpoint format) starts afresh: --resume would
     refuse the checkpoint, and the run would fail at every attempt."""
