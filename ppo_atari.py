@@ -6,12 +6,13 @@ a Nature CNN trunk shared by the policy and value heads. Two defaults differ fro
 CleanRL's ppo_atari.py: 4 epochs (paper: 3), and --vf-coef 0.5 on a value loss that is already half the
 squared error, so eq. 9's c1 is 0.25 (paper: 1).
 
-The games run in ale-py's vector env (C++ threads, the standard preprocessing: FIRE and then 0-28
-no-op frames at the start of a game, frame skip 4 with a max over the last two frames, 84x84
-grayscale, a stack of 4). The script adds the two parts that training needs and the env leaves out:
-rewards clipped to their sign, and a lost life ending the training episode (a termination) while the
-game goes on. Reported episodic returns are whole games with unclipped rewards. With --cuda the
-rollout stays on the GPU: per step, one copy of the observations in and one of the actions out.
+The games run in ale-py's vector env (C++ threads, the standard preprocessing: 0-29 no-op frames
+at the start of a game, frame skip 4 with a max over the last two frames, 84x84 grayscale, a stack
+of 4). The env presses no FIRE: the agent launches the ball, at a game's start as after a lost life.
+The script adds the two parts that training needs and the env leaves out: rewards clipped to their
+sign, and a lost life ending the training episode (a termination) while the game goes on. Reported
+episodic returns are whole games with unclipped rewards. With --cuda the rollout stays on the GPU:
+per step, one copy of the observations in and one of the actions out.
 
 Above the fence line: Args, the env, the network, the algorithm's pieces and main's loop (collect, estimate,
 optimise, log). Below it: the run management main calls (checks, checkpoints, resume, signals, W&B, evaluation).
@@ -135,7 +136,7 @@ class Args:
 
 def make_envs(env_id, num_envs, num_threads=0):
     """ale-py's AtariVectorEnv: the games step in C++ threads, which also do the standard preprocessing
-    (FIRE and then 0-28 no-op frames at a game's start, frame skip 4 with a max over the last two frames,
+    (0-29 no-op frames at a game's start, frame skip 4 with a max over the last two frames,
     84x84 grayscale, a stack of 4 zero-filled at first, games cut at 108,000 frames as a truncation). The
     id's registration gives the game, the sticky actions (0 for *NoFrameskip-v4, 0.25 for ALE/*-v5) and
     the minimal action set. Rewards stay raw and terminated means game over: main clips rewards for
@@ -146,7 +147,7 @@ def make_envs(env_id, num_envs, num_threads=0):
         repeat_action_probability=kw["repeat_action_probability"], full_action_space=kw["full_action_space"],
         max_num_frames_per_episode=kw["max_num_frames_per_episode"], reward_clipping=False,
         autoreset_mode=gym.vector.AutoresetMode.SAME_STEP,  # the final observation arrives in info
-        noop_max=30, use_fire_reset=True,  # FIRE at a game's start only, not after a lost life
+        noop_max=30, use_fire_reset=False,  # the agent presses FIRE at a game's start too: it learns faster
     )  # fmt: skip
 
 

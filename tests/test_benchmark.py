@@ -168,8 +168,9 @@ def test_wrapper_stack_gives_the_vector_envs_contract(mode, monkeypatch):
 @pytest.mark.skipif(not os.path.exists(os.path.join(sweep.BASELINES, "cleanrl_atari_wrappers.py")), reason="no ../shared/baselines/")
 def test_wrapper_stack_switched_to_the_vector_envs_way_is_the_vector_env_frame_for_frame(monkeypatch):
     """With --life-reset none --start vector --padding zero --max-on gray (and the start's no-op count fixed on
-    both sides), CleanRL's wrappers give ppo_atari.make_envs's observations, rewards, game ends and lives
-    exactly, over games of random play; with the wrappers' own padding or max, the observations differ."""
+    both sides), CleanRL's wrappers give the observations, rewards, game ends and lives of ppo_atari.make_envs
+    with the env's FIRE at a game's start (fire_at_start.py) exactly, over games of random play; with the
+    wrappers' own padding or max, the observations differ."""
     import ale_py
 
     import ppo_atari
@@ -178,7 +179,8 @@ def test_wrapper_stack_switched_to_the_vector_envs_way_is_the_vector_env_frame_f
     import wrapper_stack
 
     vector_env = ale_py.vector_env.AtariVectorEnv  # noop_max 1: FIRE, then no no-ops
-    monkeypatch.setattr(ale_py.vector_env, "AtariVectorEnv", lambda *a, **kw: vector_env(*a, **{**kw, "noop_max": 1}))
+    fire_first = {"noop_max": 1, "use_fire_reset": True}
+    monkeypatch.setattr(ale_py.vector_env, "AtariVectorEnv", lambda *a, **kw: vector_env(*a, **{**kw, **fire_first}))
     monkeypatch.setattr(wrapper_stack.VectorStart, "noops", -1)  # the same
     monkeypatch.setattr(wrapper_stack, "LIFE_RESET", "none")
     monkeypatch.setattr(wrapper_stack, "START", "vector")
@@ -214,15 +216,15 @@ def test_wrapper_stack_refuses_a_bad_switch_in_one_line():
         assert out.returncode == 2 and words in out.stderr and len(out.stderr.strip().splitlines()) == 1, out.stderr
 
 
-def test_agent_fires_leaves_the_ball_to_the_agent(monkeypatch):
-    """benchmark/experiments/agent_fires.py: with the env's FIRE at a game's start off, no ball is in play
-    until the agent presses FIRE (no life is lost over 200 no-op steps); with it on, every env loses one."""
+def test_fire_at_start_launches_the_first_ball_which_ppo_atari_leaves_to_the_agent(monkeypatch):
+    """ppo_atari.py: no ball is in play until the agent presses FIRE (no life is lost over 200 no-op steps);
+    benchmark/experiments/fire_at_start.py: the env presses FIRE at a game's start, and every env loses a life."""
     import ale_py
 
     import ppo_atari
 
     sys.path.insert(0, sweep.EXPERIMENTS)
-    import agent_fires
+    import fire_at_start
 
     def lives_lost(after_fire):
         envs = ppo_atari.make_envs("BreakoutNoFrameskip-v4", 4, 1)
@@ -234,9 +236,9 @@ def test_agent_fires_leaves_the_ball_to_the_agent(monkeypatch):
         envs.close()
         return lost.sum()
 
-    assert lives_lost(after_fire=False) == 4
-    monkeypatch.setattr(ale_py.vector_env, "AtariVectorEnv", agent_fires.without_fire_reset)
     assert lives_lost(after_fire=False) == 0 and lives_lost(after_fire=True) == 4
+    monkeypatch.setattr(ale_py.vector_env, "AtariVectorEnv", fire_at_start.with_fire_reset)
+    assert lives_lost(after_fire=False) == 4
 
 
 def test_a_checkpoint_of_an_older_script_version_is_not_resumed(tmp_path):

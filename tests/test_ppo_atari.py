@@ -58,22 +58,23 @@ def test_frames_rewards_and_game_ends_equal_gymnasiums_preprocessing(monkeypatch
     assert steps > 100 and total > 0  # a whole game, with scoring, was compared
 
 
-def test_fire_at_the_start_of_a_game_only_where_the_game_has_it(monkeypatch):
-    """Breakout's ball appears only after FIRE: with NOOPs alone, the screen moves only if the env pressed
-    FIRE at reset. It does not press it after a lost life (the agent must), unlike the old wrapper stack."""
+def test_the_agent_launches_every_ball_where_the_game_has_fire(monkeypatch):
+    """Breakout's ball appears only after FIRE, and the env never presses it (the classic wrappers press it at
+    a game's start and after each lost life): with NOOPs alone the screen stays still after reset; one FIRE
+    launches the ball, which NOOPs then miss, and after the lost life the game again waits for FIRE."""
 
-    def screen_moves(envs):
+    def screen_moves(envs, first_action=0):
         first = envs.reset(seed=0)[0][0, -1]
+        envs.step(np.array([first_action]))
         return any(not np.array_equal(envs.step(NOOP)[0][0, -1], first) for _ in range(20))
 
-    assert screen_moves(A.make_envs(BREAKOUT, 1))
-    without_noops_or_fire(monkeypatch)
-    assert not screen_moves(A.make_envs(BREAKOUT, 1))  # the check can fail: no FIRE, no ball
-    monkeypatch.undo()
+    assert not screen_moves(A.make_envs(BREAKOUT, 1))
+    assert screen_moves(A.make_envs(BREAKOUT, 1), first_action=1)  # the check can fail: FIRE, a ball
     assert A.make_envs("FreewayNoFrameskip-v4", 1).single_action_space.n == 3  # NOOP, UP, DOWN: no FIRE to press
 
     envs = A.make_envs(BREAKOUT, 1)
     envs.reset(seed=0)
+    envs.step(np.ones(1, np.int64))  # FIRE
     lives = 5
     while lives == 5:  # NOOPs lose the first life: the ball is missed
         frames, _, _, _, infos = envs.step(NOOP)
@@ -85,10 +86,10 @@ def test_fire_at_the_start_of_a_game_only_where_the_game_has_it(monkeypatch):
 
 
 def test_noop_starts_vary_the_first_frames():
-    """FIRE and then 0-28 no-op frames (ale-py draws 0-29 and counts FIRE as one): 1-29 frames at reset."""
+    """0-29 no-op frames at reset (ale-py draws them from range(noop_max)); no FIRE among them."""
     envs = A.make_envs(BREAKOUT, 1)
     starts = [int(envs.reset(seed=seed)[1]["episode_frame_number"][0]) for seed in range(60)]
-    assert min(starts) >= 1 and max(starts) <= 29
+    assert min(starts) >= 0 and max(starts) <= 29
     assert len(set(starts)) >= 15 and min(starts) <= 5 and max(starts) >= 25
 
 

@@ -22,8 +22,9 @@ a game's start, in place of 1-30 no-op frames and then FIRE and RIGHT; needs --l
 the wrappers' FIRE after a lost life goes with their start), `--padding zero` (the stack starts with three
 zero frames, not the first frame repeated), `--max-on gray` (ALE's grayscale frames, the max over the last two
 taken on them, then the resize; in place of the max on RGB, the resize, then the grayscale). With all four
-the stack gives the vector env's observations, rewards and lives, frame for frame
-(tests/test_benchmark.py).
+the stack gives the vector env's observations, rewards and lives, frame for frame (tests/test_benchmark.py),
+with the env's FIRE at a game's start as fire_at_start.py configures it: ppo_atari.py leaves that FIRE to the
+agent, which no switch here reproduces.
 """
 
 import os
