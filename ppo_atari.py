@@ -147,7 +147,7 @@ def make_envs(env_id, num_envs, num_threads=0):
         repeat_action_probability=kw["repeat_action_probability"], full_action_space=kw["full_action_space"],
         max_num_frames_per_episode=kw["max_num_frames_per_episode"], reward_clipping=False,
         autoreset_mode=gym.vector.AutoresetMode.SAME_STEP,  # the final observation arrives in info
-        noop_max=30, use_fire_reset=False,  # the agent presses FIRE at a game's start too: it learns faster
+        noop_max=30, use_fire_reset=False,  # the agent presses FIRE at a game's start too: it learns Breakout faster
     )  # fmt: skip
 
 

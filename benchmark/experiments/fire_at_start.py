@@ -1,6 +1,6 @@
 """Experiment (issue 20): ppo_atari.py as it is, but ale-py's vector env presses FIRE at a game's start.
 
-This was ppo_atari.py's default before Breakout measured it (benchmark/README.md, "The game's start"): the
+This was ppo_atari.py's default until Breakout measured it (benchmark/README.md, "Breakout learning"): the
 env presses FIRE on a game's first frame and takes 0-28 no-op frames after it, so the agent first sees a
 ball already in flight for a varying time. ppo_atari.py leaves FIRE to the agent, at a game's start as
 after every lost life. Everything else is ppo_atari.make_envs's (`use_fire_reset=True` is the only change).
