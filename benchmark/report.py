@@ -41,7 +41,11 @@ PROFILE_MIN_ENVS = 3  # a variant run on one or two envs (an ablation) stays out
 def read_events(events_dir):
     """{tag: (steps, wall_times, values)} for every scalar tag of one run's tensorboard events."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from tensorboard.util import tb_logging
 
+    # A resumed run logs again the steps after its last checkpoint; tensorboard drops the first run's copies of
+    # them ("Purging expired events"), which is what the report wants, so its warning about it is not shown.
+    tb_logging.get_logger().setLevel("ERROR")
     acc = EventAccumulator(events_dir, size_guidance={"scalars": 0})
     acc.Reload()
     out = {}

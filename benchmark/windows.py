@@ -9,9 +9,17 @@ played env-id is read; runs are grouped by script and variant. A window (a, b] h
 ended after step a and at or before step b, so its mean is the return of the games the policy finished in
 that stretch of training. Writes OUT.md (a table per window end) and OUT.png (mean over seeds, min-max
 band). Unfinished runs count up to their last window that is complete (--include-unfinished).
+
+With --from-step S, OUT.md also gets each run's mean over the windows that end at S or later (one number per
+run, so that the runs of a group are independent samples), and for every two groups an exact permutation test
+of the difference of their means: the share of all ways to split the pooled runs into groups of the same sizes
+whose difference, in the direction observed, is at least the observed one (one-sided).
 """
 
+import itertools
+
 import argparse
+import math
 import os
 import sys
 import warnings
@@ -36,6 +44,21 @@ def window_means(steps, returns, window, last_step):
     return ends, np.array(means)
 
 
+def permutation_p(low, high, max_splits=1_000_000):
+    """One-sided exact permutation test that `high`'s mean exceeds `low`'s: the share of the splits of the pooled
+    values into groups of len(low) and len(high) whose mean(high part) - mean(low part) is at least the
+    observed one (the observed split counts). Returns (p, splits); over max_splits splits it raises."""
+    pooled = np.concatenate([low, high]).astype(float)
+    n, k = len(pooled), len(low)
+    splits = math.comb(n, k)
+    if splits > max_splits:
+        raise ValueError(f"{splits} splits: too many for an exact test")
+    low_sums = np.fromiter((pooled[list(idx)].sum() for idx in itertools.combinations(range(n), k)), float, splits)
+    differences = (pooled.sum() - low_sums) / (n - k) - low_sums / k
+    observed = np.mean(high) - np.mean(low)
+    return float(np.mean(differences >= observed - 1e-9 * max(1.0, abs(observed)))), splits
+
+
 def main(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("runs_dirs", nargs="+", help="directories holding sweep.py's run directories")
@@ -43,9 +66,14 @@ def main(argv):
     parser.add_argument("--window", type=int, default=50000, help="steps per window")
     parser.add_argument("--out", required=True, help="path without extension for OUT.md and OUT.png")
     parser.add_argument("--include-unfinished", action="store_true", help="also read runs without a `done` file")
+    parser.add_argument("--from-step", type=int, default=None,
+                        help="also write each run's mean over the windows ending at this step or later, and the "
+                             "permutation tests between groups")  # fmt: skip
     args = parser.parse_args(argv)
     if args.window < 1:
         parser.exit(2, "windows.py: error: --window must be at least 1\n")
+    if args.from_step is not None and args.from_step < args.window:
+        parser.exit(2, "windows.py: error: --from-step must be at least --window (the first window's end)\n")
     groups = {}
     for runs_dir in args.runs_dirs:
         if not os.path.isdir(runs_dir):
@@ -84,8 +112,43 @@ def write_markdown(table, args):
             cells.append(f"{values.mean():.1f} [{values.min():.1f}, {values.max():.1f}] ("
                          + ", ".join(f"{v:.1f}" for v in values) + ")" if len(values) else "")  # fmt: skip
         lines.append(f"| {label} | {', '.join(map(str, per_seed))} | " + " | ".join(cells) + " |")
+    if args.from_step is not None:
+        lines += summary_lines(table, args.from_step)
     with open(args.out + ".md", "w") as f:
         f.write("\n".join(lines) + "\n")
+
+
+def summary_lines(table, from_step):
+    """Each run's mean over its windows ending at from_step or later; the permutation test of every two groups."""
+    per_run = {}
+    for label, (ends, per_seed) in table.items():
+        later = ends >= from_step
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a run that played no game after from_step: NaN
+            means = {seed: float(np.nanmean(values[later])) for seed, values in per_seed.items()}
+        per_run[label] = {seed: mean for seed, mean in means.items() if not np.isnan(mean)}
+    step = f"{from_step / 1000:g}k"
+    lines = ["", f"## Each run's mean over the windows ending at {step} or later", "",
+             "| run | seeds | per run | mean |", "|---|---|---|---|"]  # fmt: skip
+    for label, means in per_run.items():
+        values = ", ".join(f"{v:.2f}" for v in means.values())
+        mean = f"{np.mean(list(means.values())):.2f}" if means else ""
+        lines.append(f"| {label} | {', '.join(map(str, means))} | {values} | {mean} |")
+    lines += ["", "## Exact permutation tests of those means, one-sided in the direction observed", "",
+              "p: the share of all splits of the two groups' runs, pooled, into groups of their sizes whose "
+              "difference of means is at least the observed one (the observed split counts).", "",
+              "| higher | lower | difference | p | splits |", "|---|---|---|---|---|"]  # fmt: skip
+    for (label_a, a), (label_b, b) in itertools.combinations(per_run.items(), 2):
+        if len(a) < 2 or len(b) < 2:
+            continue  # one run a side: a test that cannot go below 1/2
+        a, b = np.array(list(a.values())), np.array(list(b.values()))
+        (label_high, high), (label_low, low) = sorted([(label_a, a), (label_b, b)], key=lambda g: -np.mean(g[1]))
+        try:
+            p, splits = permutation_p(low, high)
+        except ValueError:
+            continue
+        lines.append(f"| {label_high} | {label_low} | {np.mean(high) - np.mean(low):.2f} | {p:.3f} | {splits:,} |")
+    return lines
 
 
 def plot(table, args):

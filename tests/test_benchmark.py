@@ -357,6 +357,7 @@ def test_sweep_refuses_bad_options_in_one_line_before_writing(options, message, 
         ("report.py", ["{runs}", "--bootstrap-reps", "0"], "--bootstrap-reps 0: pass at least 1"),
         ("windows.py", ["{missing}", "--env-id", "X-v0", "--out", "{runs}/w"], "no directory"),
         ("windows.py", ["{runs}", "--env-id", "X-v0", "--out", "{runs}/w", "--window", "0"], "--window must be at least 1"),
+        ("windows.py", ["{runs}", "--env-id", "X-v0", "--out", "{runs}/w", "--window", "10", "--from-step", "5"], "--from-step must be at least"),
         ("random_policy.py", ["--env-ids", "Nope-v0"], "--env-ids Nope-v0: not an env this machine can make (NameNotFound"),
         ("random_policy.py", ["--env-ids", "nomodule:Nope-v0"], "(ModuleNotFoundError: No module named 'nomodule')"),
         ("random_policy.py", ["--env-ids", "CartPole-v1", "--episodes", "0"], "--episodes 0: must be at least 1"),
@@ -523,6 +524,43 @@ def test_windows_table_has_each_windows_mean_over_seeds(tmp_path):
     assert ours in table, table
     assert "| cleanrl_ppo_atari.py (--total-timesteps 2000) | 1 | 5.0 [5.0, 5.0] (5.0) |" in table
     assert "-21" not in table and (tmp_path / "w.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_windows_summary_has_each_runs_mean_and_the_permutation_test(tmp_path):
+    """Two groups of 3 runs with constant returns 1, 2, 3 and 4, 5, 6 (10 windows of 200 steps): each run's mean
+    from step 1000 on is its constant; B's runs are above all of A's, so only the observed split of the 20 reaches
+    the observed difference (3.0): p = 1/20."""
+    runs_dir = tmp_path / "runs"
+    for seed in (1, 2, 3):
+        fake_run(runs_dir, "ppo_atari.py", "BreakoutNoFrameskip-v4", seed, ["--total-timesteps", "2000"], np.full(20, float(seed)))
+        fake_run(runs_dir, "cleanrl_ppo_atari.py", "BreakoutNoFrameskip-v4", seed, ["--total-timesteps", "2000"], np.full(20, seed + 3.0))
+    out = tmp_path / "w"
+    cmd = [sys.executable, os.path.join(ROOT, "benchmark", "windows.py"), str(runs_dir), "--env-id", "BreakoutNoFrameskip-v4",
+           "--window", "200", "--from-step", "1000", "--out", str(out)]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    table = (tmp_path / "w.md").read_text()
+    assert "## Each run's mean over the windows ending at 1k or later" in table, table
+    assert "| ppo_atari.py (--total-timesteps 2000) | 1, 2, 3 | 1.00, 2.00, 3.00 | 2.00 |" in table, table
+    assert "| cleanrl_ppo_atari.py (--total-timesteps 2000) | ppo_atari.py (--total-timesteps 2000) | 3.00 | 0.050 | 20 |" in table
+
+
+def test_permutation_p_matches_scipys_exact_test():
+    """windows.permutation_p against scipy.stats.permutation_test, exact over all splits, on random samples of the
+    sizes the Breakout comparisons have (3 against 8, 8 against 8), with ties."""
+    import windows
+
+    rng = np.random.default_rng(0)
+    for n_low, n_high in ((3, 8), (8, 8), (4, 3)):
+        low, high = rng.normal(0, 1, n_low).round(1), rng.normal(0.5, 1, n_high).round(1)
+        p, splits = windows.permutation_p(low, high)
+        expected = scipy.stats.permutation_test((high, low), lambda x, y, axis: np.mean(x, axis) - np.mean(y, axis),
+                                                permutation_type="independent", alternative="greater",
+                                                n_resamples=np.inf, vectorized=True).pvalue  # fmt: skip
+        assert splits == scipy.special.comb(n_low + n_high, n_low, exact=True)
+        assert p == pytest.approx(expected, abs=1e-12), (n_low, n_high)
+    with pytest.raises(ValueError, match="too many"):
+        windows.permutation_p(np.zeros(15), np.ones(15))
 
 
 def test_table1_normalised_score(tmp_path):
