@@ -157,7 +157,7 @@ def plot(table, args):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = plt.subplots(figsize=(8, 4.5))
     for label, (ends, per_seed) in table.items():
         values = np.array(list(per_seed.values()))
         with warnings.catch_warnings():
@@ -168,9 +168,9 @@ def plot(table, args):
     ax.set_xlabel("steps")
     ax.set_ylabel(f"mean return per {args.window // 1000}k-step window")
     ax.set_title(args.env_id)
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(args.out + ".png", dpi=100)
+    # below the axes: the labels carry each set's flags and are longer than the plot is wide
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(0, -0.15), frameon=False)
+    fig.savefig(args.out + ".png", dpi=100, bbox_inches="tight")
 
 
 if __name__ == "__main__":
