@@ -16,9 +16,8 @@ of the difference of their means: the share of all ways to split the pooled runs
 whose difference, in the direction observed, is at least the observed one (one-sided).
 """
 
-import itertools
-
 import argparse
+import itertools
 import math
 import os
 import sys
@@ -136,18 +135,20 @@ def summary_lines(table, from_step):
         lines.append(f"| {label} | {', '.join(map(str, means))} | {values} | {mean} |")
     lines += ["", "## Exact permutation tests of those means, one-sided in the direction observed", "",
               "p: the share of all splits of the two groups' runs, pooled, into groups of their sizes whose "
-              "difference of means is at least the observed one (the observed split counts).", "",
+              "difference of means is at least the observed one (the observed split counts); groups of two runs or "
+              "more.", "",
               "| higher | lower | difference | p | splits |", "|---|---|---|---|---|"]  # fmt: skip
     for (label_a, a), (label_b, b) in itertools.combinations(per_run.items(), 2):
         if len(a) < 2 or len(b) < 2:
             continue  # one run a side: a test that cannot go below 1/2
         a, b = np.array(list(a.values())), np.array(list(b.values()))
         (label_high, high), (label_low, low) = sorted([(label_a, a), (label_b, b)], key=lambda g: -np.mean(g[1]))
+        difference = f"{np.mean(high) - np.mean(low):.2f}"
         try:
             p, splits = permutation_p(low, high)
+            lines.append(f"| {label_high} | {label_low} | {difference} | {p:.3f} | {splits:,} |")
         except ValueError:
-            continue
-        lines.append(f"| {label_high} | {label_low} | {np.mean(high) - np.mean(low):.2f} | {p:.3f} | {splits:,} |")
+            lines.append(f"| {label_high} | {label_low} | {difference} | too many splits for an exact test | |")
     return lines
 
 
