@@ -206,6 +206,20 @@ def test_wrapper_stack_switched_to_the_vector_envs_way_is_the_vector_env_frame_f
     assert play("repeat", "gray", 300)[0] > 0 and play("zero", "rgb", 300)[0] > 0
 
 
+@pytest.mark.skipif(not os.path.exists(os.path.join(sweep.BASELINES, "cleanrl_ppo_atari.py")), reason="no ../shared/baselines/")
+def test_ppo_atari_updates_as_cleanrls_script_does_on_the_same_games_and_draws():
+    """lockstep.py: one iteration of CleanRL's ppo_atari.py, as it is, and of ours with CleanRL's draws, on the
+    same frames: the parameters part no more than ours does from itself on 2 torch threads (float rounding);
+    with --vf-coef 0.51 (2% off CleanRL's 0.5) they part by far more, so the measure sees a small change."""
+    sys.path.insert(0, sweep.EXPERIMENTS)
+    import lockstep
+
+    ((frames, rewards, gap, rounding),) = lockstep.lockstep(iterations=1)
+    assert frames and rewards and 0 < gap < 3 * rounding < 3e-3, (gap, rounding)
+    ((*_, changed, rounding),) = lockstep.lockstep(iterations=1, flags=["--vf-coef", "0.51"])
+    assert changed > 30 * rounding, (changed, rounding)
+
+
 @pytest.mark.skipif(not os.path.exists(os.path.join(sweep.BASELINES, "cleanrl_atari_wrappers.py")), reason="no ../shared/baselines/")
 def test_wrapper_stack_refuses_a_bad_switch_in_one_line():
     for flags, words in [(["--start", "both"], "--start 'both': pass one of wrappers, vector"),
