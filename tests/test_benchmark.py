@@ -14,6 +14,7 @@ import time
 import numpy as np
 import scipy.stats
 import pytest
+import torch
 from torch.utils.tensorboard import SummaryWriter
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -215,9 +216,9 @@ def test_ppo_atari_updates_as_cleanrls_script_does_on_the_same_games_and_draws()
     import lockstep
 
     ((frames, rewards, gap, rounding),) = lockstep.lockstep(iterations=1)
-    assert frames and rewards and 0 < gap < 3 * rounding < 3e-3, (gap, rounding)
+    assert frames and rewards and 0 < gap < 3 * rounding, (gap, rounding)
     ((*_, changed, rounding),) = lockstep.lockstep(iterations=1, flags=["--vf-coef", "0.51"])
-    assert changed > 30 * rounding, (changed, rounding)
+    assert changed > 10 * rounding, (changed, rounding)  # measured: 4.1e-2 against 7.4e-4
 
 
 @pytest.mark.skipif(not os.path.exists(os.path.join(sweep.BASELINES, "cleanrl_atari_wrappers.py")), reason="no ../shared/baselines/")
@@ -226,6 +227,17 @@ def test_wrapper_stack_refuses_a_bad_switch_in_one_line():
                          (["--max-on"], "--max-on '': pass one of rgb, gray"),
                          (["--start", "vector"], "pass --life-reset none or restack")]:  # fmt: skip
         cmd = [sys.executable, os.path.join(sweep.EXPERIMENTS, "wrapper_stack.py"), "--total-timesteps", "8", *flags]
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+        assert out.returncode == 2 and words in out.stderr and len(out.stderr.strip().splitlines()) == 1, out.stderr
+
+
+def test_update_speed_refuses_what_this_machine_cannot_measure_in_one_line():
+    flags_and_words = [(["--modes", "cudagraphs"], "--modes cudagraphs needs --cuda"),
+                       (["--repeats", "0"], "--repeats must be at least 1")]  # fmt: skip
+    if not torch.cuda.is_available():
+        flags_and_words.append((["--cuda"], "--cuda: torch sees no GPU; leave --cuda out"))
+    for flags, words in flags_and_words:
+        cmd = [sys.executable, os.path.join(ROOT, "benchmark", "update_speed.py"), *flags]
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
         assert out.returncode == 2 and words in out.stderr and len(out.stderr.strip().splitlines()) == 1, out.stderr
 
