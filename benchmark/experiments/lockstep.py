@@ -128,14 +128,16 @@ def lockstep(iterations=4, seed=1, flags=(), yardstick=("--torch-threads", "2"))
     """Rows per iteration: frames equal, rewards equal, and the largest relative distance over its optimiser
     steps between CleanRL's parameters and ours (run with flags), and between ours and ours again with the
     yardstick's flags (2 torch threads: float sums in another order, nothing else changed)."""
+    threads = torch.get_num_threads()
     torch.set_num_threads(1)  # both scripts on one thread: the same order of float sums
     # each script writes runs/ in the folder; their progress lines go to stderr
-    with tempfile.TemporaryDirectory() as folder, contextlib.chdir(folder), contextlib.redirect_stdout(sys.stderr):
-        theirs, draws = run_cleanrl(iterations, seed)
-        ours = run_ours(iterations, seed, draws, flags)
-        torch.set_num_threads(1)
-        again = run_ours(iterations, seed, draws, [*flags, *yardstick])
-        torch.set_num_threads(1)
+    try:
+        with tempfile.TemporaryDirectory() as d, contextlib.chdir(d), contextlib.redirect_stdout(sys.stderr):
+            theirs, draws = run_cleanrl(iterations, seed)
+            ours = run_ours(iterations, seed, draws, flags)
+            again = run_ours(iterations, seed, draws, [*flags, *yardstick])
+    finally:
+        torch.set_num_threads(threads)
     start = theirs["params"][0]
     assert torch.equal(start, ours["params"][0]), "the two networks start from different parameters"
     gap, rounding = distances(theirs, ours, start), distances(ours, again, start)
