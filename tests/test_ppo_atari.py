@@ -198,6 +198,31 @@ def test_rollout_bootstraps_truncation_with_the_final_observation(terminate, boo
 # --- the whole script ---------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("anneal", [None, True])
+def test_the_clip_stays_at_its_value_unless_annealed(anneal, tmp_path, monkeypatch):
+    """By default epsilon is 0.1 in every iteration (CleanRL's; it learned Breakout faster than the annealed one,
+    benchmark/README.md); with --anneal-clip it is 0.1 x alpha, alpha = 1 - (iteration - 1) / iterations
+    (the paper's Table 5), in the policy's clip and the value loss's clip alike."""
+    monkeypatch.chdir(tmp_path)
+    seen = {"policy": [], "value": []}
+    policy_loss, value_loss = A.ppo_policy_loss, A.ppo_value_loss
+
+    def recorded_policy_loss(ratio, advantages, kl, loss, clip_coef, kl_beta):
+        seen["policy"].append(clip_coef)
+        return policy_loss(ratio, advantages, kl, loss, clip_coef, kl_beta)
+
+    def recorded_value_loss(newvalue, oldvalue, returns, clip_coef, clip_vloss):
+        seen["value"].append(clip_coef)
+        return value_loss(newvalue, oldvalue, returns, clip_coef, clip_vloss)
+
+    monkeypatch.setattr(A, "ppo_policy_loss", recorded_policy_loss)
+    monkeypatch.setattr(A, "ppo_value_loss", recorded_value_loss)
+    flags = {} if anneal is None else {"anneal_clip": anneal}
+    A.main(A.Args(env_id=BREAKOUT, num_envs=2, num_steps=16, num_minibatches=1, update_epochs=1, total_timesteps=128, **flags))
+    expected = [0.1 * (1 - i / 4) for i in range(4)] if anneal else [0.1] * 4  # 4 iterations of 2 x 16 steps
+    assert seen["policy"] == pytest.approx(expected) and seen["value"] == pytest.approx(expected)
+
+
 def test_end_to_end_writes_tags_and_checkpoint_round_trip(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     args = dict(env_id=BREAKOUT, num_envs=2, num_steps=64, num_minibatches=2, update_epochs=1, total_timesteps=256, seed=2)

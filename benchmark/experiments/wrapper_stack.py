@@ -9,7 +9,7 @@ vector env's contract: terminated means game over, a lost life shows only as `li
 observation after it is the one the wrappers' hidden reset (no-op, FIRE, RIGHT) returns.
 
     python benchmark/sweep.py --script wrapper_stack.py --env-ids BreakoutNoFrameskip-v4 --seeds 1 2 3 -- \\
-        --total-timesteps 500000 --torch-threads 1 --num-threads 1 [--life-reset none] [--no-anneal-clip]
+        --total-timesteps 500000 --torch-threads 1 --num-threads 1 [--life-reset none] [--anneal-clip]
 
 or on its own, e.g. `python benchmark/experiments/wrapper_stack.py --total-timesteps 500000` (it writes
 runs/ in the working directory, as ppo_atari.py does). --life-reset MODE (taken
