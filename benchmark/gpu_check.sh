@@ -40,7 +40,7 @@ echo "exit $?" >> "$R/update_speed.txt"
 timeout $(($(left) * 2 / 3)) python3 benchmark/sps.py --atari $GPU_FLAG --repeats "${SPS_REPEATS:-3}" \
     --steps "${SPS_STEPS:-40960}" > "$R/sps.txt" 2>&1
 echo "exit $?" >> "$R/sps.txt"
-# Breakout until 20 s before the budget's end: SIGTERM ends the run at its next check (exit 143)
+# Breakout until 20 s before the budget's end: timeout's SIGTERM ends the run at its next check (timeout exits 124)
 (cd "$R" && timeout $(($(left) - 20)) python3 "$ROOT/ppo_atari.py" $GPU_FLAG --env-id BreakoutNoFrameskip-v4 \
     --checkpoint-every 0 > breakout.txt 2>&1; echo "exit $?" >> breakout.txt)
 find "$R" -name "*.pt" -delete  # a checkpoint (about 20 MB) is over what comes back; the events are kept
