@@ -113,8 +113,10 @@ def run_ours(iterations, seed, draws, flags=()):
 
     argv = ["ppo_atari.py", "--seed", str(seed), "--total-timesteps", str(iterations * NUM_ENVS * NUM_STEPS),
             "--no-anneal-clip", "--checkpoint-every", "0", "--num-threads", "1", *flags]  # fmt: skip
+    # parse_args records the flags given (GIVEN_FLAGS, which --resume reads): put back afterwards, as the rest
     with patched(*recording(trace), (torch, "multinomial", multinomial), (torch, "randperm", randperm),
-                 (ppo_atari, "make_envs", wrapper_stack.make_envs), (sys, "argv", argv)):  # fmt: skip
+                 (ppo_atari, "make_envs", wrapper_stack.make_envs), (sys, "argv", argv),
+                 (ppo_atari, "GIVEN_FLAGS", ppo_atari.GIVEN_FLAGS)):  # fmt: skip
         ppo_atari.main(ppo_atari.parse_args())
     return trace
 
