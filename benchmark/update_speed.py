@@ -30,18 +30,20 @@ import torch.nn as nn
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import ppo_atari  # noqa: E402
 
-BATCH, MINIBATCH, EPOCHS, N_ACTIONS = 1024, 256, 4, 4  # ppo_atari.py's defaults; Breakout's 4 actions
+ARGS = ppo_atari.Args()  # the script's defaults
+BATCH, EPOCHS = ARGS.num_envs * ARGS.num_steps, ARGS.update_epochs
+MINIBATCH, N_ACTIONS = BATCH // ARGS.num_minibatches, 4  # Breakout's 4 actions
 WARMUP = 3  # updates before the timed ones: compilation and graph capture happen in these
 
 
 def minibatch_loss(agent, obs, actions, logprobs, values, advantages, returns, clip_coef):
-    """ppo_atari.py's loss for one minibatch (--loss clip, its default coefficients)."""
+    """ppo_atari.py's loss for one minibatch (--loss clip, its default coefficients; main inlines it)."""
     _, newlogprob, entropy, newvalue, _ = agent.get_action_and_value(obs, actions)
     ratio = (newlogprob - logprobs).exp()
     advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
     pg_loss = ppo_atari.ppo_policy_loss(ratio, advantages, None, "clip", clip_coef, 0.0)
-    v_loss = ppo_atari.ppo_value_loss(newvalue, values, returns, clip_coef, True)
-    return pg_loss - 0.01 * entropy.mean() + v_loss * 0.5
+    v_loss = ppo_atari.ppo_value_loss(newvalue, values, returns, clip_coef, ARGS.clip_vloss)
+    return pg_loss - ARGS.ent_coef * entropy.mean() + v_loss * ARGS.vf_coef
 
 
 def make_batch(device, seed=0):
@@ -61,11 +63,11 @@ def measure(mode, device, repeats):
     """(median ms per update, warm-up seconds, first minibatch's loss) of one mode."""
     torch.manual_seed(0)
     agent = ppo_atari.Agent(N_ACTIONS).to(device, memory_format=torch.channels_last)
-    optimizer = torch.optim.Adam(agent.parameters(), lr=2.5e-4, eps=1e-5, fused=True)
+    optimizer = torch.optim.Adam(agent.parameters(), lr=ARGS.learning_rate, eps=1e-5, fused=True)
     loss_fn = {"eager": minibatch_loss, "compile": torch.compile(minibatch_loss),
                "cudagraphs": torch.compile(minibatch_loss, mode="reduce-overhead")}[mode]  # fmt: skip
     batch, minibatches = make_batch(device)
-    clip_coef = torch.tensor(0.1, device=device)  # a tensor: the annealed value changes without a recompile
+    clip_coef = torch.tensor(ARGS.clip_coef, device=device)  # a tensor: with --anneal-clip, no recompile
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     first_loss, times = None, []
     for update in range(WARMUP + repeats):
@@ -76,7 +78,7 @@ def measure(mode, device, repeats):
             first_loss = float(loss.detach()) if first_loss is None else first_loss
             optimizer.zero_grad()
             loss.backward()
-            nn.utils.clip_grad_norm_(agent.parameters(), 0.5)
+            nn.utils.clip_grad_norm_(agent.parameters(), ARGS.max_grad_norm)
             optimizer.step()
         sync()
         times.append(time.perf_counter() - start)
@@ -94,6 +96,8 @@ def main():
     modes = args.modes or ["eager", "compile"] + (["cudagraphs"] if args.cuda else [])
     if args.repeats < 1:
         parser.exit(2, "update_speed.py: error: --repeats must be at least 1\n")
+    if args.threads < 0:
+        parser.exit(2, "update_speed.py: error: --threads must be 0 (torch's default) or more\n")
     if args.cuda and not torch.cuda.is_available():
         parser.exit(2, "update_speed.py: error: --cuda: torch sees no GPU; leave --cuda out to measure the CPU\n")
     if "cudagraphs" in modes and not args.cuda:

@@ -233,7 +233,8 @@ def test_wrapper_stack_refuses_a_bad_switch_in_one_line():
 
 def test_update_speed_refuses_what_this_machine_cannot_measure_in_one_line():
     flags_and_words = [(["--modes", "cudagraphs"], "--modes cudagraphs needs --cuda"),
-                       (["--repeats", "0"], "--repeats must be at least 1")]  # fmt: skip
+                       (["--repeats", "0"], "--repeats must be at least 1"),
+                       (["--threads", "-1"], "--threads must be 0 (torch's default) or more")]  # fmt: skip
     if not torch.cuda.is_available():
         flags_and_words.append((["--cuda"], "--cuda: torch sees no GPU; leave --cuda out"))
     for flags, words in flags_and_words:

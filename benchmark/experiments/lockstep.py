@@ -27,6 +27,7 @@ import os
 import runpy
 import sys
 import tempfile
+from unittest import mock
 
 import gymnasium as gym
 import numpy as np
@@ -37,20 +38,15 @@ import wrapper_stack  # noqa: E402  (puts the project's root and ../shared/basel
 import ppo_atari  # noqa: E402
 
 CLEANRL = os.path.join(os.path.dirname(wrapper_stack.ROOT), "shared", "baselines", "cleanrl_ppo_atari.py")
-NUM_ENVS, NUM_STEPS, NUM_MINIBATCHES, UPDATE_EPOCHS = 8, 128, 4, 4  # both scripts' defaults
+DEFAULTS = ppo_atari.Args()  # the batch's shape, the same in CleanRL's script
 
 
-@contextlib.contextmanager
 def patched(*replacements):
     """(object, attribute, value) set for the block, then put back."""
-    saved = [(obj, name, getattr(obj, name)) for obj, name, _ in replacements]
+    stack = contextlib.ExitStack()
     for obj, name, value in replacements:
-        setattr(obj, name, value)
-    try:
-        yield
-    finally:
-        for obj, name, value in saved:
-            setattr(obj, name, value)
+        stack.enter_context(mock.patch.object(obj, name, value))
+    return stack
 
 
 def flat(params):
@@ -93,7 +89,8 @@ def run_cleanrl(iterations, seed):
         shuffle(x)
         draws["orders"].append(np.array(x))
 
-    argv = [CLEANRL, "--seed", str(seed), "--total-timesteps", str(iterations * NUM_ENVS * NUM_STEPS), "--no-cuda"]
+    total = str(iterations * DEFAULTS.num_envs * DEFAULTS.num_steps)
+    argv = [CLEANRL, "--seed", str(seed), "--total-timesteps", total, "--no-cuda"]
     with patched(*recording(trace), (torch.distributions.Categorical, "sample", recorded_sample),
                  (np.random, "shuffle", recorded_shuffle), (sys, "argv", argv)):  # fmt: skip
         runpy.run_path(CLEANRL, run_name="__main__")
@@ -111,8 +108,9 @@ def run_ours(iterations, seed, draws, flags=()):
     def randperm(n, device=None):
         return torch.as_tensor(next(orders), device=device)
 
-    argv = ["ppo_atari.py", "--seed", str(seed), "--total-timesteps", str(iterations * NUM_ENVS * NUM_STEPS),
-            "--no-anneal-clip", "--checkpoint-every", "0", "--num-threads", "1", *flags]  # fmt: skip
+    total = str(iterations * DEFAULTS.num_envs * DEFAULTS.num_steps)
+    argv = ["ppo_atari.py", "--seed", str(seed), "--total-timesteps", total, "--no-anneal-clip", "--checkpoint-every",
+            "0", "--num-threads", "1", *flags]  # fmt: skip
     # parse_args records the flags given (GIVEN_FLAGS, which --resume reads): put back afterwards, as the rest
     with patched(*recording(trace), (torch, "multinomial", multinomial), (torch, "randperm", randperm),
                  (ppo_atari, "make_envs", wrapper_stack.make_envs), (sys, "argv", argv),
@@ -143,9 +141,9 @@ def lockstep(iterations=4, seed=1, flags=(), yardstick=("--torch-threads", "2"))
     start = theirs["params"][0]
     assert torch.equal(start, ours["params"][0]), "the two networks start from different parameters"
     gap, rounding = distances(theirs, ours, start), distances(ours, again, start)
-    steps, rows = NUM_MINIBATCHES * UPDATE_EPOCHS, []
+    steps, rows = DEFAULTS.num_minibatches * DEFAULTS.update_epochs, []  # optimiser steps an iteration
     for i in range(iterations):
-        span = slice(i * NUM_STEPS, (i + 1) * NUM_STEPS)
+        span = slice(i * DEFAULTS.num_steps, (i + 1) * DEFAULTS.num_steps)
         frames = all((a == b).all() for a, b in zip(theirs["frames"][span], ours["frames"][span], strict=True))
         rewards = all((a == b).all() for a, b in zip(theirs["rewards"][span], ours["rewards"][span], strict=True))
         rows.append((bool(frames), bool(rewards), max(gap[i * steps : (i + 1) * steps]),
@@ -159,6 +157,8 @@ if __name__ == "__main__":
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("flags", nargs="*", help="after --: flags for ppo_atari.py only")
     cli = parser.parse_args()
+    if cli.iterations < 1:
+        parser.exit(2, "lockstep.py: error: --iterations must be at least 1\n")
     print("| iteration | frames equal | rewards equal | CleanRL against ours | ours against ours on 2 threads |")
     print("|---|---|---|---|---|")
     for i, (frames, rewards, gap, rounding) in enumerate(lockstep(cli.iterations, cli.seed, cli.flags), 1):
