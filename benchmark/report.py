@@ -10,7 +10,7 @@ published numbers in benchmark/reference.json; and <script>__<variant>__steps.pn
 return against steps and against wall time, one panel per env, the mean over seeds with a min-max band.
 Runs of ppo_continuous.py that differ by --loss (the `table1` preset) also get table1.md: the paper's
 normalised score (random policy = 0, best variant = 1 on each env, averaged over envs), each run's
-final return taken the paper's way, as the mean of its last 100 episodes.
+final return taken the paper's way, as the mean of its last 100 episodes, and each variant's mean return per env.
 
 aggregate.md and performance_profile.png report as Agarwal et al. 2021 ("Deep RL at the edge of the
 statistical precipice") recommend, with the rliable package: per script and variant, the IQM and the
@@ -267,9 +267,10 @@ def table1_scores(finals, random_returns):
 
 
 def table1_lines(runs, reference, out=None, reps=BOOTSTRAP_REPS):
-    """table1.md's lines: the paper's score beside the paper's figures, then per setting the IQM of the runs'
-    normalised scores with 95% stratified-bootstrap CIs and P(clipping at 0.2 > setting) (rliable), and, in
-    out, table1_curves.png: per task, the learning curve of each objective family's best setting."""
+    """table1.md's lines: the paper's score beside the paper's figures, each setting's mean return per task,
+    then per setting the IQM of the runs' normalised scores with 95% stratified-bootstrap CIs and P(clipping at
+    0.2 > setting) (rliable), and, in out, table1_curves.png: per task, the learning curve of each objective
+    family's best setting."""
     finals, by_label = defaultdict(list), defaultdict(lambda: defaultdict(dict))
     for run in runs:
         label = table1_label(run["flags"]) if run["script"] == "ppo_continuous.py" else None
@@ -295,6 +296,14 @@ def table1_lines(runs, reference, out=None, reps=BOOTSTRAP_REPS):
         return lines + [""]
     # each run on the same scale: per env, the random policy at 0 and the best setting's mean over seeds at 1
     best = {env: max(float(np.mean(finals[(label, env)])) for label in order) for env in envs}
+    lines += ["", f"Per task: the mean over seeds of each run's final return (last {LAST_TABLE1} episodes); in bold, "
+              "the setting that scores 1 there.", "", f"| objective | {' | '.join(envs)} |",
+              "|" + "---|" * (len(envs) + 1)]
+    for label in order:
+        means = {env: float(np.mean(finals[(label, env)])) for env in envs}
+        cells = [f"**{fmt_return(m)}**" if m == best[env] else fmt_return(m) for env, m in means.items()]
+        lines.append(f"| {label} | {' | '.join(cells)} |")
+
     def normalised(run, env):
         return (run["final_last100"] - random_returns[env]) / (best[env] - random_returns[env])
 

@@ -609,6 +609,9 @@ def test_table1_normalised_score(tmp_path):
     table = (tmp_path / "out" / "table1.md").read_text()
     assert f"| clipping, eps = 0.2 | 2 | {expected_clip:.2f} | 0.82 |" in table, table
     assert f"| fixed KL, beta = 3 | 2 | {expected_kl:.2f} | 0.72 |" in table, table
+    # per task, the mean return over seeds, the best setting's in bold
+    assert "| objective | HalfCheetah-v4 | Hopper-v4 |\n|---|---|---|\n" in table, table
+    assert "| clipping, eps = 0.2 | **1000** | 1000 |" in table and "| fixed KL, beta = 3 | 500 | **2000** |" in table, table
     # per run, normalised by the best setting's mean on each env: clip scores 1 on HalfCheetah and a on Hopper
     # (both seeds alike), so its IQM, the mean of the middle two of [a, a, 1, 1], is (a + 1) / 2; P(clip > kl)
     # is 1 on HalfCheetah, 0 on Hopper: 0.5. With identical seeds every bootstrap resample gives the same.
