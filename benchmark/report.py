@@ -10,7 +10,8 @@ published numbers in benchmark/reference.json; and <script>__<variant>__steps.pn
 return against steps and against wall time, one panel per env, the mean over seeds with a min-max band.
 Runs of ppo_continuous.py that differ by --loss (the `table1` preset) also get table1.md: the paper's
 normalised score (random policy = 0, best variant = 1 on each env, averaged over envs), each run's
-final return taken the paper's way, as the mean of its last 100 episodes, and each variant's mean return per env.
+final return taken the paper's way, as the mean of its last 100 episodes; how far its order of the variants is
+the paper's (Spearman's rank correlation); and each variant's mean return per env.
 
 aggregate.md and performance_profile.png report as Agarwal et al. 2021 ("Deep RL at the edge of the
 statistical precipice") recommend, with the rliable package: per script and variant, the IQM and the
@@ -292,6 +293,7 @@ def table1_lines(runs, reference, out=None, reps=BOOTSTRAP_REPS):
     for label in order:
         published = paper.get(label, float("nan"))
         lines.append(f"| {label} | {len(seeds[label])} | {scores[label]:.2f} | {published:.2f} |")
+    lines += ["", *table1_rank_lines(scores, paper)]
     if not envs or not all(seeds.values()):
         return lines + [""]
     # each run on the same scale: per env, the random policy at 0 and the best setting's mean over seeds at 1
@@ -315,6 +317,22 @@ def table1_lines(runs, reference, out=None, reps=BOOTSTRAP_REPS):
         lines += ["", "Per task, each objective family's best setting (by the score above): mean over seeds, "
                   "min-max band.", "", "![Table 1 curves](table1_curves.png)"]  # fmt: skip
     return lines + [""]
+
+
+def table1_rank_lines(scores, paper):
+    """How far our order of the settings is the paper's: Spearman's rank correlation of the two scores, over all
+    settings and over those with a clip or a penalty (the unconstrained surrogate is far below in both)."""
+    from scipy.stats import spearmanr
+
+    every = [label for label in scores if label in paper]
+    constrained = [label for label in every if label != "no clipping or penalty"]
+    lines = []
+    for labels, what in ((every, "settings"), (constrained, "settings with a clip or a penalty")):
+        if len(labels) >= 3 and (what == "settings" or len(constrained) < len(every)):
+            rho = spearmanr([scores[label] for label in labels], [paper[label] for label in labels]).statistic
+            lines.append(f"Spearman's rank correlation of ours with the paper's over the {len(labels)} {what}: "
+                         f"{rho:.2f}.")  # fmt: skip
+    return lines
 
 
 def table1_interval_lines(matrices, baseline, reps):

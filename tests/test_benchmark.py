@@ -622,6 +622,21 @@ def test_table1_normalised_score(tmp_path):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and "![Table 1 curves](table1_curves.png)" in table
 
 
+def test_table1_rank_correlation():
+    """Spearman's rho = 1 - 6 sum(d^2) / (n (n^2 - 1)) for untied ranks, d the rank differences: ours ranks
+    (none, 0.1, 0.2, 0.3) as 1, 4, 3, 2 and the paper as 1, 3, 4, 2, so d^2 sums to 2 and rho = 1 - 12/60; without
+    the unconstrained row, 3, 2, 1 against 2, 3, 1: rho = 1 - 12/24."""
+    paper = json.load(open(os.path.join(ROOT, "benchmark", "reference.json")))["table1"]
+    ours = {"no clipping or penalty": 0.1, "clipping, eps = 0.1": 0.9, "clipping, eps = 0.2": 0.8, "clipping, eps = 0.3": 0.7}
+    assert [paper[label] for label in ours] == [-0.39, 0.76, 0.82, 0.70]
+    assert report.table1_rank_lines(ours, paper) == [
+        "Spearman's rank correlation of ours with the paper's over the 4 settings: 0.80.",
+        "Spearman's rank correlation of ours with the paper's over the 3 settings with a clip or a penalty: 0.50.",
+    ]
+    del ours["no clipping or penalty"]
+    assert report.table1_rank_lines(ours, paper) == ["Spearman's rank correlation of ours with the paper's over the 3 settings: 0.50."]
+
+
 def test_aggregate_scores_match_an_independent_computation(tmp_path):
     reference = json.load(open(os.path.join(ROOT, "benchmark", "reference.json")))
     zero, one = reference["random_policy"], {env: v["return"] for env, v in reference["normalised_one"].items()}
