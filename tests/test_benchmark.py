@@ -637,6 +637,24 @@ def test_table1_rank_correlation():
     assert report.table1_rank_lines(ours, paper) == ["Spearman's rank correlation of ours with the paper's over the 3 settings: 0.50."]
 
 
+def test_table1_peaks_finds_the_best_window_and_the_last(tmp_path):
+    """benchmark/experiments/table1_peaks.py on a run that rises to 10 and falls to 2: over windows of 5 episodes the
+    best mean is 10, ending at the 10th episode (step 1000), and the last is 2. A run of another env is left out;
+    an env without runs ends in one line."""
+    clip = ["--loss", "clip", "--clip-coef", "0.2"]
+    fake_run(tmp_path, "ppo_continuous.py", "Hopper-v4", 1, clip, np.repeat([0.0, 10.0, 2.0], 5))
+    fake_run(tmp_path, "ppo_continuous.py", "Hopper-v4", 2, ["--loss", "none"], np.arange(15.0))  # windows end at 12
+    fake_run(tmp_path, "ppo_continuous.py", "Swimmer-v4", 1, clip, np.full(15, 99.0))
+    script = os.path.join(ROOT, "benchmark", "experiments", "table1_peaks.py")
+    proc = subprocess.run([sys.executable, script, str(tmp_path), "--env-id", "Hopper-v4", "--window", "5"],
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "| no clipping or penalty | 2: 12.0 (1.5k) -> 12.0 |\n| clipping, eps = 0.2 | 1: 10.0 (1k) -> 2.0 |" in proc.stdout
+    assert "99" not in proc.stdout, proc.stdout
+    proc = subprocess.run([sys.executable, script, str(tmp_path), "--env-id", "Walker2d-v4"], capture_output=True, text=True)
+    assert proc.returncode != 0 and proc.stderr.strip() == f"table1_peaks.py: no finished Table 1 run of Walker2d-v4 under {tmp_path}"
+
+
 def test_aggregate_scores_match_an_independent_computation(tmp_path):
     reference = json.load(open(os.path.join(ROOT, "benchmark", "reference.json")))
     zero, one = reference["random_policy"], {env: v["return"] for env, v in reference["normalised_one"].items()}
