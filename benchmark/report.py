@@ -272,13 +272,20 @@ def table1_lines(runs, reference, out=None, reps=BOOTSTRAP_REPS):
     then per setting the IQM of the runs' normalised scores with 95% stratified-bootstrap CIs and P(clipping at
     0.2 > setting) (rliable), and, in out, table1_curves.png: per task, the learning curve of each objective
     family's best setting."""
-    finals, by_label = defaultdict(list), defaultdict(lambda: defaultdict(dict))
+    finals, by_label, flag_sets = defaultdict(list), defaultdict(lambda: defaultdict(dict)), defaultdict(set)
     for run in runs:
         label = table1_label(run["flags"]) if run["script"] == "ppo_continuous.py" else None
         if label:
             finals[(label, run["env_id"])].append(run["final_last100"])
             by_label[label][run["env_id"]][run["seed"]] = run
+            flag_sets[label].add(" ".join(run["flags"]))
     if len({label for label, _ in finals}) < 2:
+        return []
+    mixed = sorted(label for label in flag_sets if len(flag_sets[label]) > 1)
+    if mixed:  # one objective run with other flags too (another step size, say): its average would mix them
+        print(f"report.py: no table1.md: the runs of {mixed[0]} differ in other flags "
+              f"({' | '.join(sorted(flag_sets[mixed[0]]))}); report each protocol's runs from a runs directory "
+              "of its own (sweep.py --runs-dir)", file=sys.stderr)  # fmt: skip
         return []
     random_returns = reference.get("random_policy", {})
     scores, envs = table1_scores({k: float(np.mean(v)) for k, v in finals.items()}, random_returns)

@@ -622,6 +622,23 @@ def test_table1_normalised_score(tmp_path):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and "![Table 1 curves](table1_curves.png)" in table
 
 
+def test_table1_refuses_an_objective_run_under_two_protocols(tmp_path):
+    """Runs of one objective whose other flags differ (the step size annealed or not) are not averaged into one
+    Table 1 row: report.py writes its other tables, no table1.md, and says why in one line."""
+    for seed in (1, 2):
+        fake_run(tmp_path / "runs", "ppo_continuous.py", "Hopper-v4", seed, ["--loss", "clip", "--no-anneal-lr"], np.full(12, 1.0))
+        fake_run(tmp_path / "runs", "ppo_continuous.py", "Hopper-v4", seed, ["--loss", "clip"], np.full(12, 2.0))
+        fake_run(tmp_path / "runs", "ppo_continuous.py", "Hopper-v4", seed, ["--loss", "none"], np.full(12, 3.0))
+    proc = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "benchmark", "report.py"), str(tmp_path / "runs"), "--out", str(tmp_path / "out"), "--bootstrap-reps", "300"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "out" / "ppo_continuous.md").exists() and not (tmp_path / "out" / "table1.md").exists()
+    assert ("report.py: no table1.md: the runs of clipping, eps = 0.2 differ in other flags (--loss clip | --loss clip --no-anneal-lr); "
+            "report each protocol's runs from a runs directory of its own (sweep.py --runs-dir)") in proc.stderr.splitlines(), proc.stderr
+
+
 def test_table1_rank_correlation():
     """Spearman's rho = 1 - 6 sum(d^2) / (n (n^2 - 1)) for untied ranks, d the rank differences: ours ranks
     (none, 0.1, 0.2, 0.3) as 1, 4, 3, 2 and the paper as 1, 3, 4, 2, so d^2 sums to 2 and rho = 1 - 12/60; without
