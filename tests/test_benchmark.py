@@ -669,7 +669,11 @@ def test_table1_peaks_finds_the_best_window_and_the_last(tmp_path):
     assert "| no clipping or penalty | 2: 12.0 (1.5k) -> 12.0 |\n| clipping, eps = 0.2 | 1: 10.0 (1k) -> 2.0 |" in proc.stdout
     assert "99" not in proc.stdout, proc.stdout
     proc = subprocess.run([sys.executable, script, str(tmp_path), "--env-id", "Walker2d-v4"], capture_output=True, text=True)
-    assert proc.returncode != 0 and proc.stderr.strip() == f"table1_peaks.py: no finished Table 1 run of Walker2d-v4 under {tmp_path}"
+    assert proc.returncode == 2 and proc.stderr == f"table1_peaks.py: no finished Table 1 run of Walker2d-v4 under {tmp_path}\n"
+    proc = subprocess.run([sys.executable, script, str(tmp_path / "nowhere")], capture_output=True, text=True)
+    assert proc.returncode == 2 and proc.stderr.startswith(f"table1_peaks.py: {tmp_path / 'nowhere'} is not a directory"), proc.stderr
+    proc = subprocess.run([sys.executable, script, str(tmp_path), "--window", "0"], capture_output=True, text=True)
+    assert proc.returncode == 2 and proc.stderr == "table1_peaks.py: --window 0: a window holds at least 1 episode\n", proc.stderr
 
 
 def test_aggregate_scores_match_an_independent_computation(tmp_path):

@@ -20,8 +20,17 @@ parser.add_argument("runs_dir")
 parser.add_argument("--env-id", default="InvertedDoublePendulum-v4")
 parser.add_argument("--window", type=int, default=report.LAST_TABLE1, help="episodes per window")
 args = parser.parse_args()
+
+
+def fail(message):
+    print(f"table1_peaks.py: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+if args.window < 1:
+    fail(f"--window {args.window}: a window holds at least 1 episode")
 if not os.path.isdir(args.runs_dir):
-    sys.exit(f"table1_peaks.py: {args.runs_dir} is not a directory: pass the sweep's runs, e.g. benchmark/runs")
+    fail(f"{args.runs_dir} is not a directory: pass the sweep's runs, e.g. benchmark/runs")
 
 rows = {}
 for run in report.load_runs(args.runs_dir):
@@ -34,7 +43,7 @@ for run in report.load_runs(args.runs_dir):
     peak_step = run["episode_steps"][best + args.window - 1]  # the step of the window's last episode
     rows.setdefault(label, []).append((run["seed"], means[best], peak_step, means[-1]))
 if not rows:
-    sys.exit(f"table1_peaks.py: no finished Table 1 run of {args.env_id} under {args.runs_dir}")
+    fail(f"no finished Table 1 run of {args.env_id} under {args.runs_dir}")
 
 with open(os.path.join(report.HERE, "reference.json")) as f:
     order = list(json.load(f)["table1"])
