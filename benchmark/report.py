@@ -251,6 +251,16 @@ def table1_label(flags):
     return None
 
 
+def table1_run_label(run):
+    """The paper's name for a run's objective: runs of ppo_continuous.py only."""
+    return table1_label(run["flags"]) if run["script"] == "ppo_continuous.py" else None
+
+
+def table1_order(labels, paper):
+    """The labels in the paper's order (reference.json's table1), any it does not name last."""
+    return sorted(labels, key=lambda label: list(paper).index(label) if label in paper else len(paper))
+
+
 def table1_scores(finals, random_returns):
     """finals: {(label, env_id): final return}. Per env, random = 0 and the best label = 1; the score of a
     label is its mean over the envs (only envs where every label ran, and whose random return is known)."""
@@ -274,7 +284,7 @@ def table1_lines(runs, reference, out=None, reps=BOOTSTRAP_REPS):
     family's best setting."""
     finals, by_label, flag_sets = defaultdict(list), defaultdict(lambda: defaultdict(dict)), defaultdict(set)
     for run in runs:
-        label = table1_label(run["flags"]) if run["script"] == "ppo_continuous.py" else None
+        label = table1_run_label(run)
         if label:
             finals[(label, run["env_id"])].append(run["final_last100"])
             by_label[label][run["env_id"]][run["seed"]] = run
@@ -288,9 +298,10 @@ def table1_lines(runs, reference, out=None, reps=BOOTSTRAP_REPS):
               "of its own (sweep.py --runs-dir)", file=sys.stderr)  # fmt: skip
         return []
     random_returns = reference.get("random_policy", {})
-    scores, envs = table1_scores({k: float(np.mean(v)) for k, v in finals.items()}, random_returns)
+    mean_finals = {key: float(np.mean(values)) for key, values in finals.items()}  # over seeds
+    scores, envs = table1_scores(mean_finals, random_returns)
     paper = reference.get("table1", {})
-    order = sorted(scores, key=lambda label: list(paper).index(label) if label in paper else 99)
+    order = table1_order(scores, paper)
     # the seeds that ran on every env: a stratified bootstrap needs a full [runs, envs] matrix
     seeds = {label: sorted(set.intersection(*(set(by_label[label][env]) for env in envs))) if envs else []
              for label in order}  # fmt: skip
@@ -304,12 +315,12 @@ def table1_lines(runs, reference, out=None, reps=BOOTSTRAP_REPS):
     if not envs or not all(seeds.values()):
         return lines + [""]
     # each run on the same scale: per env, the random policy at 0 and the best setting's mean over seeds at 1
-    best = {env: max(float(np.mean(finals[(label, env)])) for label in order) for env in envs}
+    best = {env: max(mean_finals[(label, env)] for label in order) for env in envs}
     lines += ["", f"Per task: the mean over seeds of each run's final return (last {LAST_TABLE1} episodes); in bold, "
               "the setting that scores 1 there.", "", f"| objective | {' | '.join(envs)} |",
               "|" + "---|" * (len(envs) + 1)]
     for label in order:
-        means = {env: float(np.mean(finals[(label, env)])) for env in envs}
+        means = {env: mean_finals[(label, env)] for env in envs}
         cells = [f"**{fmt_return(m)}**" if m == best[env] else fmt_return(m) for env, m in means.items()]
         lines.append(f"| {label} | {' | '.join(cells)} |")
 
@@ -333,9 +344,12 @@ def table1_rank_lines(scores, paper):
 
     every = [label for label in scores if label in paper]
     constrained = [label for label in every if label != "no clipping or penalty"]
+    groups = [(every, "settings")]
+    if len(constrained) < len(every):
+        groups.append((constrained, "settings with a clip or a penalty"))
     lines = []
-    for labels, what in ((every, "settings"), (constrained, "settings with a clip or a penalty")):
-        if len(labels) >= 3 and (what == "settings" or len(constrained) < len(every)):
+    for labels, what in groups:
+        if len(labels) >= 3:
             rho = spearmanr([scores[label] for label in labels], [paper[label] for label in labels]).statistic
             lines.append(f"Spearman's rank correlation of ours with the paper's over the {len(labels)} {what}: "
                          f"{rho:.2f}.")  # fmt: skip

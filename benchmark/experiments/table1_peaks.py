@@ -34,7 +34,7 @@ if not os.path.isdir(args.runs_dir):
 
 rows = {}
 for run in report.load_runs(args.runs_dir):
-    label = report.table1_label(run["flags"]) if run["script"] == "ppo_continuous.py" else None
+    label = report.table1_run_label(run)
     returns = run["episode_returns"]
     if label is None or run["env_id"] != args.env_id or len(returns) < args.window:
         continue
@@ -46,10 +46,10 @@ if not rows:
     fail(f"no finished Table 1 run of {args.env_id} under {args.runs_dir}")
 
 with open(os.path.join(report.HERE, "reference.json")) as f:
-    order = list(json.load(f)["table1"])
+    paper = json.load(f)["table1"]
 print(f"{args.env_id}: per seed, the best mean over {args.window} consecutive episodes (at step) -> the last one")
 print("\n| objective | seeds: best (at step) -> final |\n|---|---|")
-for label in sorted(rows, key=lambda label: order.index(label) if label in order else len(order)):
+for label in report.table1_order(rows, paper):
     cells = [f"{seed}: {report.fmt_return(peak)} ({report.fmt_steps(int(step))}) -> {report.fmt_return(final)}"
              for seed, peak, step, final in sorted(rows[label])]
     print(f"| {label} | {'; '.join(cells)} |")
