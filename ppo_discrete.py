@@ -14,6 +14,8 @@ optimise, log). Below it: the run management main calls (checks, checkpoints, re
     python ppo_discrete.py --env-id CartPole-v1 --eval-checkpoint runs/<run_name>/ppo_discrete.pt
 """
 
+import run_management  # first: a Ctrl-C during the slow imports below then ends in one line
+
 import os
 import random
 import time
@@ -26,8 +28,6 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-import tyro
-from torch.utils.tensorboard import SummaryWriter
 
 
 @dataclass
@@ -108,13 +108,6 @@ class Args:
     eval_episodes: int = 10
     """number of episodes for --eval-checkpoint"""
 
-    # to be filled in runtime
-    batch_size: int = 0
-    """the batch size (computed in runtime)"""
-    minibatch_size: int = 0
-    """the mini-batch size (computed in runtime)"""
-    num_iterations: int = 0
-    """the number of iterations (computed in runtime)"""
 
 
 def make_env(env_id, idx, capture_video, run_name):
@@ -239,7 +232,7 @@ def update_kl_beta(kl_beta, kl, d_targ):
 def main(args):
     run = Run(args)  # below the fence: checks the flags and the env, names the run (--resume: the saved one)
     if args.eval_checkpoint:
-        return evaluate_checkpoint(args, run.name)
+        return run.evaluate()  # --eval-checkpoint: no training
     args.batch_size = int(args.num_envs * args.num_steps)
     args.minibatch_size = int(args.batch_size // args.num_minibatches)
     args.num_iterations = args.total_timesteps // args.batch_size
@@ -256,7 +249,7 @@ def main(args):
         [make_env(args.env_id, i, args.capture_video, run.name) for i in range(args.num_envs)],
         autoreset_mode=gym.vector.AutoresetMode.SAME_STEP,  # the final observation arrives in info
     )
-    next_obs, _ = envs.reset(seed=args.seed)
+    next_obs, _ = run.reset(envs)  # seeded by --seed (--resume: see run_management)
     obs_dim = int(np.prod(envs.single_observation_space.shape))
     n_actions = int(envs.single_action_space.n)
 
@@ -402,56 +395,20 @@ def main(args):
 
 
 # ==================== Run management: not part of the algorithm; main calls it through Run ====================
-# This script's own part: what its flags may be, the env it takes, how its policy is rebuilt and evaluated.
-import warnings  # noqa: E402
+# This script's own part: its flags' ranges, the env it takes, how its policy is rebuilt and evaluated. The rest,
+# the same for all four scripts, is run_management.py.
+import sys  # noqa: E402
 
-RULES = {  # check_args: the values each numeric flag of this script takes
-    "a whole number of at least 1": (lambda v: v >= 1, ("total_timesteps", "num_envs", "num_steps", "num_minibatches",
-                                                         "update_epochs", "eval_episodes")),
-    "positive": (lambda v: v > 0, ("learning_rate", "clip_coef", "kl_adaptive_target", "target_kl", "max_grad_norm")),
-    "0 or more": (lambda v: v >= 0, ("kl_beta", "ent_coef", "vf_coef", "checkpoint_every")),
-    "in (0, 1]": (lambda v: 0 < v <= 1, ("gamma",)),
-    "in [0, 1]": (lambda v: 0 <= v <= 1, ("gae_lambda",)),
-    "a whole number in [0, 2**32)": (lambda v: 0 <= v < 2**32, ("seed",)),  # numpy's seeds
-}  # fmt: skip
-# --resume: the flags that may differ from the run's own (none of them changes the network, the batch or the env)
-MAY_CHANGE = {"total_timesteps", "checkpoint_every", "save_model", "cuda", "track", "wandb_project_name",
-              "wandb_entity", "capture_video", "eval_episodes"}  # fmt: skip
-ACTION_SPACE = gym.spaces.Discrete
+RULES = {  # the ranges of this script's own numeric flags; run_management.RULES has the shared ones
+    "a whole number of at least 1": ("num_minibatches", "update_epochs"),
+    "positive": ("learning_rate", "clip_coef", "kl_adaptive_target", "target_kl", "max_grad_norm"),
+    "0 or more": ("kl_beta", "ent_coef", "vf_coef"),
+}
+MAY_CHANGE = set()  # --resume: this script's flags that may differ from the run's own, besides the shared ones
 
 
 def check_env(args):
-    """One env made before the run starts: an env that the installed packages cannot make, spaces that this
-    script cannot handle, or (--capture-video) a machine that cannot render, each end the run in one line."""
-    namespace, name, version = gym.envs.registration.parse_env_id(args.env_id.rpartition(":")[2])
-    newest = gym.envs.registration.find_highest_version(namespace, name)
-    # an old version (Hopper-v3 needs mujoco-py, Pusher-v4 mujoco below 3) is pointed at the newest registered one
-    if version is not None and newest is not None and newest > version:
-        fix = f"use --env-id {gym.envs.registration.get_env_id(namespace, name, newest)}"
-    else:
-        fix = "run `pip install -r requirements.txt`"
-    cannot_run = (gym.error.DependencyNotInstalled, ImportError)
-    with failing(f"{args.env_id} cannot be made with the installed packages ({{}}): {fix}", cannot_run):
-        env = gym.make(args.env_id, **(dict(render_mode="rgb_array") if args.capture_video else {}))
-    obs_space, act_space = env.observation_space, env.action_space
-    if not (isinstance(obs_space, gym.spaces.Box) and len(obs_space.shape) == 1):
-        fail(f"{args.env_id} has a {obs_space} observation space; {SCRIPT} needs a flat vector (a 1-D Box): "
-             f"wrap the env in gymnasium's FlattenObservation, or for Atari pixels use ppo_atari.py")  # fmt: skip
-    shape = act_space.shape or ()  # usable: a Discrete space, or a Box of one dimension with at least one entry
-    flat = isinstance(act_space, gym.spaces.Discrete) or (len(shape) == 1 and shape[0] > 0)
-    if not isinstance(act_space, ACTION_SPACE) or not flat:
-        takes = {gym.spaces.Box: "ppo_continuous.py or trpo_continuous.py", gym.spaces.Discrete: "ppo_discrete.py"}
-        other = next((script for space, script in takes.items() if isinstance(act_space, space) and flat), None)
-        none = "no script here takes it (a 1-D Box: ppo_continuous.py; Discrete: ppo_discrete.py)"
-        hint = f"use {other}" if other else none
-        fail(f"{args.env_id} has a {act_space} action space; {SCRIPT} needs a {ACTION_SPACE.__name__} one: {hint}")
-    if args.capture_video:
-        message = "--capture-video: the env cannot render here ({}): without a display set MUJOCO_GL=egl (or osmesa)"
-        with warnings.catch_warnings(), failing(message):
-            warnings.simplefilter("ignore")  # GL's warnings before the error would add lines to it
-            env.reset(seed=args.seed)
-            env.render()
-    env.close()
+    run_management.check_flat_env(args, gym.spaces.Discrete)
 
 
 def load_policy(state):
@@ -462,405 +419,24 @@ def load_policy(state):
     return (agent,)
 
 
-EVAL_MAX_STEPS = 10_000  # where an evaluation episode of an env without a time limit is cut
-
-
-def make_eval_env(env_id, capture_video, run_name):
-    """The env a policy is evaluated on; one without a time limit gets one of EVAL_MAX_STEPS, and a line says so
-    (an evaluation would otherwise never end on a policy that never fails)."""
-    env = make_env(env_id, 0, capture_video, run_name)()
-    if env.spec is None or env.spec.max_episode_steps is None:
-        print(f"{env_id} has no time limit: each evaluation episode is cut at {EVAL_MAX_STEPS} steps", flush=True)
-        env = gym.wrappers.TimeLimit(env, EVAL_MAX_STEPS)
-    return env
-
-
 def evaluate(agent, env_id, eval_episodes, seed, capture_video=False, run_name="eval"):
     """Episodic returns of the greedy action."""
-    env = make_eval_env(env_id, capture_video, run_name)
+    env = run_management.make_eval_env(make_env, env_id, capture_video, run_name)
     sizes = (agent.actor.layers[0].in_features, agent.actor.layers[2].out_features)
     fits = (env.observation_space.shape[0], int(env.action_space.n))
     if sizes != fits:  # the policy's observation and action sizes, then the env's: other ones would still run
         raise ValueError(f"the policy takes {sizes[0]} numbers, acts in {sizes[1]}; the env: {fits[0]} and {fits[1]}")
-    obs, _ = env.reset(seed=seed)
-    episodic_returns, episodic_return = [], 0.0
-    while len(episodic_returns) < eval_episodes:
+
+    def act(obs):
         with torch.no_grad():
-            action = int(agent.actor(torch.as_tensor(obs[None], dtype=torch.float32)).argmax(-1))
-        obs, reward, terminated, truncated, _ = env.step(action)
-        episodic_return += float(reward)
-        if terminated or truncated:
-            episodic_returns.append(episodic_return)
-            episodic_return = 0.0
-            obs, _ = env.reset()
-    env.close()
-    return episodic_returns
+            return int(agent.actor(torch.as_tensor(obs[None], dtype=torch.float32)).argmax(-1))
+
+    return run_management.episodes(env, act, eval_episodes, seed)
 
 
-# -------------- Shared: the same in all four scripts from here to the end (tests/test_consistency.py) --------------
-import contextlib  # noqa: E402 (run management's own imports, below the fence with the code that uses them)
-import copy  # noqa: E402
-import difflib  # noqa: E402
-import errno  # noqa: E402
-import fcntl  # noqa: E402
-import importlib  # noqa: E402
-import io  # noqa: E402
-import math  # noqa: E402
-import re  # noqa: E402
-import signal  # noqa: E402
-import sys  # noqa: E402
-from dataclasses import asdict  # noqa: E402
-
-SCRIPT = os.path.basename(__file__)
-CHECKPOINT_FORMAT = 3  # raised whenever the saved training state changes shape: --resume refuses older ones
-
-
-class Run:
-    """What main does besides the algorithm. Run(args) checks the flags and the env and names the run (on
-    --resume, the run's own flags and name); start(envs) claims runs/{name} and opens the log; keep() names
-    what a checkpoint holds and restores it on --resume; check() ends the run, between env steps or
-    minibatches, after a Ctrl-C (exit 130) or SIGTERM (143); end_iteration() checks that training stayed
-    finite and takes the snapshot that a checkpoint writes. Leaving `with run:` writes the last snapshot (at
-    the end, unless --checkpoint-every 0 without --save-model; after a stop or an error, always) and closes
-    everything."""
-
-    def __init__(self, args):
-        self.args, self.saved = args, read_resume(args) if args.resume else None
-        check_env_id(args.env_id)
-        check_args(args, self.saved)
-        check_env(args)
-        # one directory under runs/, whatever the flags say: the env id's '/' and ':' become '_'
-        fresh = f"{re.sub(r'[^A-Za-z0-9._-]', '_', args.env_id)}__{args.exp_name}__{args.seed}__{int(time.time())}"
-        self.name = self.saved["training"]["run_name"] if self.saved else fresh
-        self.rng, self.snapshot, self.code, self.wandb = None, None, None, None
-        self.lock = lock_run(self.name) if self.saved else None  # a second --resume of a running run: one line
-
-    def start(self, envs):
-        """Claims runs/{name}, opens its tensorboard log, and W&B with --track (no account: one line). From here
-        a Ctrl-C or SIGTERM is only recorded, and ends the run at its first check(); and an observation or reward
-        that is not finite ends it in one line naming the env as the cause (a check around envs.step)."""
-        step, steps = envs.step, [0]
-
-        def checked_step(actions):
-            steps[0] += 1
-            with failing(f"the env failed at its step {steps[0]} ({{}}): check {self.args.env_id}, e.g. that its "
-                         f"observations keep one shape"):  # fmt: skip
-                result = step(actions)
-            final = [obs for obs in result[4].get("final_obs", []) if obs is not None]  # SAME_STEP: episodes' ends
-            for what, value in (("observation", result[0]), ("reward", result[1]), ("observation", final)):
-                value = np.asarray(value)  # frames are integers, always finite
-                if np.issubdtype(value.dtype, np.floating) and not np.isfinite(value).all():
-                    fail(f"the env returned a non-finite {what} (nan or inf) at its step {steps[0]}: check "
-                         f"{self.args.env_id}; {self.holds()}")
-            return result
-
-        envs.step = checked_step
-
-        def received(sig, _frame):
-            self.code = self.code or {signal.SIGINT: 130, signal.SIGTERM: 143}[sig]  # the first one counts
-
-        self.previous = {sig: signal.signal(sig, received) for sig in (signal.SIGINT, signal.SIGTERM)}
-        self.envs, args = envs, self.args
-        if args.track:
-            import wandb
-
-            with failing("--track: Weights & Biases did not start ({}): run `wandb login`, or set WANDB_MODE=offline"):
-                wandb.init(project=args.wandb_project_name, entity=args.wandb_entity, sync_tensorboard=True,
-                           config=vars(args), name=self.name, monitor_gym=True, save_code=True)  # fmt: skip
-            self.wandb = wandb
-        if not self.saved:
-            self.name = new_run_dir(self.name)
-            self.lock = lock_run(self.name)
-        self.path = f"runs/{self.name}/{args.exp_name}.pt"
-        # on --resume, purge_step drops what the stopped run logged after its checkpoint: no step repeats
-        purge_step = self.saved["training"]["global_step"] + 1 if self.saved else None
-        with failing(f"cannot write runs/{self.name} ({{}}): {{fix}}", OSError):
-            self.writer = SummaryWriter(f"runs/{self.name}", purge_step=purge_step)
-        table = "\n".join(f"|{key}|{value}|" for key, value in vars(args).items())
-        self.writer.add_text("hyperparameters", "|param|value|\n|-|-|\n" + table)
-        return self.writer
-
-    def keep(self, rng=None, **kept):
-        """Objects (model, optimizers, statistics, arrays, deques) are saved by name and restored in place; the
-        numbers are returned in the order given, as saved on --resume; rng: the rollout's generator."""
-        numbers = [name for name, value in kept.items() if isinstance(value, (int, float))]
-        self.rng, self.kept = rng, {name: value for name, value in kept.items() if name not in numbers}
-        if not self.saved:
-            return [kept[name] for name in numbers]
-        with failing(f"'{self.args.resume}' does not fit this run ({{}}): resume it with the script that wrote it"):
-            for name, value in self.kept.items():
-                if isinstance(value, np.ndarray):
-                    value[:] = self.saved[name].numpy()
-                elif isinstance(value, deque):
-                    value.extend(self.saved[name])
-                else:
-                    value.load_state_dict(self.saved[name])
-            set_rng_state(self.saved["rng"], rng)
-        return [self.saved["training"][name] for name in numbers]
-
-    def end_iteration(self, losses, **numbers):
-        check_finite(self.kept["model"], numbers["iteration"], self.holds(), *losses)
-        self.snapshot = dict(script=SCRIPT, format=CHECKPOINT_FORMAT, env_id=self.args.env_id, args=asdict(self.args),
-                             training=dict(run_name=self.name, **numbers), rng=rng_state(self.rng),
-                             **{name: state_copy(value) for name, value in self.kept.items()})  # fmt: skip
-        if self.args.checkpoint_every and numbers["iteration"] % self.args.checkpoint_every == 0:
-            save_checkpoint(self.path, self.snapshot)
-
-    def holds(self):
-        """What the checkpoint written on the way out holds: the last finished iteration, or nothing."""
-        last = self.snapshot or self.saved
-        return f"the checkpoint keeps iteration {last['training']['iteration']}" if last else "nothing was saved"
-
-    def check(self):
-        """The signal handler only records the signal and the run ends here: exiting inside the handler would
-        raise wherever the main thread is, say inside tensorboard's queue, whose close() could then hang."""
-        if self.code is not None:
-            sys.exit(self.code)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, kind, error, traceback):
-        try:  # a run that ends early (a signal, an error) keeps its last finished iteration, whatever the flags
-            if self.snapshot is not None and (self.args.save_model or self.args.checkpoint_every or kind is not None):
-                save_checkpoint(self.path, self.snapshot)
-                print(f"model saved to {self.path}")
-            elif self.snapshot is None and self.code:
-                print(f"{SCRIPT}: stopped before its first iteration finished: nothing was saved", file=sys.stderr)
-        finally:
-            self.envs.close()
-            self.writer.close()
-            if self.wandb:
-                self.wandb.finish()
-            for sig, handler in self.previous.items():
-                signal.signal(sig, handler)
-            self.lock.close()
-        if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
-            then = ", then --resume the run from its checkpoint" if os.path.exists(self.path) else ""
-            fail(f"the disk is full ({error.strerror}): free some space{then}")
-
-
-def fail(message):
-    """A bad input ends the run with one line that names the fix, and exit code 2."""
-    print(f"{SCRIPT}: error: {message}", file=sys.stderr)
-    sys.exit(2)
-
-
-@contextlib.contextmanager
-def failing(message, errors=Exception):
-    """An error of the kinds given, inside the block, ends the run with message, its {} filled with the cause
-    and {fix} with what to do about a failed write, by its cause."""
-    try:
-        yield
-    except errors as e:
-        lines = [line.strip() for line in str(e).splitlines() if line.strip()] or [""]
-        first = " ".join(lines[:2]) if lines[0].endswith(":") else lines[0]  # "Error(s) in ...:" names no cause
-        cause = e.strerror if isinstance(e, OSError) and e.strerror else f"{type(e).__name__}: {first}"
-        fixes = {errno.ENOSPC: "free disk space", errno.EDQUOT: "free disk space",
-                 errno.ENAMETOOLONG: "pass a shorter --exp-name, or run from a shorter path",
-                 errno.EISDIR: "a directory stands where the file goes: move it away"}  # fmt: skip
-        fix = fixes.get(e.errno, "run from a directory you can write to") if isinstance(e, OSError) else None
-        fail(message.format(cause, fix=fix or "free disk space, or check the directory"))
-
-
-def check_env_id(env_id):
-    """A registered id, or gymnasium's `module:EnvId` form: importing module registers the user's env."""
-    module, colon, name = env_id.rpartition(":")
-    if colon and not module:
-        fail(f"--env-id {env_id}: no module before ':': pass {name}, or my_module:{name} to import my_module first")
-    if module:
-        with failing(f"--env-id {env_id}: importing '{module}' failed ({{}}): check `python -c 'import {module}'`"):
-            importlib.import_module(module)
-    if name not in gym.registry:
-        close = difflib.get_close_matches(name, list(gym.registry), n=3)
-        hint = f" (did you mean {', '.join(close)}?)" if close else " (see gymnasium.registry)"
-        fail(f"unknown env id '{env_id}': pass --env-id with a registered environment{hint}")
-
-
-def check_args(args, saved):
-    """Every numeric flag against RULES, then the batch against its minibatches and --total-timesteps."""
-    for name, value in asdict(args).items():
-        if value is None or isinstance(value, (bool, str)):  # None: an optional limit left off
-            continue
-        flag = f"--{name.replace('_', '-')} {value}"
-        if not math.isfinite(value):
-            fail(f"{flag}: must be a finite number")
-        for rule, (holds, names) in RULES.items():
-            if name in names and not holds(value):
-                fail(f"{flag}: must be {rule}")
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}", args.exp_name):  # the run's directory, under runs/
-        fail(f"--exp-name {args.exp_name!r}: a run's name is one directory name of at most 100 letters, digits, "
-             f"'.', '_' or '-', starting with a letter or digit: pass e.g. --exp-name my_run")
-    batch = args.num_envs * args.num_steps
-    split = "num_minibatches" if hasattr(args, "num_minibatches") else "vf_num_minibatches"
-    if batch % getattr(args, split):
-        fail(f"the batch of {batch} samples (--num-envs {args.num_envs} x --num-steps {args.num_steps}) does not split "
-             f"into {getattr(args, split)} minibatches: pick a --{split.replace('_', '-')} that divides {batch}")
-    # advantages are normalised over a minibatch, or over the whole batch (TRPO; PPO with --norm-adv-batch)
-    per_batch = getattr(args, "norm_adv_batch", False) or split == "vf_num_minibatches"
-    per = batch if per_batch else batch // getattr(args, split)
-    if args.norm_adv and per < 2:  # the std of one sample is nan, and so would be every advantage
-        fail(f"advantages normalised over {per} sample have no spread: use more samples per minibatch (--num-steps, "
-             f"--num-minibatches), or --no-norm-adv")
-    if args.total_timesteps < batch:
-        fail(f"--total-timesteps {args.total_timesteps} is less than one batch of {batch} samples: raise it or "
-             f"lower --num-steps")
-    if saved and saved["training"]["iteration"] >= args.total_timesteps // batch:  # before anything is written
-        fail(f"the run in {args.resume} is at step {saved['training']['global_step']}, its --total-timesteps "
-             f"{args.total_timesteps} done: pass a larger one to extend it")
-
-
-def new_run_dir(run_name):
-    """Claims runs/{run_name} (made atomically): a second run started in the same second with the same env,
-    name and seed gets {run_name}-2, never the first one's directory."""
-    for name in [run_name] + [f"{run_name}-{n}" for n in range(2, 1000)]:
-        with failing(f"cannot write runs/{name} ({{}}): {{fix}}", OSError):
-            with contextlib.suppress(FileExistsError):
-                os.makedirs(f"runs/{name}")
-                return name
-    fail(f"runs/{run_name} and 998 more like it exist: pass another --exp-name")
-
-
-def lock_run(run_name):
-    """Holds runs/{run_name} for this process (an flock, which the system drops when the process ends, however
-    it ends): a second process resuming the same run is refused in one line instead of overwriting its files."""
-    with failing(f"cannot write runs/{run_name} ({{}}): {{fix}}", OSError):
-        lock = open(f"runs/{run_name}/.lock", "w")
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        fail(f"runs/{run_name} is in use by another process that runs it: wait for it to end, or stop it first")
-    return lock
-
-
-def check_finite(agent, iteration, kept, *losses):
-    """A loss or a weight that is not finite stops the run in one line saying what is `kept`: the checkpoint
-    written on the way out is the last snapshot, taken after this check passed."""
-    losses = [loss.item() if torch.is_tensor(loss) else loss for loss in losses]
-    if not (all(map(math.isfinite, losses)) and all(bool(torch.isfinite(p).all()) for p in agent.parameters())):
-        fail(f"training diverged at iteration {iteration} (a loss or a weight is not finite): try a smaller step "
-             f"size; {kept}")
-
-
-def state_copy(value):
-    """A kept object as a checkpoint holds it: a copy that training cannot change."""
-    if isinstance(value, np.ndarray):
-        return torch.tensor(value)
-    if isinstance(value, deque):
-        return [float(x) for x in value]
-    return copy.deepcopy({k: v.detach().cpu() if torch.is_tensor(v) else v for k, v in value.state_dict().items()})
-
-
-def rng_state(rng):
-    """Every random stream of the run: python's, numpy's, torch's (and CUDA's), and the rollout's generator."""
-    _, keys, pos, has_gauss, gauss = np.random.get_state()
-    cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []
-    return dict(python=random.getstate(), numpy=(torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, gauss),
-                torch=torch.get_rng_state(), cuda=cuda, rollout=rng and rng.bit_generator.state)  # fmt: skip
-
-
-def set_rng_state(state, rng):
-    keys, pos, has_gauss, gauss = state["numpy"]
-    random.setstate(state["python"])
-    np.random.set_state(("MT19937", keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
-    torch.set_rng_state(state["torch"])
-    if state["cuda"] and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
-    if rng is not None:
-        rng.bit_generator.state = state["rollout"]
-
-
-def save_checkpoint(path, state):
-    """Written to a temporary file, then renamed: a stopped run never leaves a half-written checkpoint."""
-    try:  # torch.save reports a full disk as a RuntimeError
-        with failing(f"could not write the checkpoint {path} ({{}}): {{fix}}", (OSError, RuntimeError)):
-            torch.save(state, path + ".tmp")
-            os.replace(path + ".tmp", path)
-    finally:
-        if os.path.exists(path + ".tmp"):
-            os.remove(path + ".tmp")
-
-
-def read_checkpoint(path, flag):
-    """The checkpoint at path, for --resume or --eval-checkpoint (flag), if this script wrote it; else one line."""
-    if not os.path.isfile(path):
-        fail(f"no checkpoint at '{path}': pass the .pt file in the run's directory (runs/<run_name>/)")
-    with failing(f"'{path}' is not a checkpoint written by {SCRIPT}: pass one that is"):
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        script = state["script"]  # not a dict, or no script: not a checkpoint
-    if script != SCRIPT:
-        verb = "resume" if flag == "--resume" else "evaluate"
-        fail(f"'{path}' was saved by {script}: {verb} it with `python {script} {flag} {path}`")
-    return state
-
-
-def read_resume(args):
-    """--resume: the checkpoint, whose flags the run keeps; one given on the command line may differ only if
-    it is in MAY_CHANGE."""
-    state = read_checkpoint(args.resume, "--resume")
-    if state.get("format") != CHECKPOINT_FORMAT or not state.get("training"):
-        fail(f"'{args.resume}' holds the training state of an older version of {SCRIPT}, which --resume cannot "
-             f"read: start the run anew (--eval-checkpoint still evaluates its policy)")
-    defaults, saved = asdict(type(args)()), state["args"]
-    for name, value in asdict(args).items():
-        if name in ("resume", "eval_checkpoint") or name not in saved or value == saved[name]:
-            continue
-        # given: on the command line (parse_args saw it), or set to other than its default
-        given = value != defaults[name] or name in (GIVEN_FLAGS or ())
-        if given and name not in MAY_CHANGE:
-            fail(f"--{name.replace('_', '-')} {value}: the run was started with {saved[name]}, and --resume keeps it "
-                 f"(only {', '.join('--' + n.replace('_', '-') for n in sorted(MAY_CHANGE))} may change)")  # fmt: skip
-        if not given:
-            setattr(args, name, saved[name])  # the run's own value
-    return state
-
-
-def evaluate_checkpoint(args, run_name):
-    """--eval-checkpoint: evaluate the saved policy, print the mean and log eval/episodic_return."""
-    state = read_checkpoint(args.eval_checkpoint, "--eval-checkpoint")
-    if state["env_id"] != args.env_id:
-        fail(f"'{args.eval_checkpoint}' holds a policy for {state['env_id']}, not {args.env_id}: "
-             f"pass --env-id {state['env_id']}")
-    with failing(f"'{args.eval_checkpoint}' does not fit this script's network ({{}}): pass a checkpoint it wrote"):
-        policy = load_policy(state)  # this script's network (and statistics) with the saved weights
-    with failing(f"'{args.eval_checkpoint}' holds a policy whose spaces do not fit {args.env_id} ({{}}): pass the "
-                 f"checkpoint of a run on it", (RuntimeError, ValueError, IndexError)):  # fmt: skip
-        returns = evaluate(*policy, args.env_id, args.eval_episodes, args.seed, args.capture_video, f"{run_name}-eval")
-    # printed first: a log directory that cannot be written must not lose the episodes just played
-    print(f"eval {args.eval_checkpoint}: mean return {np.mean(returns):.2f} +- {np.std(returns):.2f} over "
-          f"{len(returns)} episodes\nepisodes: " + ", ".join(f"{r:.1f}" for r in returns), flush=True)  # fmt: skip
-    with failing(f"could not write runs/{run_name}-eval ({{}}): the result is above; {{fix}}", OSError):
-        writer = SummaryWriter(f"runs/{run_name}-eval")
-        for i, episodic_return in enumerate(returns):
-            writer.add_scalar("eval/episodic_return", episodic_return, i)
-        writer.close()
-    return returns
-
-
-GIVEN_FLAGS = None  # the flags on the command line (parse_args), which --resume compares with the run's own
-
-
-def parse_args():
-    """The flags, parsed by tyro, whose error box (a bad value, another script's flag) becomes one line."""
-    global GIVEN_FLAGS
-    names = {arg.split("=")[0][2:].replace("-", "_") for arg in sys.argv[1:] if arg.startswith("--")}
-    GIVEN_FLAGS = names | {name[3:] for name in names if name.startswith("no_")}  # --no-anneal-lr: anneal_lr
-    box = io.StringIO()
-    try:
-        with contextlib.redirect_stderr(box):
-            return tyro.cli(Args)
-    except SystemExit as e:
-        lines = [line.strip(" │╭╰─") for line in box.getvalue().splitlines()]
-        message = " ".join(line for line in lines[1 : (lines + [""]).index("", 1)])  # the box's text, above its rule
-        if not e.code or not message:
-            sys.stderr.write(box.getvalue())
-            raise
-        fail(f"{message}: see `python {SCRIPT} --help`")
+def Run(args):  # noqa: N802 (main's one object of run management, made for this script)
+    return run_management.Run(args, sys.modules[__name__])
 
 
 if __name__ == "__main__":
-    try:
-        main(parse_args())
-    except KeyboardInterrupt:  # Ctrl-C before the loop began (the loop's own stop saves and exits 130)
-        print(f"{SCRIPT}: stopped during start-up: nothing was saved", file=sys.stderr)
-        sys.exit(130)
+    run_management.cli(sys.modules[__name__])

@@ -1,0 +1,715 @@
+"""Run management for the four scripts: flags, checks, checkpoints, resume, signals, locks, W&B, evaluation.
+
+Nothing here is part of an algorithm. Each script's main() reaches it through one object, `run = Run(args)`,
+and the script's own part (below its fence: the ranges of its flags, the env it takes, how its policy is
+rebuilt and evaluated) is read off the script's module, whose names are listed in `Run`.
+
+What a run is: the directory runs/{run_name}/ (the tensorboard events, the checkpoint {exp_name}.pt, the lock
+.lock), and videos/{run_name}/ with --capture-video. On --resume the run's directory is the one that holds the
+checkpoint given, whatever the checkpoint says.
+
+Threat model: a checkpoint, a run directory or a run.json may come from a stranger. Reading them promises:
+- Nothing is imported or executed. Checkpoints are read with torch.load(weights_only=True), which builds
+  tensors and plain containers only. A `module:EnvId` stored in a checkpoint is imported only when the same
+  id is given with --env-id on the command line; a registered env id is made as any other.
+- Nothing is written outside the run's own directories: the checkpoint's stored run name is not used (the
+  directory is the checkpoint's own), its stored exp_name must be one plain directory name (letters, digits,
+  '.', '_', '-'), and its stored flags must have the types and ranges that a command line could give them.
+- Anything malformed (wrong types, shapes that do not fit the network or the env, another script's
+  checkpoint, an older format) ends the run in one line on stderr naming the cause and the fix, exit code 2.
+  So does every bad input on the command line; --help exits 0.
+
+Stops: a Ctrl-C (exit 130), SIGTERM (143), SIGHUP (129: a closed terminal or ssh session) or SIGUSR1 (138:
+Slurm's warning before a time limit) is recorded and ends the run at its next step or minibatch; the last
+finished iteration is then written to the checkpoint. A checkpoint is written (atomically, by a rename) only
+after that iteration's scalars are flushed to the events file, so a SIGKILL loses at most the iterations since
+the last checkpoint, and --resume drops the events logged after it (tensorboard's purge_step) and redoes them.
+A Ctrl-C during start-up (imports, env checks) ends in one line, exit 130, with nothing written.
+
+What --resume reproduces: every state of the learner bit for bit (weights, optimiser, normalisation
+statistics, KL coefficient, the python, numpy, torch and rollout random streams, the episode statistics), and
+the envs' own random streams (gymnasium's vector envs: each env's np_random), from which the resumed envs
+start new episodes. An episode in progress at the checkpoint cannot be saved (the simulator's state is not
+the env's to give) and is cut: its return is not logged. A resumed run therefore equals the uninterrupted
+one bit for bit when every env's episode ended at the checkpoint and the env's reset draws no random number;
+otherwise it continues with new episodes from the same streams. ale-py's vector env keeps its random state in
+C++: its games restart from a seed made of --seed and the checkpoint's step. A larger --total-timesteps
+extends a finished or stopped run; the annealed learning rate (and clip) then run linearly from where the
+new schedule puts the resumed iteration down to 0 at the new total, and a line says so.
+"""
+
+import os
+import signal
+import sys
+
+SCRIPTS = ("ppo_continuous.py", "ppo_discrete.py", "ppo_atari.py", "trpo_continuous.py")
+
+
+def _stopped_during_start_up(sig, _frame):
+    sys.stderr.write(f"{os.path.basename(sys.argv[0])}: stopped during start-up: nothing was saved\n")
+    sys.stderr.flush()
+    os._exit(128 + sig)
+
+
+# Started as a script (the scripts import this module first): a Ctrl-C during the slow imports below and
+# the checks ends in one line, not in a traceback of whatever was being imported.
+if os.path.basename(getattr(sys.modules.get("__main__"), "__file__", None) or "") in SCRIPTS:
+    signal.signal(signal.SIGINT, _stopped_during_start_up)
+
+import contextlib  # noqa: E402
+import copy  # noqa: E402
+import dataclasses  # noqa: E402
+import difflib  # noqa: E402
+import errno  # noqa: E402
+import glob  # noqa: E402
+import io  # noqa: E402
+import math  # noqa: E402
+import random  # noqa: E402
+import re  # noqa: E402
+import time  # noqa: E402
+import typing  # noqa: E402
+import warnings  # noqa: E402
+from collections import deque  # noqa: E402
+
+import filelock  # noqa: E402
+import gymnasium as gym  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import tyro  # noqa: E402
+import typeguard  # noqa: E402
+from torch.utils.tensorboard import SummaryWriter  # noqa: E402
+
+CHECKPOINT_FORMAT = 4  # raised whenever the saved training state changes shape: --resume refuses older ones
+STOPS = {"SIGINT": 130, "SIGTERM": 143, "SIGHUP": 129, "SIGUSR1": 138}  # exit codes: 128 + the signal's number
+# The ranges every script's flags share; a script's RULES adds its own flags to them
+RULES = {
+    "a whole number of at least 1": (lambda v: v >= 1, ("total_timesteps", "num_envs", "num_steps", "eval_episodes")),
+    "positive": (lambda v: v > 0, ()),
+    "0 or more": (lambda v: v >= 0, ("checkpoint_every",)),
+    "in (0, 1]": (lambda v: 0 < v <= 1, ("gamma",)),
+    "in [0, 1]": (lambda v: 0 <= v <= 1, ("gae_lambda",)),
+    "in (0, 1)": (lambda v: 0 < v < 1, ()),
+    "a whole number in [0, 2**32)": (lambda v: 0 <= v < 2**32, ("seed",)),  # numpy's seeds
+}  # fmt: skip
+# --resume: the flags that may differ from the run's own in every script (none changes the run's results up to
+# where it stopped); a script's MAY_CHANGE adds its own
+MAY_CHANGE = {"total_timesteps", "checkpoint_every", "save_model", "cuda", "track", "wandb_project_name",
+              "wandb_entity", "capture_video", "eval_episodes", "eval_checkpoint", "resume"}  # fmt: skip
+EVAL_MAX_STEPS = 10_000  # where an evaluation episode of an env without a time limit is cut
+GIVEN_FLAGS = None  # the flags on the command line (parse_args), which --resume compares with the run's own
+PROG = os.path.basename(sys.argv[0])  # the script's file name, that error lines begin with (set by Run)
+
+
+def fail(message):
+    """A bad input ends the run with one line that names the fix, and exit code 2."""
+    print(f"{PROG}: error: {message}", file=sys.stderr, flush=True)
+    sys.exit(2)
+
+
+FIXES = {errno.ENOSPC: "free disk space", errno.EDQUOT: "free disk space",
+         errno.ENAMETOOLONG: "pass a shorter --exp-name, or run from a shorter path",
+         errno.EISDIR: "a directory stands where the file goes: move it away",
+         errno.ENOTDIR: "a file stands where a directory goes (is 'runs' or 'videos' a file?): move it away",
+         errno.EACCES: "run from a directory you can write to", errno.EROFS: "run from a directory you can write to",
+         errno.ENOENT: "the directory was removed while the run was writing to it"}  # fmt: skip
+
+
+@contextlib.contextmanager
+def failing(message, errors=Exception):
+    """An error of the kinds given, inside the block, ends the run with message, its {} filled with the cause
+    and {fix} with what to do about a failed write, by its cause."""
+    try:
+        yield
+    except errors as e:
+        lines = [line.strip() for line in str(e).splitlines() if line.strip()] or [""]
+        first = " ".join(lines[:2]) if lines[0].endswith(":") else lines[0]  # "Error(s) in ...:" names no cause
+        cause = e.strerror if isinstance(e, OSError) and e.strerror else f"{type(e).__name__}: {first}"
+        fix = FIXES.get(e.errno, "check the directory") if isinstance(e, OSError) else "check the directory"
+        fail(message.format(cause, fix=fix))
+
+
+# ---------------------------------------------------------------------------------------------------- flags
+def parse_args(script):
+    """The script's Args from the command line (tyro). --help prints the help and exits 0. A bad flag ends in
+    one line: tyro runs without its console output and, when it refuses, flag_error says why."""
+    global GIVEN_FLAGS, PROG
+    argv = sys.argv[1:]
+    names = {arg.split("=")[0][2:].replace("-", "_") for arg in argv if arg.startswith("--")}
+    GIVEN_FLAGS = names | {name[3:] for name in names if name.startswith("no_")}  # --no-anneal-lr: anneal_lr
+    prog = PROG = os.path.basename(script.__file__)
+    if {"-h", "--help"} & set(argv):
+        return tyro.cli(script.Args, args=argv, prog=prog)
+    try:  # tyro 1.0 still prints some errors without its console: discarded, flag_error says why in one line
+        with contextlib.redirect_stderr(io.StringIO()):
+            return tyro.cli(script.Args, args=argv, prog=prog, console_outputs=False)
+    except SystemExit as e:
+        if not e.code:
+            raise
+        fail(f"{flag_error(script.Args, argv)}: see `python {prog} --help`")
+
+
+def flag_error(cls, argv):
+    """What is wrong with argv for the dataclass cls, found from the fields themselves."""
+    hints = typing.get_type_hints(cls)
+    flags = {}
+    for name, hint in hints.items():
+        flags["--" + name.replace("_", "-")] = (name, hint)
+        if hint is bool:
+            flags["--no-" + name.replace("_", "-")] = (name, None)
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        flag, eq, inline = arg.partition("=")
+        if flag not in flags:
+            close = difflib.get_close_matches(flag, list(flags), n=2)
+            what = f"unknown flag {arg!r}" if arg.startswith("-") else f"unexpected argument {arg!r}"
+            return what + (f" (did you mean {' or '.join(close)}?)" if close else "")
+        name, hint = flags[flag]
+        if hint is bool or hint is None:
+            i += 1
+            continue
+        value = inline if eq else (argv[i + 1] if i + 1 < len(argv) else None)
+        if value is None or (not eq and value.startswith("--")):
+            return f"{flag} needs a value"
+        if not accepts(hint, value):
+            return f"{flag} {value!r}: must be {describe(hint)}"
+        i += 1 if eq else 2
+    return "the flags could not be read"
+
+
+def accepts(hint, text):
+    """Whether a command-line word is a value of the type hint: int, float, str, a Literal, or Optional of one."""
+    options = [a for a in typing.get_args(hint) if a is not type(None)] if typing.get_origin(hint) else [hint]
+    if typing.get_origin(hint) is typing.Literal:
+        return text in map(str, typing.get_args(hint))
+    if text == "None" and type(None) in typing.get_args(hint):
+        return True
+    for option in options:
+        if option is str:
+            return True
+        with contextlib.suppress(TypeError, ValueError):
+            option(text)
+            return True
+    return False
+
+
+def describe(hint):
+    """A type hint in words, for a line that says what a flag takes."""
+    if typing.get_origin(hint) is typing.Literal:
+        return "one of " + ", ".join(map(str, typing.get_args(hint)))
+    options = [a for a in typing.get_args(hint) if a is not type(None)] or [hint]
+    return {int: "a whole number", float: "a number", str: "a string", bool: "true or false"}.get(options[0], "valid")
+
+
+def check_args(args, saved, script):
+    """Every numeric flag against the shared RULES and the script's, then the batch against its minibatches and
+    --total-timesteps."""
+    rules = {rule: (holds, names + script.RULES.get(rule, ())) for rule, (holds, names) in RULES.items()}
+    for name, value in dataclasses.asdict(args).items():
+        if value is None or isinstance(value, (bool, str)):  # None: an optional limit left off
+            continue
+        flag = f"--{name.replace('_', '-')} {value}"
+        if not math.isfinite(value):
+            fail(f"{flag}: must be a finite number")
+        for rule, (holds, names) in rules.items():
+            if name in names and not holds(value):
+                fail(f"{flag}: must be {rule}")
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}", args.exp_name):  # the checkpoint's name, in runs/
+        fail(f"--exp-name {args.exp_name!r}: a run's name is one directory name of at most 100 letters, digits, "
+             f"'.', '_' or '-', starting with a letter or digit: pass e.g. --exp-name my_run")
+    if args.resume and args.eval_checkpoint:
+        fail("--resume continues training and --eval-checkpoint only evaluates: pass one of them")
+    batch = args.num_envs * args.num_steps
+    split = "num_minibatches" if hasattr(args, "num_minibatches") else "vf_num_minibatches"
+    if batch % getattr(args, split):
+        fail(f"the batch of {batch} samples (--num-envs {args.num_envs} x --num-steps {args.num_steps}) does not split "
+             f"into {getattr(args, split)} minibatches: pick a --{split.replace('_', '-')} that divides {batch}")
+    # advantages are normalised over a minibatch, or over the whole batch (TRPO; PPO with --norm-adv-batch)
+    per_batch = getattr(args, "norm_adv_batch", False) or split == "vf_num_minibatches"
+    per = batch if per_batch else batch // getattr(args, split)
+    if args.norm_adv and per < 2:  # the std of one sample is nan, and so would be every advantage
+        fail(f"advantages normalised over {per} sample have no spread: use more samples per minibatch (--num-steps, "
+             f"--num-minibatches), or --no-norm-adv")
+    if args.total_timesteps < batch:
+        fail(f"--total-timesteps {args.total_timesteps} is less than one batch of {batch} samples: raise it or "
+             f"lower --num-steps")
+    if saved and saved["training"]["iteration"] >= args.total_timesteps // batch:  # before anything is written
+        fail(f"the run in {args.resume} is at step {saved['training']['global_step']}, its --total-timesteps "
+             f"{args.total_timesteps} done: pass a larger one to extend it")
+
+
+def check_env_id(env_id, trusted):
+    """A registered id, or gymnasium's `module:EnvId` form, whose module is imported (to register the user's
+    env) only when `trusted`: given on the command line, never read from a file."""
+    module, colon, name = env_id.rpartition(":")
+    if colon and not module:
+        fail(f"--env-id {env_id}: no module before ':': pass {name}, or my_module:{name} to import my_module first")
+    if module and not trusted:
+        fail(f"the checkpoint's env {env_id} needs its module '{module}' imported, which a checkpoint alone never "
+             f"does: if you trust that module, pass --env-id {env_id}")
+    if module:
+        with failing(f"--env-id {env_id}: importing '{module}' failed ({{}}): check `python -c 'import {module}'`"):
+            __import__(module)
+    if name not in gym.registry:
+        close = difflib.get_close_matches(name, list(gym.registry), n=3)
+        hint = f" (did you mean {', '.join(close)}?)" if close else " (see gymnasium.registry)"
+        fail(f"unknown env id '{env_id}': pass --env-id with a registered environment{hint}")
+
+
+def check_flat_env(args, action_space):
+    """One env made before the run starts (the MLP scripts' check): an env that the installed packages cannot
+    make, spaces that the script cannot handle, or (--capture-video) a machine that cannot render, each end the
+    run in one line."""
+    namespace, name, version = gym.envs.registration.parse_env_id(args.env_id.rpartition(":")[2])
+    newest = gym.envs.registration.find_highest_version(namespace, name)
+    # an old version (Hopper-v3 needs mujoco-py, Pusher-v4 mujoco below 3) is pointed at the newest registered one
+    if version is not None and newest is not None and newest > version:
+        fix = f"use --env-id {gym.envs.registration.get_env_id(namespace, name, newest)}"
+    else:
+        fix = "run `pip install -r requirements.txt`"
+    cannot_run = (gym.error.DependencyNotInstalled, ImportError)
+    with failing(f"{args.env_id} cannot be made with the installed packages ({{}}): {fix}", cannot_run):
+        env = gym.make(args.env_id, **(dict(render_mode="rgb_array") if args.capture_video else {}))
+    obs_space, act_space = env.observation_space, env.action_space
+    if not (isinstance(obs_space, gym.spaces.Box) and len(obs_space.shape) == 1):
+        fail(f"{args.env_id} has a {obs_space} observation space; {PROG} needs a flat vector (a 1-D Box): "
+             f"wrap the env in gymnasium's FlattenObservation, or for Atari pixels use ppo_atari.py")  # fmt: skip
+    shape = act_space.shape or ()  # usable: a Discrete space, or a Box of one dimension with at least one entry
+    flat = isinstance(act_space, gym.spaces.Discrete) or (len(shape) == 1 and shape[0] > 0)
+    if not isinstance(act_space, action_space) or not flat:
+        takes = {gym.spaces.Box: "ppo_continuous.py or trpo_continuous.py", gym.spaces.Discrete: "ppo_discrete.py"}
+        other = next((script for space, script in takes.items() if isinstance(act_space, space) and flat), None)
+        none = "no script here takes it (a 1-D Box: ppo_continuous.py; Discrete: ppo_discrete.py)"
+        hint = f"use {other}" if other else none
+        fail(f"{args.env_id} has a {act_space} action space; {PROG} needs a {action_space.__name__} one: {hint}")
+    if isinstance(act_space, gym.spaces.Discrete) and act_space.start != 0:  # the policy's actions are 0..n-1
+        fail(f"{args.env_id} has a {act_space} action space; {PROG} acts in 0..{act_space.n - 1}: wrap the env "
+             f"so that its actions start at 0 (subtract {act_space.start} in the env)")
+    if args.capture_video:
+        message = "--capture-video: the env cannot render here ({}): without a display set MUJOCO_GL=egl (or osmesa)"
+        with warnings.catch_warnings(), failing(message):
+            warnings.simplefilter("ignore")  # GL's warnings before the error would add lines to it
+            env.reset(seed=args.seed)
+            env.render()
+    env.close()
+
+
+# ------------------------------------------------------------------------------------------------ the run
+class Run:
+    """What main does besides the algorithm, for the script module given, which provides: Args, RULES and
+    MAY_CHANGE (its own flags' ranges, and those --resume may change), check_env(args), load_policy(state) and
+    evaluate(*policy, env_id, eval_episodes, seed, capture_video, run_name).
+
+    Run(args) checks the flags and the env and names the run (on --resume, the checkpoint's directory and the
+    run's own flags); reset(envs) resets the envs (on --resume, onto their saved random streams); keep() names
+    what a checkpoint holds and restores it on --resume; start(envs) claims the run's directory and opens the
+    log; check() ends the run, between env steps or minibatches, after a stop signal; end_iteration() checks
+    that training stayed finite and takes the snapshot that a checkpoint writes. Leaving `with run:` writes the
+    last snapshot (at the end, unless --checkpoint-every 0 without --save-model; after a stop or an error,
+    always) and closes everything."""
+
+    def __init__(self, args, script):
+        global PROG
+        self.args, self.script, PROG = args, script, os.path.basename(script.__file__)
+        self.rng, self.snapshot, self.code, self.wandb, self.wandb_id, self.envs, self.writer, self.lock = (None,) * 8
+        self.pending, self.save_failed, self.previous, self.videos_sent = False, False, {}, set()
+        given, env_id = GIVEN_FLAGS if GIVEN_FLAGS is not None else set(), args.env_id  # env_id: the caller's
+        self.saved = read_resume(args, script, given) if args.resume else None
+        if args.eval_checkpoint:
+            self.policy_state = read_checkpoint(args.eval_checkpoint, "--eval-checkpoint")
+            if "env_id" not in given and args.env_id == type(args)().env_id:
+                args.env_id = self.policy_state["env_id"]  # the checkpoint names its env
+        check_env_id(args.env_id, trusted=args.env_id == env_id)  # not trusted: an id read from the checkpoint
+        check_args(args, self.saved, script)
+        script.check_env(args)
+        if self.saved:  # the checkpoint's own directory, whatever it says
+            self.dir = os.path.dirname(os.path.abspath(args.resume))
+            self.name, self.path = os.path.basename(self.dir), args.resume
+            self.lock = lock_run(self.dir)  # a second --resume of a running run: one line
+            extended(args, self.saved)
+        else:  # one directory under runs/, whatever the flags say: the env id's '/' and ':' become '_'
+            env = re.sub(r"[^A-Za-z0-9._-]", "_", args.env_id)
+            self.name = f"{env}__{args.exp_name}__{args.seed}__{int(time.time())}"
+
+    def evaluate(self):
+        """--eval-checkpoint: no training; evaluate_checkpoint below."""
+        return evaluate_checkpoint(self)
+
+    def reset(self, envs):
+        """envs.reset(seed=--seed); on --resume, new episodes drawn from the envs' saved random streams (gymnasium's
+        vector envs), or (ale-py's) from a seed made of --seed and the checkpoint's step."""
+        self.envs, failed = envs, f"the env failed at its reset ({{}}): check {self.args.env_id}"
+        with failing(failed):
+            result = envs.reset(seed=self.args.seed)
+        if self.saved and hasattr(envs, "envs"):
+            with failing(f"'{self.args.resume}' does not fit this run ({{}}): resume it with the script that wrote it"):
+                for env, state in zip(envs.envs, self.saved["env_rng"], strict=True):
+                    env.unwrapped.np_random.bit_generator.state = state
+            with failing(failed):
+                result = envs.reset()
+        elif self.saved:
+            with failing(failed):
+                result = envs.reset(seed=(self.args.seed + self.saved["training"]["global_step"]) % 2**32)
+        check_finite_output(result[0], "observation", 0, self.args.env_id, "nothing was saved")
+        return result
+
+    def keep(self, rng=None, **kept):
+        """Objects (model, optimizers, statistics, arrays, deques) are saved by name and restored in place; the
+        numbers are returned in the order given, as saved on --resume; rng: the rollout's generator."""
+        numbers = [name for name, value in kept.items() if isinstance(value, (int, float))]
+        self.rng, self.kept = rng, {name: value for name, value in kept.items() if name not in numbers}
+        if not self.saved:
+            return [kept[name] for name in numbers]
+        with failing(f"'{self.args.resume}' does not fit this run ({{}}): resume it with the script that wrote it"):
+            for name, value in self.kept.items():
+                restore(value, self.saved[name])
+            set_rng_state(self.saved["rng"], rng)
+            values = [self.saved["training"][name] for name in numbers]
+            for name, value, default in zip(numbers, values, [kept[n] for n in numbers]):
+                typeguard.check_type(value, type(default) if isinstance(default, int) else float)
+        return values
+
+    def start(self, envs):
+        """Claims the run's directory, opens its tensorboard log, and W&B with --track (no account: one line).
+        From here a stop signal is only recorded, and ends the run at its first check(); and an observation or
+        reward that is not finite, or a failing env, ends it in one line naming the env as the cause."""
+        self.envs, args, step, steps = envs, self.args, envs.step, [0]
+
+        def checked_step(actions):
+            steps[0] += 1
+            with failing(f"the env failed at its step {steps[0]} ({{}}): check {args.env_id}, e.g. that its "
+                         f"observations keep one shape"):  # fmt: skip
+                result = step(actions)
+            check_finite_output(result[0], "observation", steps[0], args.env_id, self.holds())
+            check_finite_output(result[1], "reward", steps[0], args.env_id, self.holds())
+            final = result[4].get("final_obs")  # SAME_STEP autoreset: the episodes' last observations
+            if final is not None:
+                check_finite_output([o for o in final if o is not None], "observation", steps[0], args.env_id,
+                                    self.holds())  # fmt: skip
+            return result
+
+        envs.step = checked_step
+        if not self.saved:
+            self.name = new_run_dir(self.name)
+            self.dir = os.path.join("runs", self.name)
+            self.lock = lock_run(self.dir)
+            self.path = os.path.join(self.dir, f"{args.exp_name}.pt")
+
+        def received(sig, _frame):
+            self.code = self.code or STOPS[signal.Signals(sig).name]  # the first one counts
+
+        for name in STOPS:
+            if hasattr(signal, name):  # Windows has neither SIGHUP nor SIGUSR1
+                self.previous[name] = signal.signal(getattr(signal, name), received)
+        if args.track:
+            self.start_wandb()
+        # on --resume, purge_step drops what the stopped run logged after its checkpoint: no step repeats
+        purge_step = self.saved["training"]["global_step"] + 1 if self.saved else None
+        with failing(f"cannot write {self.dir} ({{}}): {{fix}}", OSError):
+            self.writer = SummaryWriter(self.dir, purge_step=purge_step)
+        table = "\n".join(f"|{key}|{value}|" for key, value in vars(args).items())
+        self.writer.add_text("hyperparameters", "|param|value|\n|-|-|\n" + table)
+        return self.writer
+
+    def start_wandb(self):
+        """W&B's own resume: the run's id is kept in its checkpoint, so --resume --track continues that W&B run."""
+        import wandb
+
+        args = self.args
+        self.wandb_id = (self.saved or {}).get("training", {}).get("wandb_id") or wandb.util.generate_id()
+        with failing("--track: Weights & Biases did not start ({}): run `wandb login`, or set WANDB_MODE=offline"):
+            wandb.init(project=args.wandb_project_name, entity=args.wandb_entity, sync_tensorboard=True,
+                       config=vars(args), name=self.name, id=self.wandb_id, resume="allow", save_code=True)  # fmt: skip
+        self.wandb = wandb
+
+    def send_videos(self):
+        """--track --capture-video: each video file the recorder has finished (it writes one whole, at an
+        episode's end) goes to W&B once."""
+        if self.wandb and self.args.capture_video:
+            for path in sorted(glob.glob(os.path.join("videos", self.name, "*.mp4"))):
+                if path not in self.videos_sent:
+                    self.videos_sent.add(path)
+                    self.wandb.log({"videos": self.wandb.Video(path, format="mp4")}, commit=False)
+
+    def end_iteration(self, losses, **numbers):
+        """Checks that training stayed finite, takes the snapshot; the checkpoint is written at the next check()
+        or on the way out, once this iteration's scalars are in the events file."""
+        check_finite(self.kept["model"], numbers["iteration"], self.holds(), *losses)
+        training, envs = dict(numbers, wandb_id=self.wandb_id), getattr(self.envs, "envs", [])
+        self.snapshot = dict(script=PROG, format=CHECKPOINT_FORMAT, env_id=self.args.env_id,
+                             args=dataclasses.asdict(self.args), training=training, rng=rng_state(self.rng),
+                             env_rng=[env.unwrapped.np_random.bit_generator.state for env in envs],
+                             **{name: state_copy(value) for name, value in self.kept.items()})  # fmt: skip
+        self.pending = self.args.checkpoint_every and numbers["iteration"] % self.args.checkpoint_every == 0
+        self.send_videos()
+
+    def save(self):
+        self.pending = False
+        self.writer.flush()  # the iteration's scalars first: a kill after the checkpoint loses none of them
+        try:
+            save_checkpoint(self.path, self.snapshot)
+        except SystemExit:
+            self.save_failed = True
+            raise
+
+    def holds(self):
+        """What the checkpoint written on the way out holds: the last finished iteration, or nothing."""
+        last = self.snapshot or self.saved
+        return f"the checkpoint keeps iteration {last['training']['iteration']}" if last else "nothing was saved"
+
+    def check(self):
+        """The signal handler only records the signal and the run ends here: exiting inside the handler would
+        raise wherever the main thread is, say inside tensorboard's queue, whose close() could then hang."""
+        if self.pending:
+            self.save()
+        if self.code is not None:
+            sys.exit(self.code)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, traceback):
+        try:  # a run that ends early (a signal, an error) keeps its last finished iteration, whatever the flags
+            keep = self.args.save_model or self.args.checkpoint_every or kind is not None
+            if self.snapshot is not None and keep and not self.save_failed:
+                self.save()
+                print(f"model saved to {self.path}", flush=True)
+            elif self.snapshot is None and self.code:
+                print(f"{PROG}: stopped before its first iteration finished: nothing was saved", file=sys.stderr)
+        finally:
+            with contextlib.suppress(Exception):  # a recorder whose render fails on close: the run is saved already
+                self.envs.close()
+            self.writer.close()
+            if self.wandb:
+                self.send_videos()
+                self.wandb.finish()
+            for name, handler in self.previous.items():
+                signal.signal(getattr(signal, name), handler)
+            self.lock.release()
+        if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+            then = ", then --resume the run from its checkpoint" if os.path.exists(self.path) else ""
+            fail(f"the disk is full ({error.strerror}): free some space{then}")
+
+
+def extended(args, saved):
+    """--resume with a larger --total-timesteps: one line on what happens to the annealed schedules."""
+    before = saved["args"]["total_timesteps"]
+    annealed = [what for what, flag in (("learning rate", "anneal_lr"), ("clip", "anneal_clip")) if getattr(args, flag, 0)]
+    if args.total_timesteps != before and annealed:
+        batch = args.num_envs * args.num_steps
+        frac = 1.0 - saved["training"]["iteration"] / (args.total_timesteps // batch)
+        print(f"--total-timesteps {args.total_timesteps} (the run had {before}): the annealed {' and '.join(annealed)} "
+              f"re-stretch over the new total, from {frac:.3f} of the base value at step "
+              f"{saved['training']['global_step']} down to 0", flush=True)  # fmt: skip
+
+
+def new_run_dir(run_name):
+    """Claims runs/{run_name} (made atomically): a second run started in the same second with the same env,
+    name and seed gets {run_name}-2, never the first one's directory."""
+    for name in [run_name] + [f"{run_name}-{n}" for n in range(2, 1000)]:
+        with failing(f"cannot write runs/{name} ({{}}): {{fix}}", OSError):
+            with contextlib.suppress(FileExistsError):
+                os.makedirs(os.path.join("runs", name))
+                return name
+    fail(f"runs/{run_name} and 998 more like it exist: pass another --exp-name")
+
+
+def lock_run(run_dir):
+    """Holds run_dir for this process (filelock: an flock, or Windows' own lock, which the system drops when the
+    process ends, however it ends): a second process resuming the same run is refused in one line."""
+    lock = filelock.FileLock(os.path.join(run_dir, ".lock"), timeout=0)
+    try:
+        with failing(f"cannot write {run_dir} ({{}}): {{fix}}", OSError):
+            lock.acquire()
+    except filelock.Timeout:
+        fail(f"{run_dir} is in use by another process that runs it: wait for it to end, or stop it first")
+    return lock
+
+
+def check_finite_output(value, what, step, env_id, kept):
+    """An env's observation or reward that is not finite ends the run in one line naming the env as the cause."""
+    value = np.asarray(value)
+    if value.dtype.kind == "f" and not np.isfinite(value).all():  # frames are integers, always finite
+        fail(f"the env returned a non-finite {what} (nan or inf) at its step {step}: check {env_id}; {kept}")
+
+
+def check_finite(agent, iteration, kept, *losses):
+    """A loss or a weight that is not finite stops the run in one line saying what is `kept`: the checkpoint
+    written on the way out is the last snapshot, taken after this check passed."""
+    losses = [loss.item() if torch.is_tensor(loss) else loss for loss in losses]
+    if not (all(map(math.isfinite, losses)) and all(bool(torch.isfinite(p).all()) for p in agent.parameters())):
+        fail(f"training diverged at iteration {iteration} (a loss or a weight is not finite): try a smaller step "
+             f"size; {kept}")
+
+
+# -------------------------------------------------------------------------------------------- checkpoints
+def state_copy(value):
+    """A kept object as a checkpoint holds it: a copy that training cannot change."""
+    if isinstance(value, np.ndarray):
+        return torch.tensor(value)
+    if isinstance(value, deque):
+        return [float(x) for x in value]
+    return copy.deepcopy({k: v.detach().cpu() if torch.is_tensor(v) else v for k, v in value.state_dict().items()})
+
+
+def restore(value, saved):
+    """Puts a saved copy back into value in place; a saved array or statistic of another shape is refused (it
+    would broadcast silently)."""
+    if isinstance(value, np.ndarray):
+        value[:] = check_shape(saved, value.shape, "an array").numpy()
+    elif isinstance(value, deque):
+        value.extend(float(x) for x in saved)
+    elif isinstance(value, (torch.nn.Module, torch.optim.Optimizer)):
+        value.load_state_dict(saved)
+    else:  # a statistic: each array keeps its shape
+        for key, current in value.state_dict().items():
+            if torch.is_tensor(current):
+                check_shape(saved[key], current.shape, key)
+        value.load_state_dict(saved)
+
+
+def check_shape(saved, shape, what):
+    if not torch.is_tensor(saved) or tuple(saved.shape) != tuple(shape):
+        raise ValueError(f"{what} of shape {tuple(getattr(saved, 'shape', ()))}, where this run has {tuple(shape)}")
+    return saved
+
+
+def rng_state(rng):
+    """Every random stream of the run: python's, numpy's, torch's (and CUDA's), and the rollout's generator."""
+    _, keys, pos, has_gauss, gauss = np.random.get_state()
+    cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []
+    return dict(python=random.getstate(), numpy=(torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, gauss),
+                torch=torch.get_rng_state(), cuda=cuda, rollout=rng and rng.bit_generator.state)  # fmt: skip
+
+
+def set_rng_state(state, rng):
+    keys, pos, has_gauss, gauss = state["numpy"]
+    random.setstate(state["python"])
+    np.random.set_state(("MT19937", keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
+    torch.set_rng_state(state["torch"])
+    if state["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+    if rng is not None:
+        rng.bit_generator.state = state["rollout"]
+
+
+def save_checkpoint(path, state):
+    """Serialised in memory, written to a temporary file, then renamed: a stopped run never leaves a half-written
+    checkpoint, and a full disk is reported by the write that met it."""
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    try:
+        with failing(f"could not write the checkpoint {path} ({{}}): {{fix}}", OSError):
+            with open(path + ".tmp", "wb") as f:
+                f.write(buffer.getbuffer())
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(path + ".tmp", path)
+    finally:
+        with contextlib.suppress(OSError):
+            os.remove(path + ".tmp")
+
+
+def read_checkpoint(path, flag):
+    """The checkpoint at path, for --resume or --eval-checkpoint (flag), if this script wrote it; else one line.
+    weights_only=True: the file can hold tensors and plain containers, nothing that runs code."""
+    if not os.path.isfile(path):
+        fail(f"no checkpoint at '{path}': pass the .pt file in the run's directory (runs/<run_name>/)")
+    with failing(f"'{path}' is not a checkpoint written by {PROG}: pass one that is"):
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        script = state["script"]  # not a dict, or no script: not a checkpoint
+        typeguard.check_type(state["env_id"], str)
+        typeguard.check_type(state["args"], dict)
+    if script != PROG:
+        verb = "resume" if flag == "--resume" else "evaluate"
+        shown = script if script in SCRIPTS else "another script"
+        fail(f"'{path}' was saved by {shown}, not {PROG}: {verb} it with the script that wrote it")
+    return state
+
+
+def read_resume(args, script, given):
+    """--resume: the checkpoint, whose flags the run keeps; one given on the command line may differ only if it
+    is in MAY_CHANGE. Each stored flag must have the type its field has."""
+    name = PROG
+    state = read_checkpoint(args.resume, "--resume")
+    if state.get("format") != CHECKPOINT_FORMAT or not state.get("training"):
+        fail(f"'{args.resume}' holds the training state of an older version of {name}, which --resume cannot "
+             f"read: start the run anew (--eval-checkpoint still evaluates its policy)")
+    saved, hints = state["args"], typing.get_type_hints(type(args))
+    for field, value in saved.items():
+        if field in hints:
+            with failing(f"'{args.resume}' is damaged: its --{field.replace('_', '-')} {value!r} is not "
+                         f"{describe(hints[field])}: resume a checkpoint that {name} wrote"):  # fmt: skip
+                typeguard.check_type(value, hints[field])
+                if hints[field] is float and isinstance(value, bool):
+                    raise TypeError("a bool")
+    may_change = MAY_CHANGE | script.MAY_CHANGE
+    defaults = dataclasses.asdict(type(args)())
+    for field, value in dataclasses.asdict(args).items():
+        if field not in saved or value == saved[field]:
+            continue
+        flag_given = value != defaults[field] or field in given  # on the command line, or set other than default
+        if flag_given and field not in may_change:
+            allowed = ", ".join("--" + n.replace("_", "-") for n in sorted(may_change - {"resume", "eval_checkpoint"}))
+            fail(f"--{field.replace('_', '-')} {value}: the run was started with {saved[field]}, and --resume keeps "
+                 f"it (only {allowed} may change)")
+        if not flag_given:
+            setattr(args, field, saved[field])  # the run's own value
+    return state
+
+
+def evaluate_checkpoint(run):
+    """--eval-checkpoint: evaluate the saved policy, print the mean and log eval/episodic_return."""
+    args, state, script = run.args, run.policy_state, run.script
+    if state["env_id"] != args.env_id:
+        fail(f"'{args.eval_checkpoint}' holds a policy for {state['env_id']}, not {args.env_id}: "
+             f"pass --env-id {state['env_id']}, or leave --env-id out")
+    with failing(f"'{args.eval_checkpoint}' does not fit this script's network ({{}}): pass a checkpoint it wrote"):
+        policy = script.load_policy(state)  # the script's network (and statistics) with the saved weights
+    name = f"{run.name}-eval"
+    with failing(f"'{args.eval_checkpoint}' holds a policy whose spaces do not fit {args.env_id} ({{}}): pass the "
+                 f"checkpoint of a run on it", (RuntimeError, ValueError, IndexError)):  # fmt: skip
+        returns = script.evaluate(*policy, args.env_id, args.eval_episodes, args.seed, args.capture_video, name)
+    # printed first: a log directory that cannot be written must not lose the episodes just played
+    print(f"eval {args.eval_checkpoint}: mean return {np.mean(returns):.2f} +- {np.std(returns):.2f} over "
+          f"{len(returns)} episodes\nepisodes: " + ", ".join(f"{r:.1f}" for r in returns), flush=True)  # fmt: skip
+    with failing(f"could not write runs/{name} ({{}}): the result is above; {{fix}}", OSError):
+        writer = SummaryWriter(os.path.join("runs", new_run_dir(name)))
+        for i, episodic_return in enumerate(returns):
+            writer.add_scalar("eval/episodic_return", episodic_return, i)
+        writer.close()
+    return returns
+
+
+def make_eval_env(make_env, env_id, capture_video, run_name):
+    """The env a policy is evaluated on; one without a time limit gets one of EVAL_MAX_STEPS, and a line says so
+    (an evaluation would otherwise never end on a policy that never fails)."""
+    env = make_env(env_id, 0, capture_video, run_name)()
+    if env.spec is None or env.spec.max_episode_steps is None:
+        print(f"{env_id} has no time limit: each evaluation episode is cut at {EVAL_MAX_STEPS} steps", flush=True)
+        env = gym.wrappers.TimeLimit(env, EVAL_MAX_STEPS)
+    return env
+
+
+def episodes(env, act, eval_episodes, seed):
+    """The returns of eval_episodes episodes of env with the action act(obs)."""
+    obs, _ = env.reset(seed=seed)
+    episodic_returns, episodic_return = [], 0.0
+    while len(episodic_returns) < eval_episodes:
+        obs, reward, terminated, truncated, _ = env.step(act(obs))
+        episodic_return += float(reward)
+        if terminated or truncated:
+            episodic_returns.append(episodic_return)
+            episodic_return = 0.0
+            obs, _ = env.reset()
+    env.close()
+    return episodic_returns
+
+
+def cli(script):
+    """The script's `python script.py ...`: parse, run main, and end a lack of memory in one line."""
+    args = parse_args(script)
+    try:
+        script.main(args)
+    except MemoryError:
+        fail("out of memory for the rollout's storage: lower --num-steps or --num-envs")
