@@ -66,8 +66,10 @@ import io  # noqa: E402
 import math  # noqa: E402
 import random  # noqa: E402
 import re  # noqa: E402
+import shlex  # noqa: E402
 import time  # noqa: E402
 import typing  # noqa: E402
+import uuid  # noqa: E402
 import warnings  # noqa: E402
 from collections import deque  # noqa: E402
 
@@ -315,11 +317,15 @@ class Run:
         self.pending, self.save_failed, self.previous, self.videos_sent = False, False, {}, set()
         given, env_id = GIVEN_FLAGS if GIVEN_FLAGS is not None else set(), args.env_id  # env_id: the caller's
         self.saved = read_resume(args, script, given) if args.resume else None
+        # --eval-checkpoint without --env-id on the command line: the checkpoint's env (main(Args) has no such case)
+        from_checkpoint = args.eval_checkpoint and GIVEN_FLAGS is not None and "env_id" not in given
+        if not from_checkpoint:
+            check_env_id(args.env_id, trusted=args.env_id == env_id)  # not trusted: an id read from the checkpoint
         if args.eval_checkpoint:
             self.policy_state = read_checkpoint(args.eval_checkpoint, "--eval-checkpoint")
-            if "env_id" not in given and args.env_id == type(args)().env_id:
-                args.env_id = self.policy_state["env_id"]  # the checkpoint names its env
-        check_env_id(args.env_id, trusted=args.env_id == env_id)  # not trusted: an id read from the checkpoint
+            if from_checkpoint:  # the checkpoint names its env
+                args.env_id = self.policy_state["env_id"]
+                check_env_id(args.env_id, trusted=False)
         check_args(args, self.saved, script)
         script.check_env(args)
         if self.saved:  # the checkpoint's own directory, whatever it says
@@ -416,7 +422,7 @@ class Run:
         import wandb
 
         args = self.args
-        self.wandb_id = (self.saved or {}).get("training", {}).get("wandb_id") or wandb.util.generate_id()
+        self.wandb_id = (self.saved or {}).get("training", {}).get("wandb_id") or uuid.uuid4().hex[:16]
         with failing("--track: Weights & Biases did not start ({}): run `wandb login`, or set WANDB_MODE=offline"):
             wandb.init(project=args.wandb_project_name, entity=args.wandb_entity, sync_tensorboard=True,
                        config=vars(args), name=self.name, id=self.wandb_id, resume="allow", save_code=True)  # fmt: skip
@@ -494,13 +500,15 @@ class Run:
 def extended(args, saved):
     """--resume with a larger --total-timesteps: one line on what happens to the annealed schedules."""
     before = saved["args"]["total_timesteps"]
-    annealed = [what for what, flag in (("learning rate", "anneal_lr"), ("clip", "anneal_clip")) if getattr(args, flag, 0)]
+    schedules = (("learning rate", "anneal_lr"), ("clip", "anneal_clip"))
+    annealed = [what for what, flag in schedules if getattr(args, flag, False)]
     if args.total_timesteps != before and annealed:
         batch = args.num_envs * args.num_steps
         frac = 1.0 - saved["training"]["iteration"] / (args.total_timesteps // batch)
-        print(f"--total-timesteps {args.total_timesteps} (the run had {before}): the annealed {' and '.join(annealed)} "
-              f"re-stretch over the new total, from {frac:.3f} of the base value at step "
-              f"{saved['training']['global_step']} down to 0", flush=True)  # fmt: skip
+        verb = "anneals" if len(annealed) == 1 else "anneal"
+        print(f"--total-timesteps {args.total_timesteps} (the run had {before}): the {' and '.join(annealed)} {verb} "
+              f"over the new total, from {frac:.3f} of the base value at step {saved['training']['global_step']} to 0",
+              flush=True)  # fmt: skip
 
 
 def new_run_dir(run_name):
@@ -519,10 +527,11 @@ def lock_run(run_dir):
     process ends, however it ends): a second process resuming the same run is refused in one line."""
     lock = filelock.FileLock(os.path.join(run_dir, ".lock"), timeout=0)
     try:
-        with failing(f"cannot write {run_dir} ({{}}): {{fix}}", OSError):
-            lock.acquire()
-    except filelock.Timeout:
+        lock.acquire()
+    except filelock.Timeout:  # before OSError, which it is too
         fail(f"{run_dir} is in use by another process that runs it: wait for it to end, or stop it first")
+    except OSError as e:
+        fail(f"cannot write {run_dir} ({e.strerror}): {FIXES.get(e.errno, 'check the directory')}")
     return lock
 
 
@@ -618,12 +627,14 @@ def read_checkpoint(path, flag):
     with failing(f"'{path}' is not a checkpoint written by {PROG}: pass one that is"):
         state = torch.load(path, map_location="cpu", weights_only=True)
         script = state["script"]  # not a dict, or no script: not a checkpoint
+    if script != PROG and script in SCRIPTS:  # a name of ours, not a command from the file
+        verb = "resume" if flag == "--resume" else "evaluate"
+        fail(f"'{path}' was saved by {script}: {verb} it with `python {script} {flag} {shlex.quote(path)}`")
+    with failing(f"'{path}' is not a checkpoint written by {PROG}: pass one that is"):
+        if script != PROG:
+            raise ValueError(f"saved by {script!r}")
         typeguard.check_type(state["env_id"], str)
         typeguard.check_type(state["args"], dict)
-    if script != PROG:
-        verb = "resume" if flag == "--resume" else "evaluate"
-        shown = script if script in SCRIPTS else "another script"
-        fail(f"'{path}' was saved by {shown}, not {PROG}: {verb} it with the script that wrote it")
     return state
 
 

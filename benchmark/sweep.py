@@ -99,9 +99,12 @@ def is_done(path):
 
 
 def checkpoint_format(script):
-    """The checkpoint format the project's script writes now (its CHECKPOINT_FORMAT), or None."""
+    """The checkpoint format the project's script writes now (run_management.py's CHECKPOINT_FORMAT, which all
+    four scripts import), or None for a script that is not the project's."""
+    if not os.path.isfile(os.path.join(ROOT, script)):
+        return None
     try:
-        with open(os.path.join(ROOT, script)) as f:
+        with open(os.path.join(ROOT, "run_management.py")) as f:
             found = re.search(r"^CHECKPOINT_FORMAT = (\d+)", f.read(), re.M)
     except OSError:
         return None
@@ -120,7 +123,8 @@ def last_checkpoint(path):
         return None
     try:
         state = torch.load(found[-1], map_location="cpu", weights_only=True)
-        unfinished = state["training"]["iteration"] < state["args"]["num_iterations"]
+        saved = state["args"]
+        unfinished = state["training"]["iteration"] < saved["total_timesteps"] // (saved["num_envs"] * saved["num_steps"])
         with open(os.path.join(path, "run.json")) as f:
             current = state.get("format") == checkpoint_format(json.load(f)["script"])
     except Exception:  # unreadable, or no training state

@@ -11,7 +11,11 @@ def write_checkpoint(module, path, agent, env_id, **extra):
     import torch
 
     args = dataclasses.asdict(module.Args(env_id=env_id))
-    state = dict(script=module.SCRIPT, format=module.CHECKPOINT_FORMAT, env_id=env_id, args=args, training=None)
+    import os
+
+    import run_management
+
+    state = dict(script=os.path.basename(module.__file__), format=run_management.CHECKPOINT_FORMAT, env_id=env_id, args=args, training=None)
     torch.save(dict(state, model=agent.state_dict(), **extra), str(path))
 
 

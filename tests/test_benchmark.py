@@ -23,6 +23,7 @@ import report  # noqa: E402
 import sweep  # noqa: E402
 
 import ppo_discrete  # noqa: E402
+import run_management  # noqa: E402
 
 TINY = ["--script", "ppo_discrete.py", "--env-ids", "CartPole-v1", "Acrobot-v1", "NoSuchEnv-v0", "--seeds", "1", "2"]
 TINY_FLAGS = ["--", "--total-timesteps", "2048", "--num-steps", "64"]
@@ -278,11 +279,12 @@ def test_a_checkpoint_of_an_older_script_version_is_not_resumed(tmp_path):
     (tmp_path / "runs" / "r").mkdir(parents=True)
     (tmp_path / "run.json").write_text(json.dumps({"script": "ppo_discrete.py"}))
     checkpoint = tmp_path / "runs" / "r" / "ppo_discrete.pt"
-    state = {"training": {"iteration": 1}, "args": {"num_iterations": 5}, "format": ppo_discrete.CHECKPOINT_FORMAT}
+    state = {"training": {"iteration": 1}, "args": {"total_timesteps": 640, "num_envs": 1, "num_steps": 128},
+             "format": run_management.CHECKPOINT_FORMAT}  # fmt: skip
     torch.save(state, checkpoint)
-    assert sweep.checkpoint_format("ppo_discrete.py") == ppo_discrete.CHECKPOINT_FORMAT
+    assert sweep.checkpoint_format("ppo_discrete.py") == run_management.CHECKPOINT_FORMAT
     assert sweep.last_checkpoint(str(tmp_path)) == str(checkpoint)
-    torch.save({**state, "format": ppo_discrete.CHECKPOINT_FORMAT - 1}, checkpoint)
+    torch.save({**state, "format": run_management.CHECKPOINT_FORMAT - 1}, checkpoint)
     assert sweep.last_checkpoint(str(tmp_path)) is None
     torch.save({**state, "training": {"iteration": 5}}, checkpoint)  # finished: nothing to resume either
     assert sweep.last_checkpoint(str(tmp_path)) is None

@@ -16,6 +16,7 @@ from conftest import WithLives, count_env, only_run, read_scalars
 import ppo_atari
 import ppo_continuous
 import ppo_discrete
+import run_management
 import trpo_continuous
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -72,7 +73,8 @@ def test_a_stopped_and_resumed_run_equals_one_never_stopped(module, tmp_path, mo
     # within one second and one process, writer 10 would sort before writer 9. A resumed run is a new
     # process, seconds later; here, in one process, a new second keeps the files in the order written.
     time.sleep(1.0 - time.time() % 1.0 + 0.01)
-    module.main(module.Args(resume=str(path)))  # the flags come from the checkpoint
+    # the flags come from the checkpoint; a `module:` env id only runs its module when given, as here
+    module.main(module.Args(resume=str(path), env_id=CASES[module]["env_id"]))
 
     whole, resumed = (torch.load(next((tmp_path / "runs").glob(f"*{n}*/{n}.pt")), weights_only=True) for n in ("whole", "stopped"))
     for name in whole["model"]:
@@ -102,10 +104,10 @@ def test_the_saved_state_reloads_bit_for_bit(module, tmp_path, monkeypatch):
     path = str(next((tmp_path / "runs").glob("*/s.pt")))
     state = torch.load(path, weights_only=True)
     rng = np.random.default_rng(0)
-    module.set_rng_state(state["rng"], rng)
+    run_management.set_rng_state(state["rng"], rng)
     draws = (random.random(), np.random.rand(), torch.rand(3), rng.standard_normal(3))
-    again = module.rng_state(rng)  # the streams move on ...
-    module.set_rng_state(state["rng"], rng)  # ... and are put back
+    again = run_management.rng_state(rng)  # the streams move on ...
+    run_management.set_rng_state(state["rng"], rng)  # ... and are put back
     assert draws[0] == random.random() and draws[1] == np.random.rand()
     assert torch.equal(draws[2], torch.rand(3)) and np.array_equal(draws[3], rng.standard_normal(3))
     assert not torch.equal(again["torch"], state["rng"]["torch"])
@@ -130,7 +132,7 @@ def test_resume_refuses_what_would_change_the_run(kw, message, tmp_path, monkeyp
     before = files()
     capsys.readouterr()
     with pytest.raises(SystemExit) as exc:
-        ppo_continuous.main(ppo_continuous.Args(resume=path, **kw))
+        ppo_continuous.main(ppo_continuous.Args(resume=path, **{"env_id": CASES[ppo_continuous]["env_id"], **kw}))
     err = capsys.readouterr().err.strip().splitlines()
     assert exc.value.code == 2 and len(err) == 1 and message in err[0], err
     assert files() == before  # nothing written into the run
@@ -144,7 +146,7 @@ def test_resume_refuses_an_older_versions_training_state_in_one_line(module, tmp
     module.main(args_for(module, exp_name="old", total_timesteps=64))
     path = next((tmp_path / "runs").glob("*/old.pt"))
     state = torch.load(path, weights_only=True)
-    assert state.pop("format") == module.CHECKPOINT_FORMAT
+    assert state.pop("format") == run_management.CHECKPOINT_FORMAT
     torch.save(state, path)  # as an older version wrote it
     capsys.readouterr()
     with pytest.raises(SystemExit) as exc:
@@ -157,7 +159,11 @@ def test_resume_extends_a_finished_run_and_refuses_other_scripts_checkpoints(tmp
     monkeypatch.chdir(tmp_path)
     ppo_continuous.main(args_for(ppo_continuous, exp_name="x"))
     path = str(next((tmp_path / "runs").glob("*/x.pt")))
-    ppo_continuous.main(ppo_continuous.Args(resume=path, total_timesteps=6 * 32))  # two more iterations
+    env_id = CASES[ppo_continuous]["env_id"]
+    ppo_continuous.main(ppo_continuous.Args(resume=path, env_id=env_id, total_timesteps=6 * 32))  # two more iterations
+    out = capsys.readouterr().out
+    assert "--total-timesteps 192 (the run had 128): the learning rate anneals over the new total, from 0.333 of " \
+           "the base value at step 128 to 0" in out  # fmt: skip
     assert torch.load(path, weights_only=True)["training"]["global_step"] == 192
     assert [e.step for e in _events(only_run(tmp_path, "x__"), "charts/SPS")] == [32, 64, 96, 128, 160, 192]
     capsys.readouterr()

@@ -17,6 +17,7 @@ import ale_py
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, ROOT)
 import ppo_atari  # noqa: E402
+import run_management  # noqa: E402
 
 VectorEnv = ale_py.vector_env.AtariVectorEnv
 
@@ -27,4 +28,4 @@ def with_fire_reset(*args, **kwargs):
 
 if __name__ == "__main__":
     ale_py.vector_env.AtariVectorEnv = with_fire_reset  # make_envs looks it up at each call
-    ppo_atari.main(ppo_atari.parse_args())
+    run_management.cli(ppo_atari)

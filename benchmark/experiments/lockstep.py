@@ -36,6 +36,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import wrapper_stack  # noqa: E402  (puts the project's root and ../shared/baselines on sys.path)
 import ppo_atari  # noqa: E402
+import run_management  # noqa: E402
 
 CLEANRL = os.path.join(os.path.dirname(wrapper_stack.ROOT), "shared", "baselines", "cleanrl_ppo_atari.py")
 DEFAULTS = ppo_atari.Args()  # the batch's shape, the same in CleanRL's script
@@ -111,11 +112,13 @@ def run_ours(iterations, seed, draws, flags=()):
     total = str(iterations * DEFAULTS.num_envs * DEFAULTS.num_steps)
     argv = ["ppo_atari.py", "--seed", str(seed), "--total-timesteps", total, "--no-anneal-clip", "--checkpoint-every",
             "0", "--num-threads", "1", *flags]  # fmt: skip
-    # parse_args records the flags given (GIVEN_FLAGS, which --resume reads): put back afterwards, as the rest
+    # parse_args records the flags given (GIVEN_FLAGS, which --resume reads) and the program's name: put back
+    # afterwards, as the rest
     with patched(*recording(trace), (torch, "multinomial", multinomial), (torch, "randperm", randperm),
                  (ppo_atari, "make_envs", wrapper_stack.make_envs), (sys, "argv", argv),
-                 (ppo_atari, "GIVEN_FLAGS", ppo_atari.GIVEN_FLAGS)):  # fmt: skip
-        ppo_atari.main(ppo_atari.parse_args())
+                 (run_management, "GIVEN_FLAGS", run_management.GIVEN_FLAGS),
+                 (run_management, "PROG", run_management.PROG)):  # fmt: skip
+        ppo_atari.main(run_management.parse_args(ppo_atari))
     return trace
 
 

@@ -36,6 +36,7 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path[:0] = [ROOT, os.path.join(os.path.dirname(ROOT), "shared", "baselines")]
 import ppo_atari  # noqa: E402
+import run_management  # noqa: E402
 from cleanrl_atari_wrappers import EpisodicLifeEnv, FireResetEnv, MaxAndSkipEnv, NoopResetEnv  # noqa: E402
 
 
@@ -137,4 +138,4 @@ def make_envs(env_id, num_envs, num_threads=0):  # ppo_atari.make_envs's signatu
 
 if __name__ == "__main__":
     ppo_atari.make_envs = make_envs
-    ppo_atari.main(ppo_atari.parse_args())
+    run_management.cli(ppo_atari)
