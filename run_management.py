@@ -72,6 +72,7 @@ import typing  # noqa: E402
 import uuid  # noqa: E402
 import warnings  # noqa: E402
 from collections import deque  # noqa: E402
+from typing import Optional  # noqa: E402
 
 import filelock  # noqa: E402
 import gymnasium as gym  # noqa: E402
@@ -287,11 +288,16 @@ def check_flat_env(args, action_space):
     if isinstance(act_space, gym.spaces.Discrete) and act_space.start != 0:  # the policy's actions are 0..n-1
         fail(f"{args.env_id} has a {act_space} action space; {PROG} acts in 0..{act_space.n - 1}: wrap the env "
              f"so that its actions start at 0 (subtract {act_space.start} in the env)")
+    with warnings.catch_warnings(), failing(f"the env failed at its reset ({{}}): check {args.env_id}"):
+        warnings.simplefilter("ignore")  # gymnasium's checker warns before the error: it would add lines to it
+        obs, _ = env.reset(seed=args.seed)
+    if np.shape(obs) != obs_space.shape:
+        fail(f"{args.env_id}'s reset returned an observation of shape {np.shape(obs)}, where its observation space "
+             f"has {obs_space.shape}: check {args.env_id}")  # fmt: skip
     if args.capture_video:
         message = "--capture-video: the env cannot render here ({}): without a display set MUJOCO_GL=egl (or osmesa)"
         with warnings.catch_warnings(), failing(message):
             warnings.simplefilter("ignore")  # GL's warnings before the error would add lines to it
-            env.reset(seed=args.seed)
             env.render()
     env.close()
 
@@ -370,10 +376,7 @@ class Run:
             for name, value in self.kept.items():
                 restore(value, self.saved[name])
             set_rng_state(self.saved["rng"], rng)
-            values = [self.saved["training"][name] for name in numbers]
-            for name, value, default in zip(numbers, values, [kept[n] for n in numbers]):
-                typeguard.check_type(value, type(default) if isinstance(default, int) else float)
-        return values
+            return [self.saved["training"][name] for name in numbers]  # their types checked by read_resume
 
     def start(self, envs):
         """Claims the run's directory, opens its tensorboard log, and W&B with --track (no account: one line).
@@ -383,8 +386,9 @@ class Run:
 
         def checked_step(actions):
             steps[0] += 1
+            video = ", or run without --capture-video" if args.capture_video else ""
             with failing(f"the env failed at its step {steps[0]} ({{}}): check {args.env_id}, e.g. that its "
-                         f"observations keep one shape"):  # fmt: skip
+                         f"observations keep one shape{video}"):  # fmt: skip
                 result = step(actions)
             check_finite_output(result[0], "observation", steps[0], args.env_id, self.holds())
             check_finite_output(result[1], "reward", steps[0], args.env_id, self.holds())
@@ -646,6 +650,11 @@ def read_resume(args, script, given):
     if state.get("format") != CHECKPOINT_FORMAT or not state.get("training"):
         fail(f"'{args.resume}' holds the training state of an older version of {name}, which --resume cannot "
              f"read: start the run anew (--eval-checkpoint still evaluates its policy)")
+    with failing(f"'{args.resume}' does not fit this run ({{}}): resume it with the script that wrote it"):
+        training = state["training"]
+        for field, kind in (("iteration", int), ("global_step", int), ("kl_beta", float), ("wandb_id", str)):
+            if field in training:
+                typeguard.check_type(training[field], kind if field in ("iteration", "global_step") else Optional[kind])
     saved, hints = state["args"], typing.get_type_hints(type(args))
     for field, value in saved.items():
         if field in hints:

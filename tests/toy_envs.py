@@ -117,3 +117,42 @@ class GrowingObservation(ToyReach):
 
 
 gym.register("ToyGrowing-v0", entry_point=GrowingObservation, max_episode_steps=20)
+
+
+class BrokenReset(ToyReach):
+    """Its reset fails (how="raise"), or returns an observation of the wrong shape (how="shape")."""
+
+    def __init__(self, how):
+        super().__init__()
+        self.how = how
+
+    def reset(self, seed=None, options=None):
+        obs, info = super().reset(seed=seed)
+        if self.how == "raise":
+            raise OSError("the simulator's licence file is missing")
+        return np.append(obs, 0.0).astype(np.float32), info
+
+
+gym.register("ToyResetRaises-v0", entry_point=lambda: BrokenReset("raise"), max_episode_steps=20)
+gym.register("ToyResetShape-v0", entry_point=lambda: BrokenReset("shape"), max_episode_steps=20)
+
+
+class RenderFails(ToyReach):
+    """Renders frames for its first 30 calls, then its renderer fails (a lost GL context, say)."""
+
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 30}
+
+    def __init__(self, render_mode=None, discrete=True):
+        super().__init__(discrete=discrete)
+        self.render_mode, self.renders = render_mode, 0
+
+    def render(self):
+        self.renders += 1
+        if self.renders > 30:
+            raise RuntimeError("GL context lost")
+        return np.zeros((16, 16, 3), np.uint8)
+
+
+gym.register("ToyRenderFails-v0", entry_point=RenderFails, max_episode_steps=20)
+gym.register("ToyStartAtOne-v0", entry_point=lambda: ToyReach(action_space=gym.spaces.Discrete(2, start=1)),
+             max_episode_steps=20)  # fmt: skip

@@ -1,0 +1,248 @@
+"""run_management.py's promises (its docstring): handed files cannot make a script import, execute or write
+outside the run's directories; no stop loses work; --resume continues the envs' random streams; W&B resumes;
+bad input is one line and exit code 2."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import torch
+from conftest import only_run, read_scalars
+
+import ppo_atari
+import ppo_continuous
+import ppo_discrete
+import run_management
+import trpo_continuous
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SCRIPTS = ["ppo_continuous.py", "ppo_discrete.py", "ppo_atari.py", "trpo_continuous.py"]
+TOY = dict(env_id="toy_envs:ToyChoice-v0", num_envs=1, num_steps=32, num_minibatches=2, update_epochs=1)
+
+
+def one_line_exit_2(call, capsys):
+    with pytest.raises(SystemExit) as exc:
+        call()
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exc.value.code == 2 and len(err) == 1, err
+    return err[0]
+
+
+def run(script, *flags, cwd, env=None, timeout=300):
+    return subprocess.run([sys.executable, os.path.join(ROOT, script), *flags], cwd=cwd, capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, "PYTHONPATH": os.path.join(ROOT, "tests"), **(env or {})})  # fmt: skip
+
+
+def trained(tmp_path, monkeypatch, **kw):
+    """A finished ppo_discrete run on ToyChoice-v0 (two iterations), and its checkpoint's path."""
+    monkeypatch.chdir(tmp_path)
+    ppo_discrete.main(ppo_discrete.Args(**{**TOY, "total_timesteps": 64, "save_model": True, "exp_name": "t", **kw}))
+    return next((tmp_path / "runs").glob("*/t.pt"))
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_help_exits_0_and_lists_no_computed_size(script, tmp_path):
+    proc = run(script, "--help", cwd=tmp_path)
+    assert proc.returncode == 0 and "--total-timesteps" in proc.stdout and "Traceback" not in proc.stderr, proc.stderr
+    assert "--batch-size" not in proc.stdout and "--num-iterations" not in proc.stdout
+    assert "--resume" in proc.stdout and list(tmp_path.iterdir()) == []
+
+
+def test_a_module_env_id_in_a_handed_checkpoint_is_never_imported(tmp_path, monkeypatch, capsys):
+    """The checkpoint names `payload:ToyChoice-v0`; resuming or evaluating it without that --env-id is refused in
+    one line, and payload.py (beside the checkpoint, on sys.path) never runs."""
+    path = trained(tmp_path, monkeypatch)
+    (tmp_path / "payload.py").write_text("open('PWNED', 'w').write('x')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    state = torch.load(path, weights_only=True)
+    state["env_id"] = state["args"]["env_id"] = "payload:ToyChoice-v0"
+    torch.save(state, path)
+    for kw in (dict(resume=str(path), total_timesteps=128), dict(eval_checkpoint=str(path))):
+        monkeypatch.setattr(run_management, "GIVEN_FLAGS", set(kw))  # the command line: these flags only
+        line = one_line_exit_2(lambda: ppo_discrete.main(ppo_discrete.Args(**kw)), capsys)
+        assert "the checkpoint's env payload:ToyChoice-v0 needs its module 'payload' imported" in line
+        assert "if you trust that module, pass --env-id payload:ToyChoice-v0" in line
+    assert "payload" not in sys.modules and not (tmp_path / "PWNED").exists()
+
+
+def test_a_handed_checkpoint_writes_only_into_its_own_directory(tmp_path, monkeypatch):
+    """The stored run name points outside; the resumed run writes beside the checkpoint (moved, here), nowhere
+    else."""
+    path = trained(tmp_path, monkeypatch)
+    state = torch.load(path, weights_only=True)
+    state["training"]["run_name"] = "../../outside"
+    (tmp_path / "moved").mkdir()
+    torch.save(state, tmp_path / "moved" / "t.pt")
+    before = {p for p in tmp_path.parent.rglob("*") if "moved" not in p.parts}
+    ppo_discrete.main(ppo_discrete.Args(resume=str(tmp_path / "moved" / "t.pt"), env_id=TOY["env_id"], total_timesteps=128))
+    assert torch.load(tmp_path / "moved" / "t.pt", weights_only=True)["training"]["iteration"] == 4
+    assert {p for p in tmp_path.parent.rglob("*") if "moved" not in p.parts} == before  # nothing new elsewhere
+    assert list((tmp_path / "moved").glob("events.out.tfevents.*"))
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda s: s["args"].update(num_steps=32.0), "is damaged: its --num-steps 32.0 is not a whole number"),
+        (lambda s: s["args"].update(loss="clip; rm -rf ~"), "is damaged: its --loss 'clip; rm -rf ~' is not one of"),
+        (lambda s: s["args"].update(exp_name="../../x"), "--exp-name '../../x': a run's name is one directory name"),
+        (lambda s: s["training"].update(iteration="2"), "does not fit this run"),
+        (lambda s: s.update(script="/tmp/evil.py"), "is not a checkpoint written by ppo_discrete.py"),
+    ],
+)
+def test_a_damaged_checkpoint_is_one_line(change, message, tmp_path, monkeypatch, capsys):
+    path = trained(tmp_path, monkeypatch)
+    state = torch.load(path, weights_only=True)
+    change(state)
+    torch.save(state, path)
+    line = one_line_exit_2(
+        lambda: ppo_discrete.main(ppo_discrete.Args(resume=str(path), env_id=TOY["env_id"], total_timesteps=128)), capsys
+    )
+    assert message in line, line
+
+
+@pytest.mark.parametrize("flag", ["resume", "eval_checkpoint"])
+def test_statistics_of_the_wrong_shape_are_refused_not_broadcast(flag, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    args = dict(env_id="toy_envs:ToyReach-v0", num_steps=32, num_minibatches=2, update_epochs=1, total_timesteps=64)
+    ppo_continuous.main(ppo_continuous.Args(**args, save_model=True, exp_name="s"))
+    path = next((tmp_path / "runs").glob("*/s.pt"))
+    state = torch.load(path, weights_only=True)
+    state["obs_rms"]["mean"], state["obs_rms"]["var"] = torch.zeros(3, dtype=torch.float64), torch.ones(3, dtype=torch.float64)
+    torch.save(state, path)
+    kw = dict(resume=str(path), total_timesteps=128) if flag == "resume" else dict(eval_checkpoint=str(path))
+    line = one_line_exit_2(lambda: ppo_continuous.main(ppo_continuous.Args(env_id=args["env_id"], **kw)), capsys)
+    assert "mean of shape (3,), where this run has (1,)" in line, line
+
+
+def test_a_checkpoint_is_written_after_its_iterations_scalars(tmp_path, monkeypatch):
+    """A SIGKILL right after a checkpoint loses no scalar: when the checkpoint of an iteration is written, that
+    iteration's scalars are already in the events file."""
+    monkeypatch.chdir(tmp_path)
+    real_save, seen = run_management.save_checkpoint, []
+
+    def save(path, state):
+        steps = read_scalars(os.path.dirname(path)).get("charts/SPS", [])
+        seen.append((state["training"]["iteration"], len(steps)))
+        real_save(path, state)
+
+    monkeypatch.setattr(run_management, "save_checkpoint", save)
+    ppo_discrete.main(ppo_discrete.Args(**TOY, total_timesteps=96, checkpoint_every=1, exp_name="k"))
+    assert seen == [(1, 1), (2, 2), (3, 3)]  # 1 and 2 at the next iteration's first step, 3 on the way out
+
+
+def test_resume_continues_the_envs_random_streams(tmp_path, monkeypatch):
+    """ToyReach's reset draws its start from the env's np_random: the resumed run's first episode starts where
+    the saved stream goes on, not where --seed started the run."""
+    import gymnasium as gym
+
+    import toy_envs  # noqa: F401 (registers the toys)
+
+    path = trained(tmp_path, monkeypatch)
+    state = torch.load(path, weights_only=True)
+    starts = []
+    real_reset = run_management.Run.reset
+
+    def reset(self, envs):
+        result = real_reset(self, envs)
+        starts.append(result[0].copy())
+        return result
+
+    monkeypatch.setattr(run_management.Run, "reset", reset)
+    ppo_discrete.main(ppo_discrete.Args(resume=str(path), env_id=TOY["env_id"], total_timesteps=96))
+    env = gym.make(TOY["env_id"].split(":")[1])
+    seeded = env.reset(seed=1)[0]
+    env.unwrapped.np_random.bit_generator.state = state["env_rng"][0]
+    assert np.array_equal(starts[0][0], env.reset()[0]) and not np.array_equal(starts[0][0], seeded)
+
+
+@pytest.mark.parametrize("sig, code", [(signal.SIGHUP, 129), (signal.SIGUSR1, 138)], ids=["sighup", "sigusr1"])
+def test_a_closed_terminal_or_slurms_warning_saves_and_exits(sig, code, tmp_path):
+    cmd = [sys.executable, "-u", os.path.join(ROOT, "ppo_discrete.py"), "--total-timesteps", "100000000", "--exp-name", "h"]
+    proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    while "global_step=" not in proc.stdout.readline():  # training has begun
+        assert proc.poll() is None, proc.stderr.read()
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == code and "Traceback" not in err and "model saved to" in out, err
+    assert torch.load(next((tmp_path / "runs").glob("*/h.pt")), weights_only=True)["training"]["iteration"] >= 1
+
+
+def test_ctrl_c_during_the_imports_is_one_line(tmp_path):
+    proc = subprocess.Popen([sys.executable, os.path.join(ROOT, "ppo_continuous.py")], cwd=tmp_path, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # fmt: skip
+    time.sleep(0.6)  # past run_management's first lines, inside torch's import (over a second here)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and err.strip() == "ppo_continuous.py: stopped during start-up: nothing was saved", err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "script, flags, message",
+    [
+        ("ppo_continuous.py", ["--env-id", "toy_envs:ToyResetRaises-v0"],
+         "the env failed at its reset (OSError: the simulator's licence file is missing): check"),
+        ("trpo_continuous.py", ["--env-id", "toy_envs:ToyResetShape-v0"],
+         "reset returned an observation of shape (2,), where its observation space has (1,)"),
+        ("ppo_discrete.py", ["--env-id", "toy_envs:ToyStartAtOne-v0"],
+         "has a Discrete(2, start=1) action space; ppo_discrete.py acts in 0..1: wrap the env"),
+        ("ppo_discrete.py", ["--env-id", "toy_envs:ToyRenderFails-v0", "--capture-video", "--num-steps", "64"],
+         "(RuntimeError: GL context lost): check toy_envs:ToyRenderFails-v0"),
+        ("ppo_continuous.py", ["--env-id", "toy_envs:ToyReach-v0", "--num-steps", "10000000000", "--total-timesteps",
+                               "10000000000"],
+         "out of memory for the rollout's storage: lower --num-steps or --num-envs"),
+        ("ppo_discrete.py", ["--resume", "runs/x.pt", "--eval-checkpoint", "runs/x.pt"], "no checkpoint at 'runs/x.pt'"),
+    ],
+    ids=["reset-raises", "reset-shape", "discrete-start", "render-fails", "memory", "resume-and-eval"],
+)
+def test_bad_envs_and_sizes_are_one_line(script, flags, message, tmp_path):
+    proc = run(script, *flags, cwd=tmp_path)
+    lines = [line for line in proc.stderr.strip().splitlines() if "Powered by" not in line and "A.L.E" not in line]
+    assert proc.returncode == 2 and len(lines) == 1 and message in lines[0], proc.stderr
+
+
+def test_runs_being_a_file_is_named(tmp_path):
+    (tmp_path / "runs").write_text("")
+    proc = run("ppo_discrete.py", "--total-timesteps", "512", "--num-steps", "128", cwd=tmp_path)
+    assert proc.returncode == 2 and "a file stands where a directory goes (is 'runs' or 'videos' a file?)" in proc.stderr
+
+
+def test_an_evaluation_takes_the_checkpoints_env_and_two_get_two_directories(tmp_path, monkeypatch):
+    path = trained(tmp_path, monkeypatch, env_id="CartPole-v1")  # a registered env (a module: one must be given)
+    proc = run("ppo_discrete.py", "--eval-checkpoint", str(path), "--eval-episodes", "2", cwd=tmp_path)  # no --env-id
+    assert proc.returncode == 0 and "mean return" in proc.stdout, proc.stderr
+    monkeypatch.setattr(run_management.time, "time", lambda: 1_000_000.0)  # two more within one second
+    for _ in range(2):
+        ppo_discrete.main(ppo_discrete.Args(env_id="CartPole-v1", eval_checkpoint=str(path), eval_episodes=1))
+    evals = sorted(p.name for p in (tmp_path / "runs").glob("*1000000-eval*"))
+    assert evals == ["CartPole-v1__ppo_discrete__1__1000000-eval", "CartPole-v1__ppo_discrete__1__1000000-eval-2"]
+
+
+def test_track_and_capture_video_offline_then_resume_continues_the_wandb_run(tmp_path):
+    env = {"WANDB_MODE": "offline", "WANDB_DIR": str(tmp_path), "HOME": str(tmp_path)}
+    flags = ["--total-timesteps", "1024", "--num-steps", "128", "--track", "--capture-video"]
+    proc = run("ppo_discrete.py", *flags, cwd=tmp_path, env=env)
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    (path,) = (tmp_path / "runs").glob("*/ppo_discrete.pt")
+    assert list((tmp_path / "wandb").glob("offline-run-*/files/media/videos/*.mp4"))  # the videos reached W&B
+    proc = run("ppo_discrete.py", "--resume", str(path), "--total-timesteps", "1536", "--track", cwd=tmp_path, env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    ids = {p.name.rsplit("-", 1)[1] for p in (tmp_path / "wandb").glob("offline-run-*")}
+    assert len(list((tmp_path / "wandb").glob("offline-run-*"))) == 2 and len(ids) == 1  # one W&B run, continued
+    assert read_scalars(only_run(tmp_path, "CartPole"))["charts/SPS"]  # and the log goes on
+
+
+@pytest.mark.parametrize("module", [ppo_continuous, ppo_atari, trpo_continuous], ids=lambda m: m.__name__)
+def test_every_script_hands_its_own_part_to_run_management(module):
+    """The names run_management.Run reads off a script exist, and its RULES name only its own flags."""
+    for name in ("Args", "RULES", "MAY_CHANGE", "check_env", "load_policy", "evaluate", "main"):
+        assert hasattr(module, name), name
+    fields = set(module.Args.__dataclass_fields__)
+    assert {flag for names in module.RULES.values() for flag in names} <= fields
+    assert module.MAY_CHANGE <= fields
