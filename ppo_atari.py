@@ -433,8 +433,7 @@ def main(args):
 
 
 # ==================== Run management: not part of the algorithm; main calls it through Run ====================
-# This script's own part: its flags' ranges, the env it takes, how its policy is rebuilt and evaluated. The rest,
-# the same for all four scripts, is run_management.py.
+# This script's own part (its flags' ranges, the env it takes, its policy evaluated); the rest is run_management.py.
 import sys  # noqa: E402
 
 RULES = {  # the ranges of this script's own numeric flags; run_management.RULES has the shared ones

@@ -395,8 +395,7 @@ def main(args):
 
 
 # ==================== Run management: not part of the algorithm; main calls it through Run ====================
-# This script's own part: its flags' ranges, the env it takes, how its policy is rebuilt and evaluated. The rest,
-# the same for all four scripts, is run_management.py.
+# This script's own part (its flags' ranges, the env it takes, its policy evaluated); the rest is run_management.py.
 import sys  # noqa: E402
 
 RULES = {  # the ranges of this script's own numeric flags; run_management.RULES has the shared ones
@@ -405,10 +404,7 @@ RULES = {  # the ranges of this script's own numeric flags; run_management.RULES
     "0 or more": ("kl_beta", "ent_coef", "vf_coef"),
 }
 MAY_CHANGE = set()  # --resume: this script's flags that may differ from the run's own, besides the shared ones
-
-
-def check_env(args):
-    run_management.check_flat_env(args, gym.spaces.Discrete)
+ACTION_SPACE = gym.spaces.Discrete  # run_management.check_flat_env makes one env and checks its spaces
 
 
 def load_policy(state):
@@ -422,10 +418,8 @@ def load_policy(state):
 def evaluate(agent, env_id, eval_episodes, seed, capture_video=False, run_name="eval"):
     """Episodic returns of the greedy action."""
     env = run_management.make_eval_env(make_env, env_id, capture_video, run_name)
-    sizes = (agent.actor.layers[0].in_features, agent.actor.layers[2].out_features)
-    fits = (env.observation_space.shape[0], int(env.action_space.n))
-    if sizes != fits:  # the policy's observation and action sizes, then the env's: other ones would still run
-        raise ValueError(f"the policy takes {sizes[0]} numbers, acts in {sizes[1]}; the env: {fits[0]} and {fits[1]}")
+    run_management.check_fits((agent.actor.layers[0].in_features, agent.actor.layers[2].out_features),
+                              (env.observation_space.shape[0], int(env.action_space.n)))
 
     def act(obs):
         with torch.no_grad():

@@ -152,48 +152,29 @@ def parse_args(script):
 
 
 def flag_error(cls, argv):
-    """What is wrong with argv for the dataclass cls, found from the fields themselves."""
-    hints = typing.get_type_hints(cls)
-    flags = {}
-    for name, hint in hints.items():
-        flags["--" + name.replace("_", "-")] = (name, hint)
-        if hint is bool:
-            flags["--no-" + name.replace("_", "-")] = (name, None)
-    i = 0
-    while i < len(argv):
-        arg = argv[i]
-        flag, eq, inline = arg.partition("=")
+    """What is wrong with argv for the dataclass cls: an unknown flag, a missing value, or the first value that
+    tyro refuses when given alone."""
+    flags = {"--" + name.replace("_", "-"): hint for name, hint in typing.get_type_hints(cls).items()}
+    flags.update({"--no-" + flag[2:]: None for flag, hint in list(flags.items()) if hint is bool})
+    words = list(argv)
+    while words:
+        word = words.pop(0)
+        flag, eq, value = word.partition("=")
         if flag not in flags:
             close = difflib.get_close_matches(flag, list(flags), n=2)
-            what = f"unknown flag {arg!r}" if arg.startswith("-") else f"unexpected argument {arg!r}"
+            what = f"unknown flag {word!r}" if word.startswith("-") else f"unexpected argument {word!r}"
             return what + (f" (did you mean {' or '.join(close)}?)" if close else "")
-        name, hint = flags[flag]
-        if hint is bool or hint is None:
-            i += 1
+        if flags[flag] in (bool, None):
             continue
-        value = inline if eq else (argv[i + 1] if i + 1 < len(argv) else None)
-        if value is None or (not eq and value.startswith("--")):
+        if not eq and (not words or words[0].startswith("--")):
             return f"{flag} needs a value"
-        if not accepts(hint, value):
-            return f"{flag} {value!r}: must be {describe(hint)}"
-        i += 1 if eq else 2
+        value = value if eq else words.pop(0)
+        try:
+            with contextlib.redirect_stderr(io.StringIO()):
+                tyro.cli(cls, args=[flag, value], console_outputs=False)
+        except SystemExit:
+            return f"{flag} {value!r}: must be {describe(flags[flag])}"
     return "the flags could not be read"
-
-
-def accepts(hint, text):
-    """Whether a command-line word is a value of the type hint: int, float, str, a Literal, or Optional of one."""
-    options = [a for a in typing.get_args(hint) if a is not type(None)] if typing.get_origin(hint) else [hint]
-    if typing.get_origin(hint) is typing.Literal:
-        return text in map(str, typing.get_args(hint))
-    if text == "None" and type(None) in typing.get_args(hint):
-        return True
-    for option in options:
-        if option is str:
-            return True
-        with contextlib.suppress(TypeError, ValueError):
-            option(text)
-            return True
-    return False
 
 
 def describe(hint):
@@ -305,8 +286,8 @@ def check_flat_env(args, action_space):
 # ------------------------------------------------------------------------------------------------ the run
 class Run:
     """What main does besides the algorithm, for the script module given, which provides: Args, RULES and
-    MAY_CHANGE (its own flags' ranges, and those --resume may change), check_env(args), load_policy(state) and
-    evaluate(*policy, env_id, eval_episodes, seed, capture_video, run_name).
+    MAY_CHANGE (its own flags' ranges, and those --resume may change), ACTION_SPACE or its own check_env(args),
+    load_policy(state) and evaluate(*policy, env_id, eval_episodes, seed, capture_video, run_name).
 
     Run(args) checks the flags and the env and names the run (on --resume, the checkpoint's directory and the
     run's own flags); reset(envs) resets the envs (on --resume, onto their saved random streams); keep() names
@@ -333,7 +314,10 @@ class Run:
                 args.env_id = self.policy_state["env_id"]
                 check_env_id(args.env_id, trusted=False)
         check_args(args, self.saved, script)
-        script.check_env(args)
+        if hasattr(script, "check_env"):  # its own check (Atari's)
+            script.check_env(args)
+        else:  # one env made, whose spaces must be flat and of the script's ACTION_SPACE
+            check_flat_env(args, script.ACTION_SPACE)
         if self.saved:  # the checkpoint's own directory, whatever it says
             self.dir = os.path.dirname(os.path.abspath(args.resume))
             self.name, self.path = os.path.basename(self.dir), args.resume
@@ -343,8 +327,7 @@ class Run:
             env = re.sub(r"[^A-Za-z0-9._-]", "_", args.env_id)
             self.name = f"{env}__{args.exp_name}__{args.seed}__{int(time.time())}"
 
-    def evaluate(self):
-        """--eval-checkpoint: no training; evaluate_checkpoint below."""
+    def evaluate(self):  # --eval-checkpoint: no training
         return evaluate_checkpoint(self)
 
     def reset(self, envs):
@@ -433,8 +416,8 @@ class Run:
         self.wandb = wandb
 
     def send_videos(self):
-        """--track --capture-video: each video file the recorder has finished (it writes one whole, at an
-        episode's end) goes to W&B once."""
+        """--track --capture-video: each video the recorder has written (whole, at an episode's end) goes to W&B
+        once."""
         if self.wandb and self.args.capture_video:
             for path in sorted(glob.glob(os.path.join("videos", self.name, "*.mp4"))):
                 if path not in self.videos_sent:
@@ -456,11 +439,9 @@ class Run:
     def save(self):
         self.pending = False
         self.writer.flush()  # the iteration's scalars first: a kill after the checkpoint loses none of them
-        try:
-            save_checkpoint(self.path, self.snapshot)
-        except SystemExit:
-            self.save_failed = True
-            raise
+        self.save_failed = True  # until written: a save that failed is not tried again on the way out
+        save_checkpoint(self.path, self.snapshot)
+        self.save_failed = False
 
     def holds(self):
         """What the checkpoint written on the way out holds: the last finished iteration, or nothing."""
@@ -503,12 +484,10 @@ class Run:
 
 def extended(args, saved):
     """--resume with a larger --total-timesteps: one line on what happens to the annealed schedules."""
-    before = saved["args"]["total_timesteps"]
-    schedules = (("learning rate", "anneal_lr"), ("clip", "anneal_clip"))
+    before, schedules = saved["args"]["total_timesteps"], (("learning rate", "anneal_lr"), ("clip", "anneal_clip"))
     annealed = [what for what, flag in schedules if getattr(args, flag, False)]
     if args.total_timesteps != before and annealed:
-        batch = args.num_envs * args.num_steps
-        frac = 1.0 - saved["training"]["iteration"] / (args.total_timesteps // batch)
+        frac = 1.0 - saved["training"]["iteration"] / (args.total_timesteps // (args.num_envs * args.num_steps))
         verb = "anneals" if len(annealed) == 1 else "anneal"
         print(f"--total-timesteps {args.total_timesteps} (the run had {before}): the {' and '.join(annealed)} {verb} "
               f"over the new total, from {frac:.3f} of the base value at step {saved['training']['global_step']} to 0",
@@ -566,8 +545,8 @@ def state_copy(value):
 
 
 def restore(value, saved):
-    """Puts a saved copy back into value in place; a saved array or statistic of another shape is refused (it
-    would broadcast silently)."""
+    """Puts a saved copy back into value, in place; an array or statistic of another shape is refused (it would
+    broadcast)."""
     if isinstance(value, np.ndarray):
         value[:] = check_shape(saved, value.shape, "an array").numpy()
     elif isinstance(value, deque):
@@ -699,6 +678,12 @@ def evaluate_checkpoint(run):
             writer.add_scalar("eval/episodic_return", episodic_return, i)
         writer.close()
     return returns
+
+
+def check_fits(sizes, fits):
+    """The policy's observation and action sizes, then the env's: other ones would still run, to no purpose."""
+    if sizes != fits:
+        raise ValueError(f"the policy takes {sizes[0]} numbers, acts in {sizes[1]}; the env: {fits[0]} and {fits[1]}")
 
 
 def make_eval_env(make_env, env_id, capture_video, run_name):

@@ -473,8 +473,7 @@ def main(args):
 
 
 # ==================== Run management: not part of the algorithm; main calls it through Run ====================
-# This script's own part: its flags' ranges, the env it takes, how its policy is rebuilt and evaluated. The rest,
-# the same for all four scripts, is run_management.py.
+# This script's own part (its flags' ranges, the env it takes, its policy evaluated); the rest is run_management.py.
 import sys  # noqa: E402
 
 RULES = {  # the ranges of this script's own numeric flags; run_management.RULES has the shared ones
@@ -484,10 +483,7 @@ RULES = {  # the ranges of this script's own numeric flags; run_management.RULES
     "in (0, 1)": ("backtrack_coef",),
 }
 MAY_CHANGE = set()  # --resume: this script's flags that may differ from the run's own, besides the shared ones
-
-
-def check_env(args):
-    run_management.check_flat_env(args, gym.spaces.Box)
+ACTION_SPACE = gym.spaces.Box  # run_management.check_flat_env makes one env and checks its spaces
 
 
 def load_policy(state):
@@ -503,10 +499,8 @@ def load_policy(state):
 def evaluate(agent, obs_rms, env_id, eval_episodes, seed, capture_video=False, run_name="eval"):
     """Episodic returns of the mean action, with the saved normalisation statistics left frozen."""
     env = run_management.make_eval_env(make_env, env_id, capture_video, run_name)
-    sizes = (agent.actor_mean.layers[0].in_features, agent.actor_logstd.shape[1])
-    fits = (env.observation_space.shape[0], env.action_space.shape[0])
-    if sizes != fits:  # the policy's observation and action sizes, then the env's: other ones would still run
-        raise ValueError(f"the policy takes {sizes[0]} numbers, acts in {sizes[1]}; the env: {fits[0]} and {fits[1]}")
+    run_management.check_fits((agent.actor_mean.layers[0].in_features, agent.actor_logstd.shape[1]),
+                              (env.observation_space.shape[0], env.action_space.shape[0]))
 
     def act(obs):
         with torch.no_grad():
