@@ -16,7 +16,7 @@ episodic returns are whole games with unclipped rewards. With --cuda the rollout
 per step, one copy of the observations in and one of the actions out.
 
 Above the fence line: Args, the env, the network, the algorithm's pieces and main's loop (collect, estimate,
-optimise, log). Below it: the run management main calls (checks, checkpoints, resume, signals, W&B, evaluation).
+optimise, log). Below it: this script's own part of run management; the rest is run_management.py.
 
     python ppo_atari.py --env-id BreakoutNoFrameskip-v4
     python ppo_atari.py --resume runs/<run_name>/ppo_atari.pt    # continue a stopped run where it was
@@ -49,7 +49,8 @@ class Args:
     env_id: str = "BreakoutNoFrameskip-v4"
     """the id of the environment"""
     total_timesteps: int = 10000000
-    """total timesteps of the experiment (agent steps; each is 4 frames)"""
+    """total timesteps of the experiment (agent steps; each is 4 frames); --resume: a larger one extends the run,
+    and the annealed schedules then reach 0 at the new total"""
     learning_rate: float = 2.5e-4
     """the learning rate of the optimizer (paper Table 5)"""
     num_envs: int = 8

@@ -11,7 +11,7 @@ V(final observation); terminations are not. --loss picks the paper's objective (
 kl-fixed, none); benchmark/README.md gives the flags of the paper's Table 1 protocol.
 
 Above the fence line: Args, the env, the network, the algorithm's pieces and main's loop (collect, estimate,
-optimise, log). Below it: the run management main calls (checks, checkpoints, resume, signals, W&B, evaluation).
+optimise, log). Below it: this script's own part of run management; the rest is run_management.py.
 
     python ppo_continuous.py --env-id HalfCheetah-v4
     python ppo_continuous.py --resume runs/<run_name>/ppo_continuous.pt    # continue a stopped run where it was
@@ -39,7 +39,8 @@ class Args:
     env_id: str = "HalfCheetah-v4"
     """the id of the environment"""
     total_timesteps: int = 1000000
-    """total timesteps of the experiment"""
+    """total timesteps of the experiment (--resume: a larger one extends the run, and the annealed schedules then
+    reach 0 at the new total)"""
     learning_rate: float = 3e-4
     """the learning rate of the optimizer (paper Table 3)"""
     num_envs: int = 1

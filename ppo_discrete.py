@@ -7,7 +7,7 @@ bootstrapped with V(final observation); terminations are not.
 The paper's other objectives are one flag away: --loss clip | kl-adaptive | kl-fixed | none.
 
 Above the fence line: Args, the env, the network, the algorithm's pieces and main's loop (collect, estimate,
-optimise, log). Below it: the run management main calls (checks, checkpoints, resume, signals, W&B, evaluation).
+optimise, log). Below it: this script's own part of run management; the rest is run_management.py.
 
     python ppo_discrete.py --env-id CartPole-v1
     python ppo_discrete.py --resume runs/<run_name>/ppo_discrete.pt    # continue a stopped run where it was
@@ -35,7 +35,8 @@ class Args:
     env_id: str = "CartPole-v1"
     """the id of the environment"""
     total_timesteps: int = 500000
-    """total timesteps of the experiment"""
+    """total timesteps of the experiment (--resume: a larger one extends the run, and the annealed schedules then
+    reach 0 at the new total)"""
     learning_rate: float = 2.5e-4
     """the learning rate of the optimizer"""
     num_envs: int = 4

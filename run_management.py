@@ -345,7 +345,7 @@ class Run:
         elif self.saved:
             with failing(failed):
                 result = envs.reset(seed=(self.args.seed + self.saved["training"]["global_step"]) % 2**32)
-        check_finite_output(result[0], "observation", 0, self.args.env_id, "nothing was saved")
+        check_finite_output(result[0], "observation", 0, self.args.env_id, self.holds)
         return result
 
     def keep(self, rng=None, **kept):
@@ -373,12 +373,9 @@ class Run:
             with failing(f"the env failed at its step {steps[0]} ({{}}): check {args.env_id}, e.g. that its "
                          f"observations keep one shape{video}"):  # fmt: skip
                 result = step(actions)
-            check_finite_output(result[0], "observation", steps[0], args.env_id, self.holds())
-            check_finite_output(result[1], "reward", steps[0], args.env_id, self.holds())
-            final = result[4].get("final_obs")  # SAME_STEP autoreset: the episodes' last observations
-            if final is not None:
-                check_finite_output([o for o in final if o is not None], "observation", steps[0], args.env_id,
-                                    self.holds())  # fmt: skip
+            final = [obs for obs in result[4].get("final_obs", []) if obs is not None]  # SAME_STEP: episodes' ends
+            for what, value in (("observation", result[0]), ("reward", result[1]), ("observation", final)):
+                check_finite_output(value, what, steps[0], args.env_id, self.holds)
             return result
 
         envs.step = checked_step
@@ -518,11 +515,12 @@ def lock_run(run_dir):
     return lock
 
 
-def check_finite_output(value, what, step, env_id, kept):
-    """An env's observation or reward that is not finite ends the run in one line naming the env as the cause."""
+def check_finite_output(value, what, step, env_id, holds):
+    """An env's observation or reward that is not finite ends the run in one line naming the env as the cause
+    and saying what the checkpoint holds()."""
     value = np.asarray(value)
     if value.dtype.kind == "f" and not np.isfinite(value).all():  # frames are integers, always finite
-        fail(f"the env returned a non-finite {what} (nan or inf) at its step {step}: check {env_id}; {kept}")
+        fail(f"the env returned a non-finite {what} (nan or inf) at its step {step}: check {env_id}; {holds()}")
 
 
 def check_finite(agent, iteration, kept, *losses):

@@ -7,7 +7,7 @@ on damped Fisher-vector products, (F + lambda I) v, and a backtracking line sear
 fitted separately with Adam. `diff ppo_continuous.py trpo_continuous.py` shows the policy update and little else.
 
 Above the fence line: Args, the env, the network, the algorithm's pieces and main's loop (collect, estimate,
-optimise, log). Below it: the run management main calls (checks, checkpoints, resume, signals, W&B, evaluation).
+optimise, log). Below it: this script's own part of run management; the rest is run_management.py.
 
     python trpo_continuous.py --env-id HalfCheetah-v4
     python trpo_continuous.py --resume runs/<run_name>/trpo_continuous.pt    # continue a stopped run where it was
@@ -37,7 +37,7 @@ class Args:
     env_id: str = "HalfCheetah-v4"
     """the id of the environment"""
     total_timesteps: int = 1000000
-    """total timesteps of the experiment"""
+    """total timesteps of the experiment (--resume: a larger one extends the run)"""
     num_envs: int = 1
     """the number of parallel game environments (actors N)"""
     num_steps: int = 2048
