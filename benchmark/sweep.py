@@ -6,14 +6,17 @@
     python benchmark/sweep.py --preset table1 --backend slurm --slurm-cpus-per-task 1 --slurm-mem 4G \
         --slurm-time 4:00:00
 
-Everything after `--` is passed to every run. Each run has its own directory,
-RUNS_DIR/<script>/<variant>/<env id>/seed<S>/, holding run.json (what runs), log.txt (its output), the
-script's tensorboard events under runs/, and `done` once it exited with code 0 (`failed` otherwise).
-Running the same sweep again skips the runs that are done, continues each interrupted run from the
-checkpoint it left (the scripts write one every --checkpoint-every iterations and when stopped, and
-`--resume` continues it exactly), and starts the others afresh, so an interrupted sweep loses at most
-a few minutes of each run's work. `python benchmark/report.py RUNS_DIR` reads
-the results, whichever backend produced them.
+Everything after `--` is passed to every run (except --env-id and --seed: the sweep sets them). Each run
+has its own directory, RUNS_DIR/<script>/<variant>/<env id>/seed<S>/, holding run.json (what runs),
+log.txt (its output, headed by the command as a shell would take it back), the script's tensorboard
+events under runs/, `done` once it exited with code 0 (`failed` otherwise), and .lock, which the process
+that runs it holds for as long as it lives (run_task, and the training script, which inherits it): a run is
+alive exactly while its lock is held, whoever started it. A sweep never touches a live run's directory, nor
+deletes a checkpoint: what an attempt left that cannot be resumed moves to previous/. Running the same
+sweep again skips the runs that are done, continues each interrupted run from the checkpoint it left (the
+scripts write one every --checkpoint-every iterations and when stopped, and `--resume` continues it), and
+starts the others afresh, so a sweep killed at any moment loses at most a few minutes of each run's work.
+`python benchmark/report.py RUNS_DIR` reads the results, whichever backend produced them.
 """
 
 import argparse
@@ -23,6 +26,7 @@ import hashlib
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -98,6 +102,13 @@ def is_done(path):
     return os.path.exists(os.path.join(path, "done"))
 
 
+def write_json(path, value):
+    """Written to a temporary file, then renamed: a reader never sees half a file."""
+    with open(path + ".tmp", "w") as f:
+        json.dump(value, f, indent=1)
+    os.replace(path + ".tmp", path)
+
+
 def checkpoint_format(script):
     """The checkpoint format the project's script writes now (run_management.py's CHECKPOINT_FORMAT, which all
     four scripts import), or None for a script that is not the project's."""
@@ -111,8 +122,8 @@ def checkpoint_format(script):
     return int(found.group(1)) if found else None
 
 
-def last_checkpoint(path):
-    """The checkpoint an interrupted attempt of this run left (the scripts write one every
+def last_checkpoint(path, script):
+    """The checkpoint an interrupted attempt of this run of `script` left (the scripts write one every
     --checkpoint-every iterations and when stopped), if it can be resumed: not one of a run that
     finished (its `done` marker lost), one that cannot be read, nor one that an older version of the
     script wrote (--resume would refuse it, and the run would fail at every attempt). Otherwise None."""
@@ -124,41 +135,59 @@ def last_checkpoint(path):
     try:
         state = torch.load(found[-1], map_location="cpu", weights_only=True)
         saved = state["args"]
-        unfinished = state["training"]["iteration"] < saved["total_timesteps"] // (saved["num_envs"] * saved["num_steps"])
-        with open(os.path.join(path, "run.json")) as f:
-            current = state.get("format") == checkpoint_format(json.load(f)["script"])
+        iterations = saved["total_timesteps"] // (saved["num_envs"] * saved["num_steps"])
+        unfinished = state["training"]["iteration"] < iterations
+        current = state.get("format") == checkpoint_format(script)
     except Exception:  # unreadable, or no training state
         return None
     return os.path.abspath(found[-1]) if unfinished and current else None
 
 
-def claim(runs_dir, path):
-    """An flock that this sweep holds on a run for as long as it lives (the system drops it when the sweep ends,
-    however it ends), or None if another sweep holds it: that run is in progress there, and is left alone.
-    The lock files live in RUNS_DIR/.locks/, outside the run directories, which prepare() may empty."""
-    os.makedirs(os.path.join(runs_dir, ".locks"), exist_ok=True)
-    lock = open(os.path.join(runs_dir, ".locks", hashlib.sha1(os.path.abspath(path).encode()).hexdigest()), "w")
+def hold(path):
+    """The run's lock (an flock on its .lock), as a file descriptor, or None if a live process holds it. The
+    descriptor goes to the training script too (pass_fds), so the lock lasts while either of them lives."""
+    os.makedirs(path, exist_ok=True)
+    fd = os.open(os.path.join(path, ".lock"), os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
-        lock.close()
+        os.close(fd)
         return None
-    return lock
+    return fd
+
+
+def is_running(path):
+    """Whether a process runs the run now: one holds its lock."""
+    if not os.path.exists(os.path.join(path, ".lock")):
+        return False
+    fd = hold(path)
+    if fd is None:
+        return True
+    os.close(fd)
+    return False
 
 
 def prepare(path, run):
-    """The directory of a run that has not finished. An interrupted attempt that left a checkpoint is kept
-    (run_task resumes it); anything else it left is removed and the run starts afresh."""
-    if os.path.exists(path) and not last_checkpoint(path):
-        shutil.rmtree(path)
-    os.makedirs(path, exist_ok=True)
-    for marker in ("failed",):  # a failed attempt is tried again
-        if os.path.exists(os.path.join(path, marker)):
-            os.remove(os.path.join(path, marker))
+    """Writes the run's run.json (atomically; a live run's is left alone). The rest of a new attempt's set-up
+    happens in run_task, under the run's lock."""
     command = [sys.executable, script_path(run["script"]), "--env-id", run["env_id"], "--seed", str(run["seed"])]
     command += run["flags"]
-    with open(os.path.join(path, "run.json"), "w") as f:
-        json.dump({**run, "command": command}, f, indent=1)
+    os.makedirs(path, exist_ok=True)
+    write_json(os.path.join(path, "run.json"), {**run, "command": command})
+
+
+def set_aside(path, script):
+    """Under the run's lock: without a checkpoint to resume, what an earlier attempt left (its log, a finished
+    or unreadable checkpoint, a `failed` marker) moves to previous/<time>/, so the run starts afresh and nothing
+    is deleted."""
+    if last_checkpoint(path, script):
+        return
+    left = [name for name in os.listdir(path) if name not in (".lock", "run.json", "previous")]
+    if left:
+        keep = os.path.join(path, "previous", time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}")
+        os.makedirs(keep)
+        for name in left:
+            os.replace(os.path.join(path, name), os.path.join(keep, name))
 
 
 def script_path(script):
@@ -180,21 +209,31 @@ def baseline_scripts():
     return sorted(f for f in os.listdir(BASELINES) if f.endswith(".py") and "ppo" in f)
 
 
+BUSY = 75  # run_task's exit code when another live process holds the run (EX_TEMPFAIL): left to it
+STOPPED = (-signal.SIGTERM, -signal.SIGINT, 143, 130, 129, 138)  # the scripts' exits after a stop signal
+
+
 def run_task(path):
-    """Runs one prepared run (the local workers and each Slurm array task both come here): its output
-    goes to log.txt, and `done` or `failed` records how it ended. A run that is interrupted records
-    nothing; the next attempt (the next sweep, or Slurm's requeue) continues it from its checkpoint."""
+    """Runs one prepared run (the local workers and each Slurm array task both come here) under its lock: its
+    output goes to log.txt, and `done` or `failed` records how it ended. A run that is interrupted records
+    nothing; the next attempt (the next sweep, or Slurm's requeue) continues it from its checkpoint. A run that
+    another process holds is left to it (exit code BUSY)."""
+    lock = hold(path)
+    if lock is None:
+        print(f"{path}: another process runs it; left to it", flush=True)
+        return BUSY
     with open(os.path.join(path, "run.json")) as f:
         run = json.load(f)
+    set_aside(path, run["script"])
     command = run["command"]
-    checkpoint = last_checkpoint(path)
+    checkpoint = last_checkpoint(path, run["script"])
     if checkpoint:
         command = command + ["--resume", checkpoint]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
     with open(os.path.join(path, "log.txt"), "a") as log:  # an attempt that resumes adds to the log
-        log.write(" ".join(command) + "\n")
+        log.write(shlex.join(command) + "\n")  # as a shell would run it, pasted back
         log.flush()
-        proc = subprocess.Popen(command, cwd=path, stdout=log, stderr=subprocess.STDOUT, env=env)
+        proc = subprocess.Popen(command, cwd=path, stdout=log, stderr=subprocess.STDOUT, env=env, pass_fds=(lock,))
         # stopping the task stops the run, whose own handler saves its checkpoint on the way out;
         # USR1 is Slurm's warning before the time limit (sbatch --signal): stop, then requeue. Ctrl-C in
         # the terminal reaches the run itself; the task ignores it and waits (a SIGINT passed on could
@@ -208,10 +247,10 @@ def run_task(path):
     if requeue and os.environ.get("SLURM_ARRAY_JOB_ID"):
         task = f"{os.environ['SLURM_ARRAY_JOB_ID']}_{os.environ['SLURM_ARRAY_TASK_ID']}"
         subprocess.run(["scontrol", "requeue", task], check=False)
-    if code in (-signal.SIGTERM, -signal.SIGINT, 143, 130):
+    if code in STOPPED:
         return code
-    with open(os.path.join(path, "done" if code == 0 else "failed"), "w") as f:
-        json.dump({"returncode": code, "wall_time": time.time() - start}, f)
+    marker = os.path.join(path, "done" if code == 0 else "failed")
+    write_json(marker, {"returncode": code, "wall_time": time.time() - start})
     return code
 
 
@@ -239,13 +278,16 @@ class Progress:
 
     def __init__(self, runs_dir, total, every):
         self.runs_dir, self.total, self.every, self.last = runs_dir, total, every, 0.0
-        self.done, self.failed = [], []
+        self.done, self.failed, self.left = [], [], []
 
     def finished(self, path, code):
         name = os.path.relpath(path, self.runs_dir)
         if code == 0:
             self.done.append(path)
             print(f"done   {name}", flush=True)
+        elif code == BUSY:  # another process started it in the meantime
+            self.left.append(path)
+            print(f"left   {name}: another process runs it", flush=True)
         else:
             self.failed.append(path)
             print(f"FAILED {name} (exit code {code}); end of {os.path.join(path, 'log.txt')}:", flush=True)
@@ -255,7 +297,7 @@ class Progress:
         if time.time() - self.last < self.every:
             return
         self.last = time.time()
-        pending = self.total - len(self.done) - len(self.failed) - len(running)
+        pending = self.total - len(self.done) - len(self.failed) - len(self.left) - len(running)
         counts = f"done {len(self.done)} / running {len(running)} / failed {len(self.failed)} / pending {pending}"
         print(f"[{time.strftime('%H:%M:%S')}] {counts}", flush=True)
         for path in running:
@@ -302,41 +344,46 @@ def sweep_local(paths, runs_dir, workers, progress):
 
 
 SBATCH = """#!/bin/bash
-#SBATCH --job-name={job_name}
-#SBATCH --array=0-{last}{throttle}
-#SBATCH --cpus-per-task={cpus}
-#SBATCH --output={runs_dir}/slurm/%A_%a.out
-#SBATCH --open-mode=append
-#SBATCH --requeue
-#SBATCH --signal=B:USR1@{grace}
-{extra}
+# Submitted as: {submitted}
 # --requeue: a preempted task runs again; USR1, {grace} s before the time limit, makes the task save and
 # requeue itself (run_task). Either way the next attempt continues from the run's checkpoint.
-# one array task per run: line TASK_ID+1 of the manifest names its prepared directory
+# One array task per run: line TASK_ID+1 of the manifest names its prepared directory. Every value below is
+# quoted for the shell; the options are sbatch's arguments, never shell text.
 RUN_DIR=$(sed -n "$((SLURM_ARRAY_TASK_ID + 1))p" {manifest})
 exec {python} {sweep} --run-task "$RUN_DIR"
 """
+QUEUE_TRIES = 10  # squeue calls in a row that may fail before the sweep stops following (the array goes on)
+
+
+def check_slurm_options(args):
+    """Values that go to sbatch: printable, one line each (sbatch reads its options one line at a time)."""
+    for name in ("slurm_job_name", "slurm_mem", "slurm_time", "slurm_partition", "runs_dir"):
+        value = getattr(args, name)
+        if value is not None and not value.isprintable():
+            fail(f"--{name.replace('_', '-')} {value!r}: a newline or control character cannot go to sbatch; remove it")
 
 
 def sweep_slurm(paths, runs_dir, args, progress):
     """Submits the runs as one job array and, unless --no-wait, follows it like the local backend."""
     os.makedirs(os.path.join(runs_dir, "slurm"), exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    manifest = os.path.join(runs_dir, "slurm", f"manifest-{stamp}.txt")
+    manifest = os.path.abspath(os.path.join(runs_dir, "slurm", f"manifest-{stamp}.txt"))
     with open(manifest, "w") as f:
         f.write("".join(os.path.abspath(p) + "\n" for p in paths))
     options = (("mem", args.slurm_mem), ("time", args.slurm_time), ("partition", args.slurm_partition))
-    extra = [f"#SBATCH --{key}={value}" for key, value in options if value]
+    sbatch = ["sbatch", "--parsable", f"--job-name={args.slurm_job_name}",
+              f"--array=0-{len(paths) - 1}" + (f"%{args.workers}" if args.workers else ""),
+              f"--cpus-per-task={args.slurm_cpus_per_task}", f"--output={os.path.abspath(runs_dir)}/slurm/%A_%a.out",
+              "--open-mode=append", "--requeue", f"--signal=B:USR1@{args.slurm_signal_grace}"]  # fmt: skip
+    sbatch += [f"--{key}={value}" for key, value in options if value]
     script = os.path.join(runs_dir, "slurm", f"sweep-{stamp}.sbatch")
+    quote = shlex.quote
     with open(script, "w") as f:
-        f.write(SBATCH.format(
-            job_name=args.slurm_job_name, last=len(paths) - 1, throttle=f"%{args.workers}" if args.workers else "",
-            cpus=args.slurm_cpus_per_task, runs_dir=os.path.abspath(runs_dir), extra="\n".join(extra),
-            manifest=manifest,
-            python=sys.executable, sweep=os.path.abspath(__file__), grace=args.slurm_signal_grace,
-        ))  # fmt: skip
+        f.write(SBATCH.format(submitted=shlex.join(sbatch + [script]), grace=args.slurm_signal_grace,
+                              manifest=quote(manifest), python=quote(sys.executable),
+                              sweep=quote(os.path.abspath(__file__))))  # fmt: skip
     try:
-        out = subprocess.run(["sbatch", "--parsable", script], capture_output=True, text=True)
+        out = subprocess.run(sbatch + [script], capture_output=True, text=True)
     except OSError as e:
         fail(f"cannot run sbatch ({e}): use --backend slurm where Slurm's commands are installed")
     if out.returncode != 0:
@@ -346,18 +393,26 @@ def sweep_slurm(paths, runs_dir, args, progress):
     print(f"submitted job array {job}: {len(paths)} tasks, script {script}", flush=True)
     if args.no_wait:
         return
-    unfinished = set(paths)
+    unfinished, failures = set(paths), 0
     try:
         while unfinished:
             time.sleep(args.poll)
-            squeue = ["squeue", "-h", "-j", job, "-o", "%i %T"]
-            queue = subprocess.run(squeue, capture_output=True, text=True).stdout.split("\n")
-            in_queue = any(line.strip() for line in queue)
+            queue = subprocess.run(["squeue", "-h", "-j", job, "-o", "%i %T"], capture_output=True, text=True)
+            if queue.returncode != 0:  # a failed query says nothing about the tasks: ask again
+                failures += 1
+                reason = queue.stderr.strip().replace("\n", " ") or f"exit code {queue.returncode}"
+                print(f"squeue failed ({reason}); {QUEUE_TRIES - failures} more tries", flush=True)
+                if failures >= QUEUE_TRIES:
+                    print(f"stopped following: squeue failed {failures} times in a row; job array {job} goes on "
+                          f"(run the same command again to follow what is left)", flush=True)  # fmt: skip
+                    raise SystemExit(1)
+                continue
+            failures, in_queue = 0, any(line.strip() for line in queue.stdout.splitlines())
             running = [p for p in paths if p in unfinished and os.path.exists(os.path.join(p, "log.txt"))]
             for path in sorted(unfinished):
                 marker = next((m for m in ("done", "failed") if os.path.exists(os.path.join(path, m))), None)
-                if marker or not in_queue:  # a task that left the queue without a marker was killed
-                    code = 0 if marker == "done" else _failed_code(path)
+                if marker or not in_queue:  # a task that left the queue without a marker was killed, or left it
+                    code = 0 if marker == "done" else BUSY if is_running(path) else _failed_code(path)
                     unfinished.discard(path)
                     progress.finished(path, code)
             progress.show([p for p in running if p in unfinished])
@@ -410,9 +465,17 @@ def main(argv):
     variants = [v + flags for v in preset.get("variants", [[]])] if own else [flags]
     if not script or not env_ids:
         fail("name a --preset, or a --script and its --env-ids")
+    owned = [f for f in flags if f.split("=")[0] in ("--env-id", "--seed")]
+    if owned:  # tyro takes the last of a flag given twice: every seed would run the same one
+        fail(f"{owned[0].split('=')[0]} after `--`: the sweep sets each run's env and seed; pass --env-ids and --seeds")
     for env_id in env_ids:  # each names a directory under --runs-dir, which must stay there
-        if any(part in ("", ".", "..") for part in env_id.split("/")) or env_id.startswith("-") or "\0" in env_id:
+        bad = any(part in ("", ".", "..") for part in env_id.split("/")) or env_id.startswith("-")
+        if bad or not env_id.isprintable() or " " in env_id:  # a newline would shift the Slurm manifest's lines
             fail(f"--env-ids {env_id!r}: not an env id; pass ids such as HalfCheetah-v4")
+    if len(set(env_ids)) < len(env_ids):
+        print(f"--env-ids: {', '.join(sorted({e for e in env_ids if env_ids.count(e) > 1}))} given twice: run once",
+              flush=True)  # fmt: skip
+        env_ids = list(dict.fromkeys(env_ids))
     ours = {f for f in os.listdir(ROOT) if f.startswith(("ppo_", "trpo_")) and f.endswith(".py")}
     scripts = sorted({preset["script"] for preset in PRESETS.values()} | ours)
     experiments, baselines = experiment_scripts(), baseline_scripts()
@@ -427,15 +490,16 @@ def main(argv):
         fail("--workers must be at least 1")
     args.workers = workers
 
+    if args.backend == "slurm":
+        check_slurm_options(args)
     runs = plan(script, env_ids, seeds, variants)
     paths = [run_dir(args.runs_dir, run) for run in runs]
     todo = [(p, r) for p, r in zip(paths, runs) if not is_done(p)]
-    locks = {p: claim(args.runs_dir, p) for p, _ in todo}  # held until the sweep ends
-    busy = [p for p, lock in locks.items() if lock is None]
-    todo = [(p, r) for p, r in todo if locks[p] is not None]
+    busy = [p for p, _ in todo if is_running(p)]  # its lock is held: a live process runs it
+    todo = [(p, r) for p, r in todo if p not in busy]
     print(f"{len(runs)} runs in {args.runs_dir}: {len(runs) - len(todo) - len(busy)} already done, {len(todo)} to run "
           f"({args.backend}{f', {workers} workers' if workers else ''})"
-          + (f"; {len(busy)} in progress in another sweep, left to it" if busy else ""), flush=True)  # fmt: skip
+          + (f"; {len(busy)} in progress in another process, left to it" if busy else ""), flush=True)  # fmt: skip
     for path, run in todo:
         prepare(path, run)
     progress = Progress(args.runs_dir, len(todo), args.status_every)
@@ -448,6 +512,7 @@ def main(argv):
                 return 0
     failed = ", ".join(os.path.relpath(p, args.runs_dir) for p in progress.failed)
     print(f"finished: {len(progress.done)} done, {len(progress.failed)} failed"
+          + (f", {len(progress.left)} left to another process" if progress.left else "")
           + (f"; failed runs: {failed}" if failed else ""), flush=True)  # fmt: skip
     return 1 if progress.failed else 0
 
