@@ -21,6 +21,7 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SCRIPTS = ("ppo_continuous.py", "ppo_discrete.py", "ppo_atari.py", "trpo_continuous.py")  # all it ever runs
 
 
 def finished_runs(runs_dir, unreadable):
@@ -42,22 +43,28 @@ def finished_runs(runs_dir, unreadable):
 def final_checkpoint(path, run):
     """The checkpoint the run wrote at its end: runs/<run name>/<exp name>.pt in its directory."""
     exp_name = run["script"][: -len(".py")]
-    flags = run.get("flags", [])
-    if "--exp-name" in flags:
-        exp_name = flags[flags.index("--exp-name") + 1]
+    flags = run.get("flags") if isinstance(run.get("flags"), list) else []
+    if "--exp-name" in flags[:-1]:
+        exp_name = str(flags[flags.index("--exp-name") + 1])
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", exp_name):  # one name: the glob stays in the run's directory
+        return None
     found = sorted(glob.glob(os.path.join(os.path.abspath(path), "runs", "*", f"{exp_name}.pt")))
     return found[-1] if found else None
 
 
 def evaluate(path, run, episodes):
-    """Runs the script's --eval-checkpoint on the run's checkpoint (in a scratch directory, so that its
-    eval log stays out of the run's own) and writes eval.json. Returns a line for the console."""
+    """Runs the project's script that run.json names (by name: nothing else is ever run) with --eval-checkpoint
+    on the run's checkpoint, in a scratch directory so that its eval log stays out of the run's own, and writes
+    eval.json. The env is the checkpoint's: a `module:` env id in a handed file is never imported. Returns a
+    line for the console."""
+    if not isinstance(run, dict) or run.get("script") not in SCRIPTS:  # a name, never a path from the file
+        return f"failed {path}: its run.json names no script of this project ({', '.join(SCRIPTS)})"
     checkpoint = final_checkpoint(path, run)
     if checkpoint is None:
         return f"skipped {path}: no checkpoint (was it run with --checkpoint-every 0?)"
     with tempfile.TemporaryDirectory() as scratch:
         proc = subprocess.run(
-            [sys.executable, os.path.join(ROOT, run["script"]), "--env-id", run["env_id"],
+            [sys.executable, os.path.join(ROOT, run["script"]),
              "--eval-checkpoint", checkpoint, "--eval-episodes", str(episodes), "--seed", "0"],
             cwd=scratch, capture_output=True, text=True,
         )  # fmt: skip

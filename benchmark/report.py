@@ -62,6 +62,8 @@ def load_runs(runs_dir, include_unfinished=False, skipped=None):
     events that cannot be read; never reported as a result."""
     runs, skipped = [], [] if skipped is None else skipped
     for path, dirs, files in os.walk(runs_dir):
+        for name in [d for d in dirs if os.path.islink(os.path.join(path, d))]:  # not followed: it could loop
+            skipped.append((os.path.join(path, name), "a symbolic link, not followed: pass its target's directory"))
         if "run.json" not in files:
             continue
         dirs[:] = []
@@ -77,6 +79,10 @@ def load_runs(runs_dir, include_unfinished=False, skipped=None):
                 run = json.load(f)
         except (OSError, ValueError):  # cut short, say
             skipped.append((path, "its run.json cannot be read"))
+            continue
+        fields = {"script": str, "env_id": str, "seed": int, "variant": str, "flags": list}
+        if not isinstance(run, dict) or not all(isinstance(run.get(k), t) for k, t in fields.items()):
+            skipped.append((path, f"its run.json is not a sweep's (a dict of {', '.join(fields)})"))
             continue
         events_root = os.path.join(path, "runs")
         event_dirs = [os.path.join(events_root, d) for d in sorted(os.listdir(events_root))] \
@@ -622,6 +628,8 @@ def main():
     if args.bootstrap_reps < 1:
         fail(f"--bootstrap-reps {args.bootstrap_reps}: pass at least 1 (the default is {BOOTSTRAP_REPS})")
     out = args.out or os.path.join(args.runs_dir, "report")
+    if os.path.exists(out) and not os.path.isdir(out):
+        fail(f"cannot make the --out directory {out} (a file stands there): pass a directory")
     try:
         with open(args.reference) as f:
             reference = json.load(f)
@@ -634,7 +642,10 @@ def main():
         print(f"left out {os.path.relpath(path, args.runs_dir)}: {reason}")
     if not runs:
         fail(f"no finished runs under {args.runs_dir}: run benchmark/sweep.py first (or pass --include-unfinished)")
-    os.makedirs(out, exist_ok=True)
+    try:
+        os.makedirs(out, exist_ok=True)
+    except OSError as e:
+        fail(f"cannot make the --out directory {out} ({e.strerror}): pass a directory that can be made")
     for script, envs in group(runs).items():
         lines = script_tables(script, envs, reference)
         stem = script[: -len(".py")]

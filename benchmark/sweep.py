@@ -412,7 +412,8 @@ def sweep_slurm(paths, runs_dir, args, progress):
             for path in sorted(unfinished):
                 marker = next((m for m in ("done", "failed") if os.path.exists(os.path.join(path, m))), None)
                 if marker or not in_queue:  # a task that left the queue without a marker was killed, or left it
-                    code = 0 if marker == "done" else BUSY if is_running(path) else _failed_code(path)
+                    # no marker, and the lock held: the task left, a process of another attempt runs it
+                    code = 0 if marker == "done" else BUSY if not marker and is_running(path) else _failed_code(path)
                     unfinished.discard(path)
                     progress.finished(path, code)
             progress.show([p for p in running if p in unfinished])

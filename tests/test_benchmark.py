@@ -4,6 +4,7 @@ numbers on event files written here with known values."""
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -277,17 +278,17 @@ def test_a_checkpoint_of_an_older_script_version_is_not_resumed(tmp_path):
     import ppo_discrete
 
     (tmp_path / "runs" / "r").mkdir(parents=True)
-    (tmp_path / "run.json").write_text(json.dumps({"script": "ppo_discrete.py"}))
+    (tmp_path / "run.json").write_text("")  # a run.json cut short says nothing: the caller names the script
     checkpoint = tmp_path / "runs" / "r" / "ppo_discrete.pt"
     state = {"training": {"iteration": 1}, "args": {"total_timesteps": 640, "num_envs": 1, "num_steps": 128},
              "format": run_management.CHECKPOINT_FORMAT}  # fmt: skip
     torch.save(state, checkpoint)
     assert sweep.checkpoint_format("ppo_discrete.py") == run_management.CHECKPOINT_FORMAT
-    assert sweep.last_checkpoint(str(tmp_path)) == str(checkpoint)
+    assert sweep.last_checkpoint(str(tmp_path), "ppo_discrete.py") == str(checkpoint)
     torch.save({**state, "format": run_management.CHECKPOINT_FORMAT - 1}, checkpoint)
-    assert sweep.last_checkpoint(str(tmp_path)) is None
+    assert sweep.last_checkpoint(str(tmp_path), "ppo_discrete.py") is None
     torch.save({**state, "training": {"iteration": 5}}, checkpoint)  # finished: nothing to resume either
-    assert sweep.last_checkpoint(str(tmp_path)) is None
+    assert sweep.last_checkpoint(str(tmp_path), "ppo_discrete.py") is None
 
 
 @pytest.mark.parametrize("env_id", ["..", ".", "../..", "a/../b", "-x"])
@@ -305,19 +306,20 @@ def test_a_sweep_never_writes_outside_its_runs_dir(env_id, tmp_path):
     assert list(tmp_path.rglob("*")) == [work]
 
 
-def test_a_run_in_progress_in_another_sweep_is_left_to_it_and_a_seed_runs_once(tmp_path):
+def test_a_run_in_progress_in_another_process_is_left_to_it_and_a_seed_runs_once(tmp_path):
+    """A run is alive while a process holds its lock, whichever process: the sweep leaves it alone, and its
+    directory untouched; once the lock is gone, the next sweep runs it."""
     runs = tmp_path / "runs"
     cmd = [sys.executable, os.path.join(ROOT, "benchmark", "sweep.py"), "--script", "ppo_discrete.py", "--env-ids", "CartPole-v1",
            "Acrobot-v1", "--seeds", "1", "1", "--runs-dir", str(runs), "--", "--total-timesteps", "256", "--num-steps", "64"]  # fmt: skip
     busy = runs / "ppo_discrete" / "total-timesteps_256_num-steps_64" / "Acrobot-v1" / "seed1"
-    held = sweep.claim(str(runs), str(busy))  # another sweep is running it
-    busy.mkdir(parents=True)
+    held = sweep.hold(str(busy))  # a process that runs it (a task of another sweep, or its orphaned script)
     (busy / "log.txt").write_text("running elsewhere\n")
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=300).stdout
-    assert "2 runs in" in out and "1 to run" in out and "1 in progress in another sweep, left to it" in out, out
+    assert "2 runs in" in out and "1 to run" in out and "1 in progress in another process, left to it" in out, out
     assert (busy / "log.txt").read_text() == "running elsewhere\n" and not (busy / "run.json").exists()
     assert (runs / "ppo_discrete" / "total-timesteps_256_num-steps_64" / "CartPole-v1" / "seed1" / "done").exists()
-    held.close()
+    os.close(held)
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=300).stdout
     assert "1 already done, 1 to run" in out and (busy / "done").exists(), out
 
@@ -850,7 +852,8 @@ def test_slurm_backend_runs_the_sweep_as_a_job_array(slurm_cluster, tmp_path):
     assert re.search(r"submitted job array \d+: 6 tasks", out), out
     check_tiny_sweep(runs_dir, out)
     script = next((runs_dir / "slurm").glob("sweep-*.sbatch")).read_text()
-    assert "#SBATCH --array=0-5" in script and "#SBATCH --mem=2G" in script and "#SBATCH --cpus-per-task=1" in script
+    submitted = shlex.split(re.search(r"^# Submitted as: (.*)$", script, re.M).group(1))  # sbatch's arguments
+    assert {"--array=0-5", "--mem=2G", "--cpus-per-task=1"} <= set(submitted), submitted
     assert len(list((runs_dir / "slurm").glob("*_*.out"))) == 6  # one Slurm log per array task
     # the same report reads what Slurm ran
     runs = report.load_runs(str(runs_dir))
@@ -882,4 +885,5 @@ def test_a_slurm_task_warned_of_its_time_limit_saves_requeues_and_resumes(slurm_
     (events,) = (log.parent / "runs").iterdir()
     assert [e.step for e in read_tb(events, "charts/SPS")] == [256 * i for i in range(1, 161)]
     script = next((runs / "slurm").glob("sweep-*.sbatch")).read_text()
-    assert "#SBATCH --requeue" in script and "#SBATCH --signal=B:USR1@180" in script
+    submitted = shlex.split(re.search(r"^# Submitted as: (.*)$", script, re.M).group(1))
+    assert {"--requeue", "--signal=B:USR1@180"} <= set(submitted), submitted

@@ -1,0 +1,246 @@
+"""Sweeps on a cluster that fails as clusters do: hostile paths and names cannot reach a shell, a failed squeue
+is not read as finished tasks, a run is alive exactly while a process holds its lock (nothing of a live run is
+touched, no checkpoint is deleted), and the result tools treat run directories as data."""
+
+import json
+import os
+import shlex
+import signal
+import stat
+import subprocess
+import sys
+import time
+
+import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmark"))
+import sweep  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SWEEP = os.path.join(ROOT, "benchmark", "sweep.py")
+TINY = ["--", "--num-envs", "1", "--num-steps", "64", "--total-timesteps", "64"]
+
+
+def fake(bin_dir, name, body):
+    path = bin_dir / name
+    path.write_text("#!/bin/bash\n" + body)
+    path.chmod(path.stat().st_mode | stat.S_IEXEC)
+
+
+def slurm_env(tmp_path, sbatch, squeue="exit 0"):
+    """PATH with a fake sbatch and squeue first; FAKE_ARGS receives sbatch's arguments, one per line."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    fake(bin_dir, "sbatch", sbatch)
+    fake(bin_dir, "squeue", squeue)
+    return {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "FAKE_ARGS": str(tmp_path / "sbatch_args")}
+
+
+# sbatch: records its arguments, then runs the batch script as each array task would, one after another
+RUN_TASKS = """printf '%s\\n' "$@" > "$FAKE_ARGS"
+script="${@: -1}"; last=$(printf '%s\\n' "$@" | sed -n 's/^--array=0-\\([0-9]*\\).*/\\1/p')
+for i in $(seq 0 "$last"); do SLURM_ARRAY_TASK_ID=$i bash "$script" > /dev/null 2>&1; done
+echo 4242
+"""
+
+
+def test_hostile_paths_and_names_never_reach_a_shell(tmp_path):
+    """--runs-dir with a space and a command substitution: the tasks run in that very directory, and no
+    command runs; the job name and options reach sbatch as arguments."""
+    runs = tmp_path / "runs $(touch PWNED) x"
+    env = slurm_env(tmp_path, RUN_TASKS)
+    cmd = [sys.executable, SWEEP, "--script", "ppo_discrete.py", "--env-ids", "CartPole-v1", "Acrobot-v1", "--backend",
+           "slurm", "--no-wait", "--runs-dir", str(runs), "--slurm-job-name", "a;touch PWNED2 `touch PWNED3`", *TINY]  # fmt: skip
+    proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert not list(tmp_path.rglob("PWNED*")), list(tmp_path.rglob("PWNED*"))
+    variant = "num-envs_1_num-steps_64_total-timesteps_64"
+    for env_id in ("CartPole-v1", "Acrobot-v1"):
+        assert (runs / "ppo_discrete" / variant / env_id / "seed1" / "done").exists(), env_id
+    args = (tmp_path / "sbatch_args").read_text().splitlines()
+    assert "--job-name=a;touch PWNED2 `touch PWNED3`" in args and args[-1].endswith(".sbatch")
+
+
+@pytest.mark.parametrize("option", ["--slurm-job-name", "--slurm-partition", "--runs-dir"])
+def test_a_newline_for_sbatch_is_refused_in_one_line(option, tmp_path):
+    env = slurm_env(tmp_path, "echo 1")
+    cmd = [sys.executable, SWEEP, "--script", "ppo_discrete.py", "--env-ids", "CartPole-v1", "--backend", "slurm",
+           "--no-wait", option, "x\n#SBATCH --wrap=touch PWNED"]  # fmt: skip
+    proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and len(lines) == 1 and "a newline or control character cannot go to sbatch" in lines[0]
+    assert not (tmp_path / "sbatch_args").exists() and not (tmp_path / "benchmark").exists()
+
+
+def test_a_failing_squeue_is_a_failed_query_not_finished_tasks(tmp_path):
+    env = slurm_env(tmp_path, "echo 77", squeue="echo 'slurm_load_jobs error: Socket timed out' >&2; exit 1")
+    cmd = [sys.executable, SWEEP, "--script", "ppo_discrete.py", "--env-ids", "CartPole-v1", "--backend", "slurm",
+           "--poll", "0.01", "--runs-dir", str(tmp_path / "runs"), *TINY]  # fmt: skip
+    proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1 and "FAILED" not in proc.stdout, proc.stdout
+    assert "squeue failed (slurm_load_jobs error: Socket timed out); 9 more tries" in proc.stdout
+    assert f"stopped following: squeue failed {sweep.QUEUE_TRIES} times in a row; job array 77 goes on" in proc.stdout
+    (run,) = (tmp_path / "runs").glob("ppo_discrete/*/CartPole-v1/seed1")
+    assert not (run / "failed").exists() and (run / "run.json").exists()
+
+
+def test_a_live_run_survives_its_killed_sweep_and_is_left_to_it(tmp_path):
+    """The sweep and its task are SIGKILLed; the training script lives on, holding the lock it inherited. The
+    same sweep started again leaves that run and its directory alone; once the script ends, the run resumes."""
+    runs = tmp_path / "runs"
+    cmd = [sys.executable, SWEEP, "--script", "ppo_discrete.py", "--env-ids", "CartPole-v1", "--runs-dir", str(runs),
+           "--", "--num-steps", "64", "--total-timesteps", "100000000", "--checkpoint-every", "1"]  # fmt: skip
+    first = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    run = runs / "ppo_discrete" / "num-steps_64_total-timesteps_100000000_checkpoint-every_1" / "CartPole-v1" / "seed1"
+    deadline = time.time() + 120
+    while not list(run.glob("runs/*/ppo_discrete.pt")):
+        assert time.time() < deadline and first.poll() is None
+        time.sleep(0.2)
+    scripts = [pid for pid in processes() if cwd(pid) == str(run)]  # the training script
+    tasks = [pid for pid in processes() if f"--run-task {run}" in cmdline(pid)]
+    assert len(scripts) == 1 and len(tasks) == 1, (scripts, tasks)
+    for pid in tasks + [first.pid]:
+        os.kill(pid, signal.SIGKILL)  # the sweep and its task die; the script goes on
+    first.wait()
+    try:
+        before = sorted(p.name for p in run.iterdir())
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=120).stdout
+        assert "1 in progress in another process, left to it" in out and "0 to run" in out, out
+        assert sorted(p.name for p in run.iterdir()) == before and list(run.glob("runs/*/ppo_discrete.pt"))
+    finally:
+        for pid in scripts:
+            os.kill(pid, signal.SIGTERM)
+    for pid in scripts:
+        while os.path.exists(f"/proc/{pid}") and "Z" not in open(f"/proc/{pid}/stat").read().split()[2]:
+            time.sleep(0.1)
+    assert not sweep.is_running(str(run))  # the lock went with the last process that held it
+
+
+def processes():
+    """This machine's live processes (pids), but this one."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if int(pid) != os.getpid() and open(f"/proc/{pid}/stat").read().split()[2] != "Z":
+                found.append(int(pid))
+        except OSError:
+            pass
+    return found
+
+
+def cwd(pid):
+    try:
+        return os.readlink(f"/proc/{pid}/cwd")
+    except OSError:
+        return None
+
+
+def cmdline(pid):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:  # it has ended
+        return ""
+
+
+def test_an_unreadable_run_json_beside_a_checkpoint_loses_nothing(tmp_path):
+    """An empty run.json (a write cut short) beside a resumable checkpoint: the sweep writes run.json again and
+    resumes the checkpoint; the command in log.txt is one a shell takes back as it was."""
+    runs = tmp_path / "runs"
+    cmd = [sys.executable, SWEEP, "--script", "ppo_discrete.py", "--env-ids", "CartPole-v1", "--runs-dir", str(runs),
+           "--workers", "1", "--", "--num-steps", "64", "--total-timesteps", "20480", "--checkpoint-every", "2"]  # fmt: skip
+    log = runs / "ppo_discrete" / "num-steps_64_total-timesteps_20480_checkpoint-every_2" / "CartPole-v1" / "seed1" / "log.txt"
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while not (log.exists() and "global_step=2560 " in log.read_text()):
+        assert time.time() < deadline and proc.poll() is None
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=120)
+    (log.parent / "run.json").write_text("")
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=300).stdout
+    assert "0 already done, 1 to run" in out and (log.parent / "done").exists(), out
+    first, *rest = log.read_text().splitlines()
+    assert shlex.split(first) == json.loads((log.parent / "run.json").read_text())["command"]
+    assert sum("--resume" in line for line in rest) == 1 and not (log.parent / "previous").exists()
+
+
+def test_an_attempt_that_cannot_be_resumed_is_set_aside_not_deleted(tmp_path):
+    path = tmp_path / "run"
+    (path / "runs" / "old").mkdir(parents=True)
+    (path / "runs" / "old" / "ppo_discrete.pt").write_bytes(b"not a checkpoint")
+    (path / "failed").write_text("{}")
+    sweep.set_aside(str(path), "ppo_discrete.py")
+    (kept,) = (path / "previous").iterdir()
+    assert (kept / "runs" / "old" / "ppo_discrete.pt").read_bytes() == b"not a checkpoint" and (kept / "failed").exists()
+    assert sorted(p.name for p in path.iterdir()) == ["previous"]
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (["--env-ids", "CartPole-v1", "--", "--seed", "7"], "--seed after `--`: the sweep sets each run's env and seed"),
+        (["--env-ids", "CartPole-v1", "--", "--env-id=Acrobot-v1"], "--env-id after `--`"),
+        (["--env-ids", "CartPole-v1\nAcrobot-v1"], "not an env id"),
+        (["--env-ids", "Cart Pole-v1"], "not an env id"),
+    ],
+)
+def test_the_sweep_owns_env_ids_and_seeds(options, message, tmp_path):
+    proc = subprocess.run([sys.executable, SWEEP, "--script", "ppo_discrete.py", "--runs-dir", str(tmp_path / "r"), *options],
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and len(lines) == 1 and message in lines[0], lines
+    assert not (tmp_path / "r").exists()
+
+
+def test_an_env_id_given_twice_runs_once_and_says_so(tmp_path):
+    cmd = [sys.executable, SWEEP, "--script", "ppo_discrete.py", "--env-ids", "CartPole-v1", "CartPole-v1", "--runs-dir",
+           str(tmp_path / "r"), *TINY]  # fmt: skip
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=300).stdout
+    assert "--env-ids: CartPole-v1 given twice: run once" in out and "1 runs in" in out and "1 done, 0 failed" in out
+
+
+def write_run(path, run_json, done=True):
+    path.mkdir(parents=True)
+    (path / "run.json").write_text(run_json)
+    if done:
+        (path / "done").write_text("{}")
+
+
+def test_evaluate_runs_only_the_projects_scripts(tmp_path):
+    """A run.json naming a script by path, or a script that is not ours, is one failed line; nothing runs."""
+    evil = tmp_path / "evil.py"
+    evil.write_text("open(%r, 'w').write('x')\n" % str(tmp_path / "PWNED"))
+    for i, script in enumerate([str(evil), "../evil.py", "evil.py"]):
+        write_run(tmp_path / "runs" / f"r{i}", json.dumps({"script": script, "env_id": "CartPole-v1", "flags": []}))
+    write_run(tmp_path / "runs" / "r3", json.dumps([1]))
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "benchmark", "evaluate.py"), str(tmp_path / "runs")],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert proc.returncode == 1 and proc.stdout.count("names no script of this project") == 4, proc.stdout
+    assert not (tmp_path / "PWNED").exists()
+
+
+def test_report_leaves_out_what_is_not_a_run_and_says_so(tmp_path):
+    runs = tmp_path / "runs"
+    write_run(runs / "a", "{}")
+    write_run(runs / "b", "[1]")
+    (tmp_path / "elsewhere").mkdir()
+    os.symlink(tmp_path / "elsewhere", runs / "linked")
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "benchmark", "report.py"), str(runs)], capture_output=True,
+                          text=True, timeout=120)  # fmt: skip
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert proc.stdout.count("its run.json is not a sweep's") == 2 and "linked: a symbolic link, not followed" in proc.stdout
+
+
+def test_report_and_windows_refuse_an_out_they_cannot_write_in_one_line(tmp_path):
+    (tmp_path / "file").write_text("")
+    tools = [("report.py", [str(tmp_path), "--out", str(tmp_path / "file")], "cannot make the --out directory"),
+             ("windows.py", [str(tmp_path), "--env-id", "X-v0", "--out", str(tmp_path / "no" / "w")], "no directory")]
+    for tool, args, message in tools:
+        run_json = json.dumps({"script": "ppo_discrete.py", "env_id": "X-v0", "seed": 1, "variant": "v", "flags": []})
+        if not (tmp_path / "r").exists():
+            write_run(tmp_path / "r", run_json)
+        proc = subprocess.run([sys.executable, os.path.join(ROOT, "benchmark", tool), *args], capture_output=True,
+                              text=True, timeout=120)  # fmt: skip
+        lines = proc.stderr.strip().splitlines()
+        assert proc.returncode == 2 and len(lines) == 1 and message in lines[0], (tool, lines)
