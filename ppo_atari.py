@@ -253,7 +253,7 @@ def update_kl_beta(kl_beta, kl, d_targ):
 
 
 def main(args):
-    run = Run(args)  # below the fence: checks the flags and the env, names the run (--resume: the saved one)
+    run = run_management.Run(args)  # checks the flags and the env, names the run (--resume: the saved one)
     if args.eval_checkpoint:
         return run.evaluate()  # --eval-checkpoint: no training
     args.batch_size = int(args.num_envs * args.num_steps)
@@ -435,8 +435,6 @@ def main(args):
 
 # ==================== Run management: not part of the algorithm; main calls it through Run ====================
 # This script's own part (its flags' ranges, the env it takes, its policy evaluated); the rest is run_management.py.
-import sys  # noqa: E402
-
 RULES = {  # the ranges of this script's own numeric flags; run_management.RULES has the shared ones
     "a whole number of at least 1": ("num_minibatches", "update_epochs"),
     "positive": ("learning_rate", "clip_coef", "kl_adaptive_target", "target_kl", "max_grad_norm"),
@@ -501,9 +499,5 @@ def evaluate(agent, env_id, eval_episodes, seed, capture_video=False, run_name="
     return episodic_returns
 
 
-def Run(args):  # noqa: N802 (main's one object of run management, made for this script)
-    return run_management.Run(args, sys.modules[__name__])
-
-
 if __name__ == "__main__":
-    run_management.cli(sys.modules[__name__])
+    run_management.cli(Args)

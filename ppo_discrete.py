@@ -231,7 +231,7 @@ def update_kl_beta(kl_beta, kl, d_targ):
 
 
 def main(args):
-    run = Run(args)  # below the fence: checks the flags and the env, names the run (--resume: the saved one)
+    run = run_management.Run(args)  # checks the flags and the env, names the run (--resume: the saved one)
     if args.eval_checkpoint:
         return run.evaluate()  # --eval-checkpoint: no training
     args.batch_size = int(args.num_envs * args.num_steps)
@@ -397,8 +397,6 @@ def main(args):
 
 # ==================== Run management: not part of the algorithm; main calls it through Run ====================
 # This script's own part (its flags' ranges, the env it takes, its policy evaluated); the rest is run_management.py.
-import sys  # noqa: E402
-
 RULES = {  # the ranges of this script's own numeric flags; run_management.RULES has the shared ones
     "a whole number of at least 1": ("num_minibatches", "update_epochs"),
     "positive": ("learning_rate", "clip_coef", "kl_adaptive_target", "target_kl", "max_grad_norm"),
@@ -418,20 +416,14 @@ def load_policy(state):
 
 def evaluate(agent, env_id, eval_episodes, seed, capture_video=False, run_name="eval"):
     """Episodic returns of the greedy action."""
-    env = run_management.make_eval_env(make_env, env_id, capture_video, run_name)
-    run_management.check_fits((agent.actor.layers[0].in_features, agent.actor.layers[2].out_features),
-                              (env.observation_space.shape[0], int(env.action_space.n)))
 
-    def act(obs):
+    def act(obs, space):
         with torch.no_grad():
             return int(agent.actor(torch.as_tensor(obs[None], dtype=torch.float32)).argmax(-1))
 
-    return run_management.episodes(env, act, eval_episodes, seed)
-
-
-def Run(args):  # noqa: N802 (main's one object of run management, made for this script)
-    return run_management.Run(args, sys.modules[__name__])
+    sizes = (agent.actor.layers[0].in_features, agent.actor.layers[2].out_features)
+    return run_management.episodes(make_env, env_id, capture_video, run_name, sizes, act, eval_episodes, seed)
 
 
 if __name__ == "__main__":
-    run_management.cli(sys.modules[__name__])
+    run_management.cli(Args)

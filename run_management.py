@@ -1,41 +1,35 @@
 """Run management for the four scripts: flags, checks, checkpoints, resume, signals, locks, W&B, evaluation.
 
-Nothing here is part of an algorithm. Each script's main() reaches it through one object, `run = Run(args)`,
-and the script's own part (below its fence: the ranges of its flags, the env it takes, how its policy is
-rebuilt and evaluated) is read off the script's module, whose names are listed in `Run`.
+Nothing here is part of an algorithm. A script's main() reaches it through one object, `run = Run(args)`; the
+script's own part (below its fence: its flags' ranges, its env, its policy's evaluation) is read off its module.
+A run is runs/{run_name}/ (tensorboard events, the checkpoint {exp_name}.pt, the lock .lock) and, with
+--capture-video, videos/{run_name}/. On --resume it is the directory that holds the checkpoint given.
 
-What a run is: the directory runs/{run_name}/ (the tensorboard events, the checkpoint {exp_name}.pt, the lock
-.lock), and videos/{run_name}/ with --capture-video. On --resume the run's directory is the one that holds the
-checkpoint given, whatever the checkpoint says.
+Threat model: a checkpoint, a run directory or a run.json may come from a stranger. Reading one promises:
+- Nothing is imported or executed: torch.load(weights_only=True) builds tensors and plain containers only, and
+  a `module:EnvId` stored in a checkpoint is imported only when the same --env-id is on the command line.
+- Nothing is written outside the run's own directories: the stored run name is not used, the stored exp_name
+  must be one plain name, and what this command does besides training (W&B, videos, the device) is decided by
+  its command line alone, never by the file.
+- Anything malformed (a stored flag of a type or range no command line gives, training numbers that do not
+  add up, an optimiser, statistic or random state of another shape or range, another script's checkpoint, an
+  older format) ends the run in one line on stderr naming the cause and the fix, exit code 2, as does every
+  bad input on the command line; --help exits 0.
 
-Threat model: a checkpoint, a run directory or a run.json may come from a stranger. Reading them promises:
-- Nothing is imported or executed. Checkpoints are read with torch.load(weights_only=True), which builds
-  tensors and plain containers only. A `module:EnvId` stored in a checkpoint is imported only when the same
-  id is given with --env-id on the command line; a registered env id is made as any other.
-- Nothing is written outside the run's own directories: the checkpoint's stored run name is not used (the
-  directory is the checkpoint's own), its stored exp_name must be one plain directory name (letters, digits,
-  '.', '_', '-'), and its stored flags must have the types and ranges that a command line could give them.
-- Anything malformed (wrong types, shapes that do not fit the network or the env, another script's
-  checkpoint, an older format) ends the run in one line on stderr naming the cause and the fix, exit code 2.
-  So does every bad input on the command line; --help exits 0.
+Stops: Ctrl-C (exit 130), SIGTERM (143), SIGHUP (129: a closed terminal or ssh session) or SIGUSR1 (138: Slurm's
+warning before a time limit) is recorded and ends the run at its next step or minibatch, and the last finished
+iteration is written to the checkpoint (atomically, by a rename), always after that iteration's scalars are in
+the events file: a SIGKILL loses at most the iterations since the last checkpoint, and --resume drops the
+events logged after it (tensorboard's purge_step) and redoes them. During start-up they end it in one line.
 
-Stops: a Ctrl-C (exit 130), SIGTERM (143), SIGHUP (129: a closed terminal or ssh session) or SIGUSR1 (138:
-Slurm's warning before a time limit) is recorded and ends the run at its next step or minibatch; the last
-finished iteration is then written to the checkpoint. A checkpoint is written (atomically, by a rename) only
-after that iteration's scalars are flushed to the events file, so a SIGKILL loses at most the iterations since
-the last checkpoint, and --resume drops the events logged after it (tensorboard's purge_step) and redoes them.
-A Ctrl-C during start-up (imports, env checks) ends in one line, exit 130, with nothing written.
-
-What --resume reproduces: every state of the learner bit for bit (weights, optimiser, normalisation
-statistics, KL coefficient, the python, numpy, torch and rollout random streams, the episode statistics), and
-the envs' own random streams (gymnasium's vector envs: each env's np_random), from which the resumed envs
-start new episodes. An episode in progress at the checkpoint cannot be saved (the simulator's state is not
-the env's to give) and is cut: its return is not logged. A resumed run therefore equals the uninterrupted
-one bit for bit when every env's episode ended at the checkpoint and the env's reset draws no random number;
-otherwise it continues with new episodes from the same streams. ale-py's vector env keeps its random state in
-C++: its games restart from a seed made of --seed and the checkpoint's step. A larger --total-timesteps
-extends a finished or stopped run; the annealed learning rate (and clip) then run linearly from where the
-new schedule puts the resumed iteration down to 0 at the new total, and a line says so.
+What --resume reproduces: every state of the learner bit for bit (weights, optimiser, statistics, KL
+coefficient, the python, numpy, torch and rollout random streams, the episode statistics) and the envs' random
+streams (each gymnasium env's np_random), from which the envs start new episodes. An episode in progress at the
+checkpoint cannot be saved (the simulator's state is not the env's to give) and is cut, its return unlogged: a
+resumed run equals the uninterrupted one bit for bit when every env's episode had just ended and the env's
+reset draws no random number. ale-py's vector env keeps its random state in C++: its games restart from a seed
+made of --seed and the step. A larger --total-timesteps extends a run; the annealed learning rate (and clip)
+then run linearly from where the new schedule puts the resumed iteration to 0 at the new total (a line says so).
 """
 
 import os
@@ -54,7 +48,9 @@ def _stopped_during_start_up(sig, _frame):
 # Started as a script (the scripts import this module first): a Ctrl-C during the slow imports below and
 # the checks ends in one line, not in a traceback of whatever was being imported.
 if os.path.basename(getattr(sys.modules.get("__main__"), "__file__", None) or "") in SCRIPTS:
-    signal.signal(signal.SIGINT, _stopped_during_start_up)
+    for _name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGUSR1"):  # Windows has neither SIGHUP nor SIGUSR1
+        if hasattr(signal, _name):
+            signal.signal(getattr(signal, _name), _stopped_during_start_up)
 
 import contextlib  # noqa: E402
 import copy  # noqa: E402
@@ -98,6 +94,8 @@ RULES = {
 # where it stopped); a script's MAY_CHANGE adds its own
 MAY_CHANGE = {"total_timesteps", "checkpoint_every", "save_model", "cuda", "track", "wandb_project_name",
               "wandb_entity", "capture_video", "eval_episodes", "eval_checkpoint", "resume"}  # fmt: skip
+# --resume: flags that this command line alone decides, never a checkpoint (a handed one could turn on W&B)
+OWN = {"track", "wandb_project_name", "wandb_entity", "capture_video", "cuda", "eval_episodes"}
 EVAL_MAX_STEPS = 10_000  # where an evaluation episode of an env without a time limit is cut
 GIVEN_FLAGS = None  # the flags on the command line (parse_args), which --resume compares with the run's own
 PROG = os.path.basename(sys.argv[0])  # the script's file name, that error lines begin with (set by Run)
@@ -201,6 +199,11 @@ def check_args(args, saved, script):
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}", args.exp_name):  # the checkpoint's name, in runs/
         fail(f"--exp-name {args.exp_name!r}: a run's name is one directory name of at most 100 letters, digits, "
              f"'.', '_' or '-', starting with a letter or digit: pass e.g. --exp-name my_run")
+    for flag, value in (("--resume", args.resume), ("--eval-checkpoint", args.eval_checkpoint)):
+        if value is not None and not value:
+            fail(f"{flag} '': pass a checkpoint's path (runs/<run_name>/<exp_name>.pt)")
+    if args.capture_video and os.path.exists("videos") and not os.path.isdir("videos"):
+        fail("--capture-video: 'videos' is a file, where the videos' directory goes: move it away")
     if args.resume and args.eval_checkpoint:
         fail("--resume continues training and --eval-checkpoint only evaluates: pass one of them")
     batch = args.num_envs * args.num_steps
@@ -280,7 +283,8 @@ def check_flat_env(args, action_space):
         with warnings.catch_warnings(), failing(message):
             warnings.simplefilter("ignore")  # GL's warnings before the error would add lines to it
             env.render()
-    env.close()
+    with failing(f"the env failed as it closed ({{}}): check {args.env_id}"):
+        env.close()
 
 
 # ------------------------------------------------------------------------------------------------ the run
@@ -297,8 +301,9 @@ class Run:
     last snapshot (at the end, unless --checkpoint-every 0 without --save-model; after a stop or an error,
     always) and closes everything."""
 
-    def __init__(self, args, script):
+    def __init__(self, args):
         global PROG
+        script = sys.modules[type(args).__module__]  # the script whose Args these are
         self.args, self.script, PROG = args, script, os.path.basename(script.__file__)
         self.rng, self.snapshot, self.code, self.wandb, self.wandb_id, self.envs, self.writer, self.lock = (None,) * 8
         self.pending, self.save_failed, self.previous, self.videos_sent = False, False, {}, set()
@@ -321,8 +326,12 @@ class Run:
         if self.saved:  # the checkpoint's own directory, whatever it says
             self.dir = os.path.dirname(os.path.abspath(args.resume))
             self.name, self.path = os.path.basename(self.dir), args.resume
-            self.lock = lock_run(self.dir)  # a second --resume of a running run: one line
             extended(args, self.saved)
+            videos = os.path.join("videos", self.name)
+            if args.capture_video and os.path.isdir(videos):  # before the recorder (main's envs) writes over them
+                self.lock = lock_run(self.dir)
+                with failing(f"cannot move {videos} aside ({{}}): {{fix}}", OSError):
+                    os.replace(videos, f"{videos}-until-step-{self.saved['training']['global_step']}")
         else:  # one directory under runs/, whatever the flags say: the env id's '/' and ':' become '_'
             env = re.sub(r"[^A-Za-z0-9._-]", "_", args.env_id)
             self.name = f"{env}__{args.exp_name}__{args.seed}__{int(time.time())}"
@@ -382,8 +391,8 @@ class Run:
         if not self.saved:
             self.name = new_run_dir(self.name)
             self.dir = os.path.join("runs", self.name)
-            self.lock = lock_run(self.dir)
             self.path = os.path.join(self.dir, f"{args.exp_name}.pt")
+        self.lock = self.lock or lock_run(self.dir)  # a second --resume of a live run: one line, nothing written
 
         def received(sig, _frame):
             self.code = self.code or STOPS[signal.Signals(sig).name]  # the first one counts
@@ -397,6 +406,8 @@ class Run:
         purge_step = self.saved["training"]["global_step"] + 1 if self.saved else None
         with failing(f"cannot write {self.dir} ({{}}): {{fix}}", OSError):
             self.writer = SummaryWriter(self.dir, purge_step=purge_step)
+        resumed = f", resumed at step {self.saved['training']['global_step']}" if self.saved else ""
+        print(f"run {self.dir}{resumed}: checkpoint {self.path}; watch it with `tensorboard --logdir runs`", flush=True)
         table = "\n".join(f"|{key}|{value}|" for key, value in vars(args).items())
         self.writer.add_text("hyperparameters", "|param|value|\n|-|-|\n" + table)
         return self.writer
@@ -485,10 +496,9 @@ def extended(args, saved):
     annealed = [what for what, flag in schedules if getattr(args, flag, False)]
     if args.total_timesteps != before and annealed:
         frac = 1.0 - saved["training"]["iteration"] / (args.total_timesteps // (args.num_envs * args.num_steps))
-        verb = "anneals" if len(annealed) == 1 else "anneal"
-        print(f"--total-timesteps {args.total_timesteps} (the run had {before}): the {' and '.join(annealed)} {verb} "
-              f"over the new total, from {frac:.3f} of the base value at step {saved['training']['global_step']} to 0",
-              flush=True)  # fmt: skip
+        print(f"--total-timesteps {args.total_timesteps} (the run had {before}): the {' and '.join(annealed)} "
+              f"{'anneals' if len(annealed) == 1 else 'anneal'} over the new total, from {frac:.3f} of the base value "
+              f"at step {saved['training']['global_step']} to 0", flush=True)  # fmt: skip
 
 
 def new_run_dir(run_name):
@@ -549,12 +559,27 @@ def restore(value, saved):
         value[:] = check_shape(saved, value.shape, "an array").numpy()
     elif isinstance(value, deque):
         value.extend(float(x) for x in saved)
-    elif isinstance(value, (torch.nn.Module, torch.optim.Optimizer)):
+    elif isinstance(value, torch.nn.Module):
         value.load_state_dict(saved)
-    else:  # a statistic: each array keeps its shape
+    elif isinstance(value, torch.optim.Optimizer):  # its kernels trust the shapes: a wrong one corrupts memory
+        params = [p for group in value.param_groups for p in group["params"]]
+        for group, mine in zip(saved["param_groups"], value.state_dict()["param_groups"], strict=True):
+            if {k: v for k, v in group.items() if k != "lr"} != {k: v for k, v in mine.items() if k != "lr"}:
+                raise ValueError("the optimiser's settings differ from this run's")
+            typeguard.check_type(group["lr"], float)
+        for index, state in saved["state"].items():
+            if set(state) != {"step", "exp_avg", "exp_avg_sq"}:
+                raise ValueError(f"the optimiser's state holds {sorted(state)}")
+            check_shape(state["step"], (), "the optimiser's step")
+            for key in ("exp_avg", "exp_avg_sq"):
+                check_shape(state[key], params[index].shape, f"the optimiser's {key}")
+        value.load_state_dict(saved)
+    else:  # a statistic: each array keeps its shape, each number is positive (a count), all finite
         for key, current in value.state_dict().items():
-            if torch.is_tensor(current):
-                check_shape(saved[key], current.shape, key)
+            ok = check_shape(saved[key], current.shape, key).isfinite().all() if torch.is_tensor(current) else (
+                type(saved[key]) in (int, float) and 0 < saved[key] < math.inf)  # fmt: skip
+            if not ok or (key == "var" and (saved[key] < 0).any()):
+                raise ValueError(f"its {key} is out of range")
         value.load_state_dict(saved)
 
 
@@ -574,6 +599,9 @@ def rng_state(rng):
 
 def set_rng_state(state, rng):
     keys, pos, has_gauss, gauss = state["numpy"]
+    check_shape(keys, (624,), "numpy's key")  # numpy trusts pos: out of range, it reads past the key
+    if not (type(pos) is int and 0 <= pos <= 624 and has_gauss in (0, 1) and type(gauss) is float):
+        raise ValueError("numpy's random state is out of range")
     random.setstate(state["python"])
     np.random.set_state(("MT19937", keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
     torch.set_rng_state(state["torch"])
@@ -628,17 +656,23 @@ def read_resume(args, script, given):
         fail(f"'{args.resume}' holds the training state of an older version of {name}, which --resume cannot "
              f"read: start the run anew (--eval-checkpoint still evaluates its policy)")
     with failing(f"'{args.resume}' does not fit this run ({{}}): resume it with the script that wrote it"):
-        training = state["training"]
-        for field, kind in (("iteration", int), ("global_step", int), ("kl_beta", float), ("wandb_id", str)):
-            if field in training:
-                typeguard.check_type(training[field], kind if field in ("iteration", "global_step") else Optional[kind])
-    saved, hints = state["args"], typing.get_type_hints(type(args))
+        training, saved = state["training"], state["args"]
+        typeguard.check_type(training, dict)
+        for field, kind in (("iteration", int), ("global_step", int), ("kl_beta", Optional[float])):
+            if field in training or field != "kl_beta":
+                typeguard.check_type(training[field], kind)
+        if not 0 <= training["iteration"] <= 2**40 or training["global_step"] != training["iteration"] * int(
+                saved["num_envs"]) * int(saved["num_steps"]):  # fmt: skip
+            raise ValueError(f"iteration {training['iteration']} at step {training['global_step']}")
+        if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", str(training.get("wandb_id") or "x")):
+            raise ValueError("a W&B run id of other characters than W&B's")
+    hints = typing.get_type_hints(type(args))
     for field, value in saved.items():
         if field in hints:
             with failing(f"'{args.resume}' is damaged: its --{field.replace('_', '-')} {value!r} is not "
                          f"{describe(hints[field])}: resume a checkpoint that {name} wrote"):  # fmt: skip
                 typeguard.check_type(value, hints[field])
-                if hints[field] is float and isinstance(value, bool):
+                if isinstance(value, bool) and hints[field] is not bool:
                     raise TypeError("a bool")
     may_change = MAY_CHANGE | script.MAY_CHANGE
     defaults = dataclasses.asdict(type(args)())
@@ -650,7 +684,7 @@ def read_resume(args, script, given):
             allowed = ", ".join("--" + n.replace("_", "-") for n in sorted(may_change - {"resume", "eval_checkpoint"}))
             fail(f"--{field.replace('_', '-')} {value}: the run was started with {saved[field]}, and --resume keeps "
                  f"it (only {allowed} may change)")
-        if not flag_given:
+        if not flag_given and field not in OWN:
             setattr(args, field, saved[field])  # the run's own value
     return state
 
@@ -678,28 +712,22 @@ def evaluate_checkpoint(run):
     return returns
 
 
-def check_fits(sizes, fits):
-    """The policy's observation and action sizes, then the env's: other ones would still run, to no purpose."""
+def episodes(make_env, env_id, capture_video, run_name, sizes, act, eval_episodes, seed):
+    """The returns of eval_episodes episodes of the script's env with the action act(obs, action_space). The
+    policy's sizes (observation, action) must be the env's: other ones would still run, to no purpose. An env
+    without a time limit gets one of EVAL_MAX_STEPS, and a line says so (or a good policy would never end)."""
+    env = make_env(env_id, 0, capture_video, run_name)()
+    space = env.action_space
+    fits = (env.observation_space.shape[0], int(space.n) if isinstance(space, gym.spaces.Discrete) else space.shape[0])
     if sizes != fits:
         raise ValueError(f"the policy takes {sizes[0]} numbers, acts in {sizes[1]}; the env: {fits[0]} and {fits[1]}")
-
-
-def make_eval_env(make_env, env_id, capture_video, run_name):
-    """The env a policy is evaluated on; one without a time limit gets one of EVAL_MAX_STEPS, and a line says so
-    (an evaluation would otherwise never end on a policy that never fails)."""
-    env = make_env(env_id, 0, capture_video, run_name)()
     if env.spec is None or env.spec.max_episode_steps is None:
         print(f"{env_id} has no time limit: each evaluation episode is cut at {EVAL_MAX_STEPS} steps", flush=True)
         env = gym.wrappers.TimeLimit(env, EVAL_MAX_STEPS)
-    return env
-
-
-def episodes(env, act, eval_episodes, seed):
-    """The returns of eval_episodes episodes of env with the action act(obs)."""
     obs, _ = env.reset(seed=seed)
     episodic_returns, episodic_return = [], 0.0
     while len(episodic_returns) < eval_episodes:
-        obs, reward, terminated, truncated, _ = env.step(act(obs))
+        obs, reward, terminated, truncated, _ = env.step(act(obs, space))
         episodic_return += float(reward)
         if terminated or truncated:
             episodic_returns.append(episodic_return)
@@ -709,8 +737,10 @@ def episodes(env, act, eval_episodes, seed):
     return episodic_returns
 
 
-def cli(script):
-    """The script's `python script.py ...`: parse, run main, and end a lack of memory in one line."""
+def cli(args_class):
+    """`python script.py ...` for the script whose Args class is given: parse, run main, and end a lack of memory
+    in one line."""
+    script = sys.modules[args_class.__module__]
     args = parse_args(script)
     try:
         script.main(args)

@@ -327,7 +327,7 @@ def trpo_step(objective, old_params, max_kl, cg_iters, cg_damping, backtrack_coe
 
 
 def main(args):
-    run = Run(args)  # below the fence: checks the flags and the env, names the run (--resume: the saved one)
+    run = run_management.Run(args)  # checks the flags and the env, names the run (--resume: the saved one)
     if args.eval_checkpoint:
         return run.evaluate()  # --eval-checkpoint: no training
     args.batch_size = int(args.num_envs * args.num_steps)
@@ -474,8 +474,6 @@ def main(args):
 
 # ==================== Run management: not part of the algorithm; main calls it through Run ====================
 # This script's own part (its flags' ranges, the env it takes, its policy evaluated); the rest is run_management.py.
-import sys  # noqa: E402
-
 RULES = {  # the ranges of this script's own numeric flags; run_management.RULES has the shared ones
     "a whole number of at least 1": ("cg_iters", "backtrack_iters", "vf_epochs", "vf_num_minibatches"),
     "positive": ("max_kl", "vf_learning_rate"),
@@ -498,21 +496,15 @@ def load_policy(state):
 
 def evaluate(agent, obs_rms, env_id, eval_episodes, seed, capture_video=False, run_name="eval"):
     """Episodic returns of the mean action, with the saved normalisation statistics left frozen."""
-    env = run_management.make_eval_env(make_env, env_id, capture_video, run_name)
-    run_management.check_fits((agent.actor_mean.layers[0].in_features, agent.actor_logstd.shape[1]),
-                              (env.observation_space.shape[0], env.action_space.shape[0]))
 
-    def act(obs):
+    def act(obs, space):
         with torch.no_grad():
             mean = agent.actor_mean(torch.as_tensor(normalize_obs(obs[None], obs_rms)))
-        return np.clip(mean[0].numpy(), env.action_space.low, env.action_space.high)
+        return np.clip(mean[0].numpy(), space.low, space.high)
 
-    return run_management.episodes(env, act, eval_episodes, seed)
-
-
-def Run(args):  # noqa: N802 (main's one object of run management, made for this script)
-    return run_management.Run(args, sys.modules[__name__])
+    sizes = (agent.actor_mean.layers[0].in_features, agent.actor_logstd.shape[1])
+    return run_management.episodes(make_env, env_id, capture_video, run_name, sizes, act, eval_episodes, seed)
 
 
 if __name__ == "__main__":
-    run_management.cli(sys.modules[__name__])
+    run_management.cli(Args)

@@ -92,6 +92,15 @@ def test_a_handed_checkpoint_writes_only_into_its_own_directory(tmp_path, monkey
         (lambda s: s["args"].update(exp_name="../../x"), "--exp-name '../../x': a run's name is one directory name"),
         (lambda s: s["training"].update(iteration="2"), "does not fit this run"),
         (lambda s: s.update(script="/tmp/evil.py"), "is not a checkpoint written by ppo_discrete.py"),
+        # an optimiser state of another shape would make the fused Adam kernel write out of bounds
+        (lambda s: next(iter(s["optimizer"]["state"].values())).update(exp_avg=torch.zeros(3)), "the optimiser's exp_avg"),
+        (lambda s: s["optimizer"]["param_groups"][0].update(betas=("a", "b")), "the optimiser's settings differ"),
+        (lambda s: s["rng"].update(numpy=(s["rng"]["numpy"][0], 10**9, 0, 0.0)), "numpy's random state is out of"),
+        (lambda s: s.update(training=[1]), "does not fit this run"),
+        (lambda s: s["training"].pop("iteration"), "does not fit this run"),
+        (lambda s: s["training"].update(iteration=-5), "iteration -5 at step 64"),
+        (lambda s: s["training"].update(global_step=2**70), "at step 1180591620717411303424"),
+        (lambda s: s["args"].update(seed=True), "is damaged: its --seed True is not a whole number"),
     ],
 )
 def test_a_damaged_checkpoint_is_one_line(change, message, tmp_path, monkeypatch, capsys):
@@ -105,6 +114,27 @@ def test_a_damaged_checkpoint_is_one_line(change, message, tmp_path, monkeypatch
     assert message in line, line
 
 
+def test_what_this_command_does_besides_training_is_never_the_checkpoints(tmp_path, monkeypatch):
+    """A handed checkpoint that stored --track and a stranger's W&B entity: resumed without --track, no W&B."""
+    path = trained(tmp_path, monkeypatch)
+    state = torch.load(path, weights_only=True)
+    state["args"].update(track=True, wandb_entity="stranger", capture_video=True)
+    torch.save(state, path)
+    monkeypatch.setattr(run_management, "GIVEN_FLAGS", {"resume", "env_id", "total_timesteps"})
+    ppo_discrete.main(ppo_discrete.Args(resume=str(path), env_id=TOY["env_id"], total_timesteps=128))
+    assert not (tmp_path / "wandb").exists() and not (tmp_path / "videos").exists()
+
+
+@pytest.mark.parametrize("path", ["", "runs"])
+def test_an_empty_or_directory_checkpoint_path_is_one_line(path, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "runs").mkdir()
+    for kw in (dict(resume=path), dict(eval_checkpoint=path)):
+        line = one_line_exit_2(lambda: ppo_discrete.main(ppo_discrete.Args(**kw)), capsys)
+        assert ("pass a checkpoint's path" if path == "" else "no checkpoint at 'runs'") in line, line
+    assert list((tmp_path / "runs").iterdir()) == []
+
+
 @pytest.mark.parametrize("flag", ["resume", "eval_checkpoint"])
 def test_statistics_of_the_wrong_shape_are_refused_not_broadcast(flag, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
@@ -112,11 +142,15 @@ def test_statistics_of_the_wrong_shape_are_refused_not_broadcast(flag, tmp_path,
     ppo_continuous.main(ppo_continuous.Args(**args, save_model=True, exp_name="s"))
     path = next((tmp_path / "runs").glob("*/s.pt"))
     state = torch.load(path, weights_only=True)
-    state["obs_rms"]["mean"], state["obs_rms"]["var"] = torch.zeros(3, dtype=torch.float64), torch.ones(3, dtype=torch.float64)
-    torch.save(state, path)
+    good = {k: v for k, v in state["obs_rms"].items()}
     kw = dict(resume=str(path), total_timesteps=128) if flag == "resume" else dict(eval_checkpoint=str(path))
-    line = one_line_exit_2(lambda: ppo_continuous.main(ppo_continuous.Args(env_id=args["env_id"], **kw)), capsys)
-    assert "mean of shape (3,), where this run has (1,)" in line, line
+    for bad, message in [(dict(mean=torch.zeros(3, dtype=torch.float64)), "mean of shape (3,), where this run has (1,)"),
+                         (dict(count="x"), "its count is out of range"),
+                         (dict(var=-torch.ones(1, dtype=torch.float64)), "its var is out of range")]:  # fmt: skip
+        state["obs_rms"] = {**good, **bad}
+        torch.save(state, path)
+        line = one_line_exit_2(lambda: ppo_continuous.main(ppo_continuous.Args(env_id=args["env_id"], **kw)), capsys)
+        assert message in line, line
 
 
 def test_a_checkpoint_is_written_after_its_iterations_scalars(tmp_path, monkeypatch):
@@ -231,8 +265,11 @@ def test_track_and_capture_video_offline_then_resume_continues_the_wandb_run(tmp
     assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
     (path,) = (tmp_path / "runs").glob("*/ppo_discrete.pt")
     assert list((tmp_path / "wandb").glob("offline-run-*/files/media/videos/*.mp4"))  # the videos reached W&B
-    proc = run("ppo_discrete.py", "--resume", str(path), "--total-timesteps", "1536", "--track", cwd=tmp_path, env=env)
+    proc = run("ppo_discrete.py", "--resume", str(path), "--total-timesteps", "1536", "--track", "--capture-video",
+               cwd=tmp_path, env=env)  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-2000:]
+    (earlier,) = (tmp_path / "videos").glob("*-until-step-1024")  # the first part's videos, kept
+    assert list(earlier.glob("*.mp4")) and "resumed at step 1024" in proc.stdout
     ids = {p.name.rsplit("-", 1)[1] for p in (tmp_path / "wandb").glob("offline-run-*")}
     assert len(list((tmp_path / "wandb").glob("offline-run-*"))) == 2 and len(ids) == 1  # one W&B run, continued
     assert read_scalars(only_run(tmp_path, "CartPole"))["charts/SPS"]  # and the log goes on

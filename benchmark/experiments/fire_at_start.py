@@ -28,4 +28,4 @@ def with_fire_reset(*args, **kwargs):
 
 if __name__ == "__main__":
     ale_py.vector_env.AtariVectorEnv = with_fire_reset  # make_envs looks it up at each call
-    run_management.cli(ppo_atari)
+    run_management.cli(ppo_atari.Args)

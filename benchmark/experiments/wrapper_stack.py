@@ -138,4 +138,4 @@ def make_envs(env_id, num_envs, num_threads=0):  # ppo_atari.make_envs's signatu
 
 if __name__ == "__main__":
     ppo_atari.make_envs = make_envs
-    run_management.cli(ppo_atari)
+    run_management.cli(ppo_atari.Args)
