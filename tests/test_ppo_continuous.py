@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import time
 
 import gymnasium as gym
 import numpy as np
@@ -259,14 +260,16 @@ def test_checkpoint_from_another_script_or_env_is_refused(tmp_path, monkeypatch,
 def test_stopped_run_keeps_its_checkpoint(tmp_path):
     """SIGTERM mid-training: the run exits through `finally`, saving the model and closing the writer."""
     proc = subprocess.Popen(
-        [sys.executable, os.path.join(ROOT, "ppo_continuous.py"), "--env-id", "InvertedPendulum-v4", "--save-model", "--num-steps", "256", "--num-minibatches", "4"],
-        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-    )  # fmt: skip
-    for line in proc.stdout:
-        if line.startswith("global_step=1024"):
-            break
+        [sys.executable, "-u", os.path.join(ROOT, "ppo_continuous.py"), "--env-id", "InvertedPendulum-v4", "--save-model",
+         "--num-steps", "256", "--num-minibatches", "4"],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip  (-u: each line arrives as printed, not when a block fills)
+    deadline = time.time() + 120
+    while not proc.stdout.readline().startswith("global_step=1024"):
+        assert time.time() < deadline and proc.poll() is None, proc.stderr.read()
     proc.terminate()
-    proc.wait(timeout=60)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143 and "model saved to" in out and "Traceback" not in err, err
     checkpoints = list((tmp_path / "runs").glob("*/ppo_continuous.pt"))
     assert len(checkpoints) == 1
     agent, obs_rms = P.load_policy(run_management.read_checkpoint(str(checkpoints[0]), "--eval-checkpoint"))
