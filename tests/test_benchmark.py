@@ -275,7 +275,6 @@ def test_a_checkpoint_of_an_older_script_version_is_not_resumed(tmp_path):
     refuse the checkpoint, and the run would fail at every attempt."""
     import torch
 
-    import ppo_discrete
 
     (tmp_path / "runs" / "r").mkdir(parents=True)
     (tmp_path / "run.json").write_text("")  # a run.json cut short says nothing: the caller names the script

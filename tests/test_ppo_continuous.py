@@ -11,7 +11,6 @@ import pytest
 import torch
 from conftest import count_env, only_run, read_scalars, record_gae_inputs, write_checkpoint
 
-import run_management
 import ppo_continuous as P
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -188,7 +187,7 @@ def test_learns_inverted_pendulum_and_checkpoint_reproduces_it(tmp_path, monkeyp
     recent = P.main(P.Args(env_id="InvertedPendulum-v4", total_timesteps=49152, seed=1, save_model=True, exp_name="ip"))
     assert np.mean(recent) >= 900, f"training return {np.mean(recent)}: a random policy gets about 5"
     checkpoint = str(only_run(tmp_path, "ip__") / "ip.pt")
-    agent, obs_rms = P.load_policy(run_management.read_checkpoint(checkpoint, "--eval-checkpoint"))
+    agent, obs_rms = P.load_policy(torch.load(checkpoint, weights_only=True))
     assert obs_rms.count > 49152 and np.all(obs_rms.var > 0) and not np.allclose(obs_rms.mean, 0)
     mean_before = obs_rms.mean.copy()
     returns = P.main(P.Args(env_id="InvertedPendulum-v4", eval_checkpoint=checkpoint, eval_episodes=5, exp_name="ip"))
@@ -272,5 +271,5 @@ def test_stopped_run_keeps_its_checkpoint(tmp_path):
     assert proc.returncode == 143 and "model saved to" in out and "Traceback" not in err, err
     checkpoints = list((tmp_path / "runs").glob("*/ppo_continuous.pt"))
     assert len(checkpoints) == 1
-    agent, obs_rms = P.load_policy(run_management.read_checkpoint(str(checkpoints[0]), "--eval-checkpoint"))
+    agent, obs_rms = P.load_policy(torch.load(str(checkpoints[0]), weights_only=True))
     assert obs_rms.count >= 1024
