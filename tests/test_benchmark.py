@@ -275,7 +275,6 @@ def test_a_checkpoint_of_an_older_script_version_is_not_resumed(tmp_path):
     refuse the checkpoint, and the run would fail at every attempt."""
     import torch
 
-
     (tmp_path / "runs" / "r").mkdir(parents=True)
     (tmp_path / "run.json").write_text("")  # a run.json cut short says nothing: the caller names the script
     checkpoint = tmp_path / "runs" / "r" / "ppo_discrete.pt"
