@@ -50,6 +50,13 @@ ONE_M = ["--total-timesteps", "1000000"]
 # Table 3 is silent, what the code released with the paper did: a constant step size, a value loss without
 # clipping, raw rewards, advantages normalised over the batch, no gradient clipping.
 TABLE1 = ONE_M + ["--no-anneal-lr", "--no-clip-vloss", "--no-scale-reward", "--norm-adv-batch", "--max-grad-norm", "0"]
+# The same objectives under the protocol of ppo2 as first released (Nov 2017), whose 1M-step numbers are close to
+# the paper's Figure 3: the script's defaults (reward scaling, value clipping, per-minibatch advantage
+# normalisation, gradient clipping 0.5) with a constant step size.
+PPO2 = ONE_M + ["--no-anneal-lr"]
+OBJECTIVES = ([["--loss", "none"]] + [["--loss", "clip", "--clip-coef", eps] for eps in ("0.1", "0.2", "0.3")]
+              + [["--loss", "kl-adaptive", "--kl-adaptive-target", d] for d in ("0.003", "0.01", "0.03")]
+              + [["--loss", "kl-fixed", "--kl-beta", b] for b in ("0.3", "1", "3", "10")])  # fmt: skip
 PRESETS = {
     "mujoco": dict(script="ppo_continuous.py", env_ids=MUJOCO, seeds=[1, 2, 3], variants=[ONE_M]),
     "classic": dict(
@@ -63,13 +70,10 @@ PRESETS = {
         variants=[["--total-timesteps", "10000000"]],
     ),  # fmt: skip
     "trpo-mujoco": dict(script="trpo_continuous.py", env_ids=MUJOCO, seeds=[1, 2, 3], variants=[ONE_M]),
-    "table1": dict(
-        script="ppo_continuous.py", env_ids=TABLE1_ENVS, seeds=[1, 2, 3],
-        variants=[["--loss", "none"] + TABLE1]
-        + [["--loss", "clip", "--clip-coef", eps] + TABLE1 for eps in ("0.1", "0.2", "0.3")]
-        + [["--loss", "kl-adaptive", "--kl-adaptive-target", d] + TABLE1 for d in ("0.003", "0.01", "0.03")]
-        + [["--loss", "kl-fixed", "--kl-beta", b] + TABLE1 for b in ("0.3", "1", "3", "10")],
-    ),  # fmt: skip
+    "table1": dict(script="ppo_continuous.py", env_ids=TABLE1_ENVS, seeds=[1, 2, 3],
+                   variants=[objective + TABLE1 for objective in OBJECTIVES]),
+    "table1-ppo2": dict(script="ppo_continuous.py", env_ids=TABLE1_ENVS, seeds=[1, 2, 3],
+                        variants=[objective + PPO2 for objective in OBJECTIVES]),
 }
 
 
