@@ -33,9 +33,11 @@ def finished_runs(runs_dir, unreadable):
             dirs[:] = []
             if "done" in files:
                 try:
+                    if not os.path.isfile(os.path.join(path, "run.json")):  # a pipe would never end
+                        raise ValueError("not a file")
                     with open(os.path.join(path, "run.json")) as f:
                         out.append((path, json.load(f)))
-                except (OSError, ValueError):
+                except (OSError, ValueError, RecursionError):
                     unreadable.append(path)
     return sorted(out)
 
@@ -72,9 +74,11 @@ def evaluate(path, run, episodes):
     if proc.returncode != 0 or not found:
         return f"failed {path}: {(proc.stderr.strip().splitlines() or ['no output'])[-1]}"
     returns = [float(x) for x in found.group(1).split(", ")]
-    with open(os.path.join(path, "eval.json"), "w") as f:
+    # a new file of a name of its own, renamed over eval.json: a link at either name is replaced, never followed
+    with tempfile.NamedTemporaryFile("w", dir=path, suffix=".tmp", delete=False) as f:
         json.dump({"episodes": len(returns), "returns": returns, "mean": sum(returns) / len(returns),
                    "checkpoint": os.path.relpath(checkpoint, path)}, f)  # fmt: skip
+    os.replace(f.name, os.path.join(path, "eval.json"))
     return f"eval   {path}: {sum(returns) / len(returns):.1f} over {len(returns)} episodes"
 
 
@@ -97,7 +101,7 @@ def main():
         fail("--episodes and --workers must be at least 1")
     unreadable = []
     todo = [(path, run) for path, run in finished_runs(args.runs_dir, unreadable)
-            if not os.path.exists(os.path.join(path, "eval.json"))]  # fmt: skip
+            if not os.path.lexists(os.path.join(path, "eval.json"))]  # fmt: skip
     print(f"{len(todo)} runs to evaluate", flush=True)
     failed = [f"failed {path}: its run.json cannot be read" for path in unreadable]
     print("".join(line + "\n" for line in failed), end="", flush=True)

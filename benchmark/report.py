@@ -75,13 +75,19 @@ def load_runs(runs_dir, include_unfinished=False, skipped=None):
             skipped.append((path, "not finished (no `done` file; --include-unfinished reports it)"))
             continue
         try:
+            if not os.path.isfile(os.path.join(path, "run.json")):  # a pipe or a device would never end
+                raise ValueError("not a file")
             with open(os.path.join(path, "run.json")) as f:
                 run = json.load(f)
-        except (OSError, ValueError):  # cut short, say
+        except (OSError, ValueError, RecursionError):  # cut short, say
             skipped.append((path, "its run.json cannot be read"))
             continue
         fields = {"script": str, "env_id": str, "seed": int, "variant": str, "flags": list}
-        if not isinstance(run, dict) or not all(isinstance(run.get(k), t) for k, t in fields.items()):
+        if not isinstance(run, dict) or not all(isinstance(run.get(k), t) for k, t in fields.items()) or not (
+            re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*\.py", run["script"])
+            and re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.=-]*", run["variant"])
+            and all(isinstance(f, str) for f in run["flags"])
+        ):  # the names become file names under --out: one of ours, and one plain name
             skipped.append((path, f"its run.json is not a sweep's (a dict of {', '.join(fields)})"))
             continue
         events_root = os.path.join(path, "runs")
@@ -109,8 +115,8 @@ def load_runs(runs_dir, include_unfinished=False, skipped=None):
         if finished:
             try:
                 with open(os.path.join(path, "done")) as f:
-                    wall_time = json.load(f).get("wall_time", wall_time)
-            except (OSError, ValueError):  # an empty `done`: the events' own span
+                    wall_time = float(json.load(f).get("wall_time", wall_time))
+            except (OSError, ValueError, TypeError, AttributeError):  # an empty `done`: the events' own span
                 pass
         run.update(
             path=path,
@@ -133,6 +139,8 @@ def last_logged_step(path):
     """The last `global_step=N SPS=` line of the run's log.txt (the project's scripts print one an iteration,
     after its events are written), or None."""
     try:
+        if not os.path.isfile(os.path.join(path, "log.txt")):  # a pipe or a device would never end
+            return None
         with open(os.path.join(path, "log.txt"), "rb") as f:
             found = re.findall(rb"global_step=(\d+) SPS=", f.read())
     except OSError:
@@ -145,7 +153,7 @@ def read_eval(path):
     try:
         with open(os.path.join(path, "eval.json")) as f:
             return float(json.load(f)["mean"])
-    except (OSError, ValueError, KeyError):
+    except (OSError, ValueError, KeyError, TypeError):
         return None
 
 

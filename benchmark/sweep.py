@@ -20,6 +20,7 @@ starts the others afresh, so a sweep killed at any moment loses at most a few mi
 """
 
 import argparse
+import contextlib
 import fcntl
 import glob
 import hashlib
@@ -83,6 +84,7 @@ def variant_name(flags):
         return "default"
     # a flag loses its dashes, a value keeps its sign: --init-logstd -0.5 and --init-logstd 0.5 differ
     name = re.sub(r"[^A-Za-z0-9_.=-]+", "_", "_".join(re.sub(r"^-+(?=[A-Za-z])", "", f) for f in flags))
+    name = "_" + name if name in (".", "..") else name  # a directory of its own, never the one above
     return name if len(name) <= 80 else name[:60] + "_" + hashlib.sha1(name.encode()).hexdigest()[:8]
 
 
@@ -124,6 +126,21 @@ def checkpoint_format(script):
     except OSError:
         return None
     return int(found.group(1)) if found else None
+
+
+def finished_checkpoint(path, script):
+    """Whether the run's newest checkpoint, of the script's current format, is of its last iteration: a run whose
+    process finished without its task to write `done` (the task was killed)."""
+    import torch
+
+    found = sorted(glob.glob(os.path.join(path, "runs", "*", "*.pt")), key=os.path.getmtime)
+    try:
+        state = torch.load(found[-1], map_location="cpu", weights_only=True)
+        saved = state["args"]
+        done = state["training"]["iteration"] >= saved["total_timesteps"] // (saved["num_envs"] * saved["num_steps"])
+        return done and state.get("format") == checkpoint_format(script)
+    except Exception:  # none, unreadable, or no training state
+        return False
 
 
 def last_checkpoint(path, script):
@@ -226,8 +243,15 @@ def run_task(path):
     if lock is None:
         print(f"{path}: another process runs it; left to it", flush=True)
         return BUSY
+    if is_done(path):  # finished by another process since this sweep looked
+        return 0
     with open(os.path.join(path, "run.json")) as f:
         run = json.load(f)
+    with contextlib.suppress(FileNotFoundError):  # an earlier attempt's failure: this attempt's marker is its own
+        os.remove(os.path.join(path, "failed"))
+    if finished_checkpoint(path, run["script"]):  # its script finished after its task was killed
+        write_json(os.path.join(path, "done"), {"returncode": 0, "note": "the script finished; its task had ended"})
+        return 0
     set_aside(path, run["script"])
     command = run["command"]
     checkpoint = last_checkpoint(path, run["script"])
@@ -370,7 +394,7 @@ def check_slurm_options(args):
 def sweep_slurm(paths, runs_dir, args, progress):
     """Submits the runs as one job array and, unless --no-wait, follows it like the local backend."""
     os.makedirs(os.path.join(runs_dir, "slurm"), exist_ok=True)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
+    stamp = time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}"  # two sweeps in one second: two names
     manifest = os.path.abspath(os.path.join(runs_dir, "slurm", f"manifest-{stamp}.txt"))
     with open(manifest, "w") as f:
         f.write("".join(os.path.abspath(p) + "\n" for p in paths))
@@ -380,7 +404,7 @@ def sweep_slurm(paths, runs_dir, args, progress):
               f"--cpus-per-task={args.slurm_cpus_per_task}", f"--output={os.path.abspath(runs_dir)}/slurm/%A_%a.out",
               "--open-mode=append", "--requeue", f"--signal=B:USR1@{args.slurm_signal_grace}"]  # fmt: skip
     sbatch += [f"--{key}={value}" for key, value in options if value]
-    script = os.path.join(runs_dir, "slurm", f"sweep-{stamp}.sbatch")
+    script = os.path.abspath(os.path.join(runs_dir, "slurm", f"sweep-{stamp}.sbatch"))  # never read as an option
     quote = shlex.quote
     with open(script, "w") as f:
         f.write(SBATCH.format(submitted=shlex.join(sbatch + [script]), grace=args.slurm_signal_grace,
@@ -470,13 +494,19 @@ def main(argv):
     variants = [v + flags for v in preset.get("variants", [[]])] if own else [flags]
     if not script or not env_ids:
         fail("name a --preset, or a --script and its --env-ids")
-    owned = [f for f in flags if f.split("=")[0] in ("--env-id", "--seed")]
+    owned = [f for f in flags if f.split("=")[0].replace("_", "-").lower() in ("--env-id", "--seed")]
     if owned:  # tyro takes the last of a flag given twice: every seed would run the same one
         fail(f"{owned[0].split('=')[0]} after `--`: the sweep sets each run's env and seed; pass --env-ids and --seeds")
     for env_id in env_ids:  # each names a directory under --runs-dir, which must stay there
         bad = any(part in ("", ".", "..") for part in env_id.split("/")) or env_id.startswith("-")
         if bad or not env_id.isprintable() or " " in env_id:  # a newline would shift the Slurm manifest's lines
             fail(f"--env-ids {env_id!r}: not an env id; pass ids such as HalfCheetah-v4")
+    if args.poll <= 0 or args.status_every < 0:
+        fail("--poll must be positive and --status-every 0 or more")
+    dirs = {}
+    for env_id in dict.fromkeys(env_ids):  # ALE/Pong-v5 and ALE_Pong-v5 would share a directory
+        if dirs.setdefault(env_id.replace("/", "_"), env_id) != env_id:
+            fail(f"--env-ids {dirs[env_id.replace('/', '_')]} and {env_id} would share a directory: run them apart")
     if len(set(env_ids)) < len(env_ids):
         print(f"--env-ids: {', '.join(sorted({e for e in env_ids if env_ids.count(e) > 1}))} given twice: run once",
               flush=True)  # fmt: skip

@@ -165,6 +165,20 @@ def test_an_unreadable_run_json_beside_a_checkpoint_loses_nothing(tmp_path):
     assert sum("--resume" in line for line in rest) == 1 and not (log.parent / "previous").exists()
 
 
+def test_a_run_whose_script_finished_after_its_task_died_is_done_not_run_again(tmp_path):
+    """The checkpoint is of the last iteration, but `done` is missing and an earlier attempt's `failed` is there
+    (its task was killed, the script went on to the end): the next sweep marks it done and trains nothing."""
+    cmd = [sys.executable, SWEEP, "--script", "ppo_discrete.py", "--env-ids", "CartPole-v1", "--runs-dir",
+           str(tmp_path / "r"), *TINY]  # fmt: skip
+    subprocess.run(cmd, capture_output=True, timeout=300, check=True)
+    (run,) = (tmp_path / "r").glob("ppo_discrete/*/CartPole-v1/seed1")
+    (run / "done").rename(run / "failed")
+    log = (run / "log.txt").read_text()
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=300).stdout
+    assert "finished: 1 done, 0 failed" in out and (run / "done").exists() and not (run / "failed").exists(), out
+    assert (run / "log.txt").read_text() == log and not (run / "previous").exists()
+
+
 def test_an_attempt_that_cannot_be_resumed_is_set_aside_not_deleted(tmp_path):
     path = tmp_path / "run"
     (path / "runs" / "old").mkdir(parents=True)
@@ -183,6 +197,9 @@ def test_an_attempt_that_cannot_be_resumed_is_set_aside_not_deleted(tmp_path):
         (["--env-ids", "CartPole-v1", "--", "--env-id=Acrobot-v1"], "--env-id after `--`"),
         (["--env-ids", "CartPole-v1\nAcrobot-v1"], "not an env id"),
         (["--env-ids", "Cart Pole-v1"], "not an env id"),
+        (["--env-ids", "CartPole-v1", "--", "--env_id", "Acrobot-v1"], "--env_id after `--`"),  # tyro takes both forms
+        (["--env-ids", "ALE/Pong-v5", "ALE_Pong-v5"], "ALE/Pong-v5 and ALE_Pong-v5 would share a directory"),
+        (["--env-ids", "CartPole-v1", "--poll", "-1"], "--poll must be positive"),
     ],
 )
 def test_the_sweep_owns_env_ids_and_seeds(options, message, tmp_path):
@@ -224,12 +241,14 @@ def test_report_leaves_out_what_is_not_a_run_and_says_so(tmp_path):
     runs = tmp_path / "runs"
     write_run(runs / "a", "{}")
     write_run(runs / "b", "[1]")
+    for name, script, variant in (("c", "../../x.py", "v"), ("d", "ppo_discrete.py", "../x"), ("e", "a.py", "..")):
+        write_run(runs / name, json.dumps({"script": script, "env_id": "X-v0", "seed": 1, "variant": variant, "flags": []}))
     (tmp_path / "elsewhere").mkdir()
     os.symlink(tmp_path / "elsewhere", runs / "linked")
     proc = subprocess.run([sys.executable, os.path.join(ROOT, "benchmark", "report.py"), str(runs)], capture_output=True,
                           text=True, timeout=120)  # fmt: skip
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
-    assert proc.stdout.count("its run.json is not a sweep's") == 2 and "linked: a symbolic link, not followed" in proc.stdout
+    assert proc.stdout.count("its run.json is not a sweep's") == 5 and "linked: a symbolic link, not followed" in proc.stdout
 
 
 def test_report_and_windows_refuse_an_out_they_cannot_write_in_one_line(tmp_path):
