@@ -64,17 +64,20 @@ def test_local_sweep_runs_reports_failures_and_resumes(tmp_path):
     assert re.search(r"done \d / running 2 / failed \d / pending \d", out), out  # two at a time
     check_tiny_sweep(runs_dir, out)
 
-    # an interrupted run (no `done`, a half-written file) is started afresh; finished ones are not touched
+    # an attempt that left nothing to resume (no `done`, no checkpoint, a half-written file) starts afresh, what
+    # it left moved to previous/; finished runs are not touched
     kept = run_path(runs_dir, "CartPole-v1", 1) / "log.txt"
     kept_mtime = kept.stat().st_mtime_ns
     interrupted = run_path(runs_dir, "Acrobot-v1", 2)
     (interrupted / "done").unlink()
+    for checkpoint in (interrupted / "runs").glob("*/*.pt"):
+        checkpoint.unlink()
     (interrupted / "half-written").write_text("x")
     code, out = run_sweep(runs_dir, "--workers", "2")
     assert code == 1 and "3 already done, 3 to run" in out, out
     assert kept.stat().st_mtime_ns == kept_mtime
     assert (interrupted / "done").exists() and not (interrupted / "half-written").exists()
-    assert len(list((interrupted / "runs").iterdir())) == 1
+    assert len(list((interrupted / "runs").iterdir())) == 1 and list((interrupted / "previous").glob("*/half-written"))
 
 
     # evaluate.py: each finished run's final checkpoint, greedy actions, a fresh env; the report shows it
