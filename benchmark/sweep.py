@@ -128,26 +128,11 @@ def checkpoint_format(script):
     return int(found.group(1)) if found else None
 
 
-def finished_checkpoint(path, script):
-    """Whether the run's newest checkpoint, of the script's current format, is of its last iteration: a run whose
-    process finished without its task to write `done` (the task was killed)."""
-    import torch
-
-    found = sorted(glob.glob(os.path.join(path, "runs", "*", "*.pt")), key=os.path.getmtime)
-    try:
-        state = torch.load(found[-1], map_location="cpu", weights_only=True)
-        saved = state["args"]
-        done = state["training"]["iteration"] >= saved["total_timesteps"] // (saved["num_envs"] * saved["num_steps"])
-        return done and state.get("format") == checkpoint_format(script)
-    except Exception:  # none, unreadable, or no training state
-        return False
-
-
-def last_checkpoint(path, script):
-    """The checkpoint an interrupted attempt of this run of `script` left (the scripts write one every
-    --checkpoint-every iterations and when stopped), if it can be resumed: not one of a run that
-    finished (its `done` marker lost), one that cannot be read, nor one that an older version of the
-    script wrote (--resume would refuse it, and the run would fail at every attempt). Otherwise None."""
+def newest_checkpoint(path, script):
+    """The newest checkpoint an attempt of this run of `script` left (the scripts write one every
+    --checkpoint-every iterations, when stopped and at the end), as (its absolute path, whether it is of the
+    run's last iteration); None if there is none, it cannot be read, or an older version of the script wrote it
+    (--resume would refuse it, and the run would fail at every attempt)."""
     import torch
 
     found = sorted(glob.glob(os.path.join(path, "runs", "*", "*.pt")), key=os.path.getmtime)
@@ -157,11 +142,17 @@ def last_checkpoint(path, script):
         state = torch.load(found[-1], map_location="cpu", weights_only=True)
         saved = state["args"]
         iterations = saved["total_timesteps"] // (saved["num_envs"] * saved["num_steps"])
-        unfinished = state["training"]["iteration"] < iterations
+        finished = state["training"]["iteration"] >= iterations
         current = state.get("format") == checkpoint_format(script)
     except Exception:  # unreadable, or no training state
         return None
-    return os.path.abspath(found[-1]) if unfinished and current else None
+    return (os.path.abspath(found[-1]), finished) if current else None
+
+
+def last_checkpoint(path, script):
+    """The checkpoint to resume: the newest one, unless it is of a finished run (its `done` marker lost)."""
+    newest = newest_checkpoint(path, script)
+    return newest[0] if newest and not newest[1] else None
 
 
 def hold(path):
@@ -197,12 +188,9 @@ def prepare(path, run):
     write_json(os.path.join(path, "run.json"), {**run, "command": command})
 
 
-def set_aside(path, script):
-    """Under the run's lock: without a checkpoint to resume, what an earlier attempt left (its log, a finished
-    or unreadable checkpoint, a `failed` marker) moves to previous/<time>/, so the run starts afresh and nothing
-    is deleted."""
-    if last_checkpoint(path, script):
-        return
+def set_aside(path):
+    """Under the run's lock, when it has no checkpoint to resume: what an earlier attempt left (its log, an
+    unreadable checkpoint) moves to previous/<time>/, so the run starts afresh and nothing is deleted."""
     left = [name for name in os.listdir(path) if name not in (".lock", "run.json", "previous")]
     if left:
         keep = os.path.join(path, "previous", time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}")
@@ -249,14 +237,15 @@ def run_task(path):
         run = json.load(f)
     with contextlib.suppress(FileNotFoundError):  # an earlier attempt's failure: this attempt's marker is its own
         os.remove(os.path.join(path, "failed"))
-    if finished_checkpoint(path, run["script"]):  # its script finished after its task was killed
+    newest = newest_checkpoint(path, run["script"])  # read once: (path, finished) or None
+    if newest and newest[1]:  # its script finished after its task was killed
         write_json(os.path.join(path, "done"), {"returncode": 0, "note": "the script finished; its task had ended"})
         return 0
-    set_aside(path, run["script"])
     command = run["command"]
-    checkpoint = last_checkpoint(path, run["script"])
-    if checkpoint:
-        command = command + ["--resume", checkpoint]
+    if newest:
+        command = command + ["--resume", newest[0]]
+    else:
+        set_aside(path)
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
     with open(os.path.join(path, "log.txt"), "a") as log:  # an attempt that resumes adds to the log
         log.write(shlex.join(command) + "\n")  # as a shell would run it, pasted back

@@ -184,7 +184,8 @@ def test_an_attempt_that_cannot_be_resumed_is_set_aside_not_deleted(tmp_path):
     (path / "runs" / "old").mkdir(parents=True)
     (path / "runs" / "old" / "ppo_discrete.pt").write_bytes(b"not a checkpoint")
     (path / "failed").write_text("{}")
-    sweep.set_aside(str(path), "ppo_discrete.py")
+    assert sweep.last_checkpoint(str(path), "ppo_discrete.py") is None  # nothing to resume: the task sets it aside
+    sweep.set_aside(str(path))
     (kept,) = (path / "previous").iterdir()
     assert (kept / "runs" / "old" / "ppo_discrete.pt").read_bytes() == b"not a checkpoint" and (kept / "failed").exists()
     assert sorted(p.name for p in path.iterdir()) == ["previous"]
