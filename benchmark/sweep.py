@@ -410,11 +410,12 @@ def sweep_slurm(paths, runs_dir, args, progress):
     print(f"submitted job array {job}: {len(paths)} tasks, script {script}", flush=True)
     if args.no_wait:
         return
-    unfinished, failures = set(paths), 0
-    try:
-        while unfinished:
+    unfinished, failures, in_queue = set(paths), 0, True
+    try:  # until every run has ended and the array has left the queue (a task that wrote its marker may still
+        while unfinished or in_queue:  # hold the run's lock while it exits: a sweep started next would skip it)
             time.sleep(args.poll)
-            queue = subprocess.run(["squeue", "-h", "-j", job, "-o", "%i %T"], capture_output=True, text=True)
+            # the user's jobs by array id (%F): a job Slurm has forgotten is absent, not an error as with -j
+            queue = subprocess.run(["squeue", "-h", "-u", str(os.getuid()), "-o", "%F"], capture_output=True, text=True)
             if queue.returncode != 0:  # a failed query says nothing about the tasks: ask again
                 failures += 1
                 reason = queue.stderr.strip().replace("\n", " ") or f"exit code {queue.returncode}"
@@ -424,7 +425,7 @@ def sweep_slurm(paths, runs_dir, args, progress):
                           f"(run the same command again to follow what is left)", flush=True)  # fmt: skip
                     raise SystemExit(1)
                 continue
-            failures, in_queue = 0, any(line.strip() for line in queue.stdout.splitlines())
+            failures, in_queue = 0, job in queue.stdout.split()
             running = [p for p in paths if p in unfinished and os.path.exists(os.path.join(p, "log.txt"))]
             for path in sorted(unfinished):
                 marker = next((m for m in ("done", "failed") if os.path.exists(os.path.join(path, m))), None)
