@@ -103,6 +103,9 @@ class Args:
     """if toggled, `torch.backends.cudnn.deterministic=True`"""
     cuda: bool = False
     """if toggled, run the CNN and keep the rollout buffers on the GPU when one is present"""
+    compile: bool = False
+    """if toggled, torch.compile the minibatch loss and its backward (LeanRL's flag): faster per update, after
+    seconds of compilation at the start; numbers differ from eager at float-rounding level"""
     torch_threads: int = 0
     """torch's CPU threads for the CNN; 0 = torch's default: every core, or OMP_NUM_THREADS (sweep.py sets 1)"""
     num_threads: int = 0
@@ -243,6 +246,27 @@ def ppo_value_loss(newvalue, oldvalue, returns, clip_coef, clip_vloss):
     return 0.5 * torch.max(v_loss_unclipped, (v_clipped - returns) ** 2).mean()
 
 
+def ppo_loss(agent, batch, mb_inds, clip_coef, kl_beta, args):
+    """eq. 9 on the minibatch mb_inds [M] of the batch (obs, actions, and pi_old's log-probabilities, advantages,
+    values, returns and log-probabilities of every action): the loss to minimise, its three terms, and log r_t and
+    r_t [M] (detached)."""
+    mb_obs, mb_actions, mb_logprobs, mb_advantages, mb_values, mb_returns = (b[mb_inds] for b in batch[:6])
+    mb_logits = batch[6][mb_inds] if args.loss.startswith("kl") else None  # only the KL variants store them
+    _, newlogprob, entropy, newvalue, new_logits = agent.get_action_and_value(mb_obs, mb_actions)
+    logratio = newlogprob - mb_logprobs
+    ratio = logratio.exp()  # r_t(theta)
+    if args.norm_adv:
+        mb_advantages = (mb_advantages - mb_advantages.mean()) / (mb_advantages.std() + 1e-8)
+    kl = categorical_kl(mb_logits, new_logits) if args.loss.startswith("kl") else None
+    pg_loss = ppo_policy_loss(ratio, mb_advantages, kl, args.loss, clip_coef, kl_beta)
+    v_loss = ppo_value_loss(newvalue, mb_values, mb_returns, clip_coef, args.clip_vloss)
+    entropy_loss = entropy.mean()
+    # eq. 9 (L^{CLIP+VF+S}, or L^KLPEN / L^CPI with --loss): v_loss is already 0.5 x MSE, so the effective c1 of
+    # the paper's form is 0.5 x vf_coef = 0.25 at the default
+    loss = pg_loss - args.ent_coef * entropy_loss + v_loss * args.vf_coef
+    return loss, pg_loss, v_loss, entropy_loss, logratio.detach(), ratio.detach()
+
+
 def update_kl_beta(kl_beta, kl, d_targ):
     """Adaptive KL coefficient (section 4): halve beta below d_targ/1.5, double it above 1.5 d_targ."""
     if kl < d_targ / 1.5:
@@ -305,6 +329,9 @@ def main(args):
     )
     writer = run.start(envs)  # runs/{run.name}: the tensorboard log, and the checkpoint
     start_time, start_step = time.time(), global_step
+    # --compile: the minibatch loss traced into one graph and its backward into another, at the first minibatch
+    # (clip and beta are then tensors, so that new values reuse the graphs)
+    loss_fn, compiling = (torch.compile(ppo_loss), True) if args.compile else (ppo_loss, False)
 
     with run:  # a Ctrl-C or SIGTERM ends the run at its next run.check(); leaving saves the last iteration
         for iteration in range(last_iteration + 1, args.num_iterations + 1):
@@ -369,39 +396,25 @@ def main(args):
             b_advantages = torch.as_tensor(advantages.reshape(-1), device=device)
             b_returns = torch.as_tensor(returns.reshape(-1), device=device)
 
-            clipfracs = []
+            batch = (b_obs, b_actions, b_logprobs, b_advantages, b_values, b_returns, b_logits)
+            coefs = (clip_coef, kl_beta) if not args.compile else (torch.tensor(clip_coef), torch.tensor(kl_beta))
+            clipfracs, update_start = [], time.time()
             for epoch in range(args.update_epochs):
                 b_inds = torch.randperm(args.batch_size, device=device)
                 for start in range(0, args.batch_size, args.minibatch_size):
                     run.check()
                     mb_inds = b_inds[start : start + args.minibatch_size]
-                    mb_obs, mb_actions = b_obs[mb_inds], b_actions[mb_inds]
-                    _, newlogprob, entropy, newvalue, new_logits = agent.get_action_and_value(mb_obs, mb_actions)
-                    logratio = newlogprob - b_logprobs[mb_inds]
-                    ratio = logratio.exp()  # r_t(theta)
-
-                    with torch.no_grad():
-                        old_approx_kl = (-logratio).mean()
-                        approx_kl = ((ratio - 1) - logratio).mean()
-                        clipfracs.append(((ratio - 1.0).abs() > clip_coef).float().mean())
-
-                    mb_advantages = b_advantages[mb_inds]
-                    if args.norm_adv:
-                        mb_advantages = (mb_advantages - mb_advantages.mean()) / (mb_advantages.std() + 1e-8)
-                    kl = categorical_kl(b_logits[mb_inds], new_logits) if kl_loss else None
-
-                    pg_loss = ppo_policy_loss(ratio, mb_advantages, kl, args.loss, clip_coef, kl_beta)
-                    v_loss = ppo_value_loss(newvalue, b_values[mb_inds], b_returns[mb_inds], clip_coef, args.clip_vloss)
-                    entropy_loss = entropy.mean()
-                    # eq. 9 (L^{CLIP+VF+S}, or L^KLPEN / L^CPI with --loss): v_loss is already 0.5 x MSE, so the
-                    # effective c1 of the paper's form is 0.5 x vf_coef = 0.25 at the default
-                    loss = pg_loss - args.ent_coef * entropy_loss + v_loss * args.vf_coef
-
+                    loss, pg_loss, v_loss, entropy_loss, logratio, ratio = loss_fn(agent, batch, mb_inds, *coefs, args)
+                    clipfracs.append(((ratio - 1.0).abs() > clip_coef).float().mean())
                     optimizer.zero_grad()
                     loss.backward()
                     nn.utils.clip_grad_norm_(agent.parameters(), args.max_grad_norm)
                     optimizer.step()
+                    if compiling:
+                        print(f"--compile: compiled the minibatch update in {time.time() - update_start:.1f} s")
+                        compiling = False
 
+                old_approx_kl, approx_kl = (-logratio).mean(), ((ratio - 1) - logratio).mean()  # the last minibatch's
                 if args.target_kl is not None and approx_kl > args.target_kl:
                     break
 

@@ -100,6 +100,9 @@ class Args:
     """if toggled, `torch.backends.cudnn.deterministic=True`"""
     cuda: bool = False
     """if toggled, use the GPU when one is present (the default CPU is faster for these small networks)"""
+    compile: bool = False
+    """if toggled, torch.compile the minibatch loss and its backward (LeanRL's flag): faster per update, after
+    seconds of compilation at the start; numbers differ from eager at float-rounding level"""
     track: bool = False
     """if toggled, log to Weights and Biases (WANDB_MODE=offline works without an account)"""
     wandb_project_name: str = "ppo-trpo-reference"
@@ -143,7 +146,9 @@ class RunningMeanStd:
         self.count = epsilon
 
     def update(self, x):
-        batch_mean, batch_var, batch_count = x.mean(axis=0), x.var(axis=0), x.shape[0]
+        # a batch of one row (one env) has that row as its mean and no variance: the same numbers, no reductions
+        batch_mean, batch_var = (x[0], 0.0) if x.shape[0] == 1 else (x.mean(axis=0), x.var(axis=0))
+        batch_count = x.shape[0]
         delta = batch_mean - self.mean
         total = self.count + batch_count
         self.mean = self.mean + delta * batch_count / total
@@ -160,7 +165,7 @@ class RunningMeanStd:
 
 def normalize_obs(obs, obs_rms, clip=10.0, epsilon=1e-8):
     """Observation normalisation with the running statistics, clipped to [-clip, clip]."""
-    return np.clip((obs - obs_rms.mean) / np.sqrt(obs_rms.var + epsilon), -clip, clip).astype(np.float32)
+    return ((obs - obs_rms.mean) / np.sqrt(obs_rms.var + epsilon)).clip(-clip, clip).astype(np.float32)
 
 
 def scale_reward(reward, discounted_return, return_rms, gamma, dones, clip=10.0, epsilon=1e-8):
@@ -170,7 +175,7 @@ def scale_reward(reward, discounted_return, return_rms, gamma, dones, clip=10.0,
     HalfCheetah investigation measures both rules)."""
     discounted_return[:] = discounted_return * gamma + reward
     return_rms.update(discounted_return)
-    scaled = np.clip(reward / np.sqrt(return_rms.var + epsilon), -clip, clip)
+    scaled = (reward / np.sqrt(return_rms.var + epsilon)).clip(-clip, clip)
     discounted_return[dones] = 0.0
     return scaled
 
@@ -284,6 +289,25 @@ def ppo_value_loss(newvalue, oldvalue, returns, clip_coef, clip_vloss):
     return 0.5 * torch.max(v_loss_unclipped, (v_clipped - returns) ** 2).mean()
 
 
+def ppo_loss(agent, batch, mb_inds, old_logstd, clip_coef, kl_beta, args):
+    """eq. 9 on the minibatch mb_inds [M] of the batch (obs, actions, and pi_old's log-probabilities, advantages,
+    values, returns and means): the loss to minimise, its three terms, and log r_t and r_t [M] (detached)."""
+    mb_obs, mb_actions, mb_logprobs, mb_advantages, mb_values, mb_returns, mb_means = (b[mb_inds] for b in batch)
+    _, newlogprob, entropy, newvalue, newmean = agent.get_action_and_value(mb_obs, mb_actions)
+    logratio = newlogprob - mb_logprobs
+    ratio = logratio.exp()  # r_t(theta)
+    if args.norm_adv and not args.norm_adv_batch:
+        mb_advantages = (mb_advantages - mb_advantages.mean()) / (mb_advantages.std() + 1e-8)
+    kl = gaussian_kl(mb_means, old_logstd, newmean, agent.actor_logstd) if args.loss.startswith("kl") else None
+    pg_loss = ppo_policy_loss(ratio, mb_advantages, kl, args.loss, clip_coef, kl_beta)
+    v_loss = ppo_value_loss(newvalue, mb_values, mb_returns, clip_coef, args.clip_vloss)
+    entropy_loss = entropy.mean()
+    # eq. 9 (L^{CLIP+VF+S}, or L^KLPEN / L^CPI with --loss): v_loss is already 0.5 x MSE, so the effective c1 of
+    # the paper's form is 0.5 x vf_coef = 0.25 at the default
+    loss = pg_loss - args.ent_coef * entropy_loss + v_loss * args.vf_coef
+    return loss, pg_loss, v_loss, entropy_loss, logratio.detach(), ratio.detach()
+
+
 def update_kl_beta(kl_beta, kl, d_targ):
     """Adaptive KL coefficient (section 4): halve beta below d_targ/1.5, double it above 1.5 d_targ."""
     if kl < d_targ / 1.5:
@@ -312,6 +336,7 @@ def main(args):
     envs = gym.vector.SyncVectorEnv(
         [make_env(args.env_id, i, args.capture_video, run.name) for i in range(args.num_envs)],
         autoreset_mode=gym.vector.AutoresetMode.SAME_STEP,  # the final observation arrives in info
+        copy=False,  # each step's observations are normalised into a new array before the next step reuses these
     )
     next_obs_raw, _ = run.reset(envs)  # seeded by --seed (--resume: see run_management)
     obs_dim = int(np.prod(envs.single_observation_space.shape))
@@ -329,7 +354,6 @@ def main(args):
     rewards = np.zeros((args.num_steps, args.num_envs), np.float32)
     terminations = np.zeros((args.num_steps, args.num_envs), np.float32)
     dones = np.zeros((args.num_steps, args.num_envs), np.float32)
-    kl_loss = args.loss.startswith("kl")  # only the KL variants read KL[pi_old || pi] of each sample
 
     # Normalisation state, episode statistics
     obs_rms, return_rms = RunningMeanStd(obs_dim), RunningMeanStd()
@@ -346,6 +370,9 @@ def main(args):
     next_obs = normalize_obs(next_obs_raw, obs_rms)
     writer = run.start(envs)  # runs/{run.name}: the tensorboard log, and the checkpoint
     start_time, start_step = time.time(), global_step
+    # --compile: the minibatch loss traced into one graph and its backward into another, at the first minibatch
+    # (clip and beta are then tensors, so that new values reuse the graphs)
+    loss_fn, compiling = (torch.compile(ppo_loss), True) if args.compile else (ppo_loss, False)
 
     with run:  # a Ctrl-C or SIGTERM ends the run at its next run.check(); leaving saves the last iteration
         for iteration in range(last_iteration + 1, args.num_iterations + 1):
@@ -367,7 +394,7 @@ def main(args):
                 actions[step] = action
 
                 # The sampled action is stored and scored; only the env sees it clipped to the bounds.
-                next_obs_raw, reward, terminated, truncated, infos = envs.step(np.clip(action, action_low, action_high))
+                next_obs_raw, reward, terminated, truncated, infos = envs.step(action.clip(action_low, action_high))
                 done = terminated | truncated
                 rewards[step] = reward
                 if args.scale_reward:
@@ -408,39 +435,26 @@ def main(args):
             if args.norm_adv and args.norm_adv_batch:  # once over the batch, not per minibatch
                 b_advantages = (b_advantages - b_advantages.mean()) / (b_advantages.std() + 1e-8)
 
-            clipfracs = []
+            batch = (b_obs, b_actions, b_logprobs, b_advantages, b_values, b_returns, b_means)
+            coefs = (clip_coef, kl_beta) if not args.compile else (torch.tensor(clip_coef), torch.tensor(kl_beta))
+            clipfracs, update_start = [], time.time()
             for epoch in range(args.update_epochs):
                 b_inds = torch.randperm(args.batch_size, device=device)
                 for start in range(0, args.batch_size, args.minibatch_size):
                     run.check()
                     mb_inds = b_inds[start : start + args.minibatch_size]
-                    mb_obs, mb_actions = b_obs[mb_inds], b_actions[mb_inds]
-                    _, newlogprob, entropy, newvalue, newmean = agent.get_action_and_value(mb_obs, mb_actions)
-                    logratio = newlogprob - b_logprobs[mb_inds]
-                    ratio = logratio.exp()  # r_t(theta)
-
-                    with torch.no_grad():
-                        old_approx_kl = (-logratio).mean()
-                        approx_kl = ((ratio - 1) - logratio).mean()
-                        clipfracs.append(((ratio - 1.0).abs() > clip_coef).float().mean())
-
-                    mb_advantages = b_advantages[mb_inds]
-                    if args.norm_adv and not args.norm_adv_batch:
-                        mb_advantages = (mb_advantages - mb_advantages.mean()) / (mb_advantages.std() + 1e-8)
-                    kl = gaussian_kl(b_means[mb_inds], old_logstd, newmean, agent.actor_logstd) if kl_loss else None
-
-                    pg_loss = ppo_policy_loss(ratio, mb_advantages, kl, args.loss, clip_coef, kl_beta)
-                    v_loss = ppo_value_loss(newvalue, b_values[mb_inds], b_returns[mb_inds], clip_coef, args.clip_vloss)
-                    entropy_loss = entropy.mean()
-                    # eq. 9 (L^{CLIP+VF+S}, or L^KLPEN / L^CPI with --loss): v_loss is already 0.5 x MSE, so the
-                    # effective c1 of the paper's form is 0.5 x vf_coef = 0.25 at the default
-                    loss = pg_loss - args.ent_coef * entropy_loss + v_loss * args.vf_coef
-
+                    loss, pg_loss, v_loss, entropy_loss, logratio, ratio = loss_fn(agent, batch, mb_inds, old_logstd,
+                                                                                   *coefs, args)  # fmt: skip
+                    clipfracs.append(((ratio - 1.0).abs() > clip_coef).float().mean())
                     optimizer.zero_grad()
                     loss.backward()
                     nn.utils.clip_grad_norm_(agent.parameters(), args.max_grad_norm or float("inf"))  # 0: no clipping
                     optimizer.step()
+                    if compiling:
+                        print(f"--compile: compiled the minibatch update in {time.time() - update_start:.1f} s")
+                        compiling = False
 
+                old_approx_kl, approx_kl = (-logratio).mean(), ((ratio - 1) - logratio).mean()  # the last minibatch's
                 if args.target_kl is not None and approx_kl > args.target_kl:
                     break
 

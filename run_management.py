@@ -93,9 +93,9 @@ RULES = {
 # --resume: the flags that may differ from the run's own in every script (none changes the run's results up to
 # where it stopped); a script's MAY_CHANGE adds its own
 MAY_CHANGE = {"total_timesteps", "checkpoint_every", "save_model", "cuda", "track", "wandb_project_name",
-              "wandb_entity", "capture_video", "eval_episodes", "eval_checkpoint", "resume"}  # fmt: skip
+              "wandb_entity", "capture_video", "eval_episodes", "eval_checkpoint", "resume", "compile"}  # fmt: skip
 # --resume: flags that this command line alone decides, never a checkpoint (a handed one could turn on W&B)
-OWN = {"track", "wandb_project_name", "wandb_entity", "capture_video", "cuda", "eval_episodes"}
+OWN = {"track", "wandb_project_name", "wandb_entity", "capture_video", "cuda", "eval_episodes", "compile"}
 EVAL_MAX_STEPS = 10_000  # where an evaluation episode of an env without a time limit is cut
 GIVEN_FLAGS = None  # the flags on the command line (parse_args), which --resume compares with the run's own
 PROG = os.path.basename(sys.argv[0])  # the script's file name, that error lines begin with (set by Run)

@@ -123,7 +123,9 @@ class RunningMeanStd:
         self.count = epsilon
 
     def update(self, x):
-        batch_mean, batch_var, batch_count = x.mean(axis=0), x.var(axis=0), x.shape[0]
+        # a batch of one row (one env) has that row as its mean and no variance: the same numbers, no reductions
+        batch_mean, batch_var = (x[0], 0.0) if x.shape[0] == 1 else (x.mean(axis=0), x.var(axis=0))
+        batch_count = x.shape[0]
         delta = batch_mean - self.mean
         total = self.count + batch_count
         self.mean = self.mean + delta * batch_count / total
@@ -140,7 +142,7 @@ class RunningMeanStd:
 
 def normalize_obs(obs, obs_rms, clip=10.0, epsilon=1e-8):
     """Observation normalisation with the running statistics, clipped to [-clip, clip]."""
-    return np.clip((obs - obs_rms.mean) / np.sqrt(obs_rms.var + epsilon), -clip, clip).astype(np.float32)
+    return ((obs - obs_rms.mean) / np.sqrt(obs_rms.var + epsilon)).clip(-clip, clip).astype(np.float32)
 
 
 def scale_reward(reward, discounted_return, return_rms, gamma, dones, clip=10.0, epsilon=1e-8):
@@ -150,7 +152,7 @@ def scale_reward(reward, discounted_return, return_rms, gamma, dones, clip=10.0,
     HalfCheetah investigation measures both rules)."""
     discounted_return[:] = discounted_return * gamma + reward
     return_rms.update(discounted_return)
-    scaled = np.clip(reward / np.sqrt(return_rms.var + epsilon), -clip, clip)
+    scaled = (reward / np.sqrt(return_rms.var + epsilon)).clip(-clip, clip)
     discounted_return[dones] = 0.0
     return scaled
 
@@ -345,6 +347,7 @@ def main(args):
     envs = gym.vector.SyncVectorEnv(
         [make_env(args.env_id, i, args.capture_video, run.name) for i in range(args.num_envs)],
         autoreset_mode=gym.vector.AutoresetMode.SAME_STEP,  # the final observation arrives in info
+        copy=False,  # each step's observations are normalised into a new array before the next step reuses these
     )
     next_obs_raw, _ = run.reset(envs)  # seeded by --seed (--resume: see run_management)
     obs_dim = int(np.prod(envs.single_observation_space.shape))
@@ -394,7 +397,7 @@ def main(args):
                 actions[step] = action
 
                 # The sampled action is stored and scored; only the env sees it clipped to the bounds.
-                next_obs_raw, reward, terminated, truncated, infos = envs.step(np.clip(action, action_low, action_high))
+                next_obs_raw, reward, terminated, truncated, infos = envs.step(action.clip(action_low, action_high))
                 done = terminated | truncated
                 rewards[step] = scale_reward(reward, discounted_return, return_rms, args.gamma, done)
                 terminations[step], dones[step] = (terminated if args.bootstrap_truncation else done), done
