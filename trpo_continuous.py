@@ -245,16 +245,17 @@ def compute_gae(rewards, values, next_values, terminations, dones, gamma, gae_la
     return advantages, advantages + values
 
 
-def flat_grad(y, params, create_graph=False):
+def flat_grad(y, params, create_graph=False, retain_graph=None):
     """dy/dparams as one flat vector [P]."""
-    return torch.cat([g.reshape(-1) for g in torch.autograd.grad(y, params, create_graph=create_graph)])
+    grads = torch.autograd.grad(y, params, create_graph=create_graph, retain_graph=retain_graph)
+    return torch.cat([g.reshape(-1) for g in grads])
 
 
-def fisher_vector_product(kl_fn, params, v, damping):
-    """(F + damping I) v, F the Hessian at theta_old of the mean KL[pi_old || pi_theta] that kl_fn() recomputes
-    (pi_old held fixed), by double backprop: F is never formed. v: [P] -> [P]."""
-    grad_kl = flat_grad(kl_fn(), params, create_graph=True)
-    return flat_grad(grad_kl @ v, params) + damping * v
+def fisher_vector_product(grad_kl, params, v, damping):
+    """(F + damping I) v, F the Hessian at theta_old of the mean KL[pi_old || pi_theta] (pi_old held fixed), by
+    double backprop through grad_kl, the KL's gradient with its graph (create_graph=True): F is never formed, and
+    the graph is kept for the next product. v: [P] -> [P]."""
+    return flat_grad(grad_kl @ v, params, retain_graph=True) + damping * v
 
 
 def conjugate_gradient(matrix_vector_product, b, iters, residual_tol=1e-10):
@@ -317,9 +318,10 @@ def trpo_step(objective, old_params, max_kl, cg_iters, cg_damping, backtrack_coe
     Returns line_search's (theta_new, improvement, KL, i, accepted)."""
     theta = old_params.detach().requires_grad_(True)
     g = flat_grad(objective(theta)[0], [theta])
+    grad_kl = flat_grad(objective(theta)[1], [theta], create_graph=True)  # built once for all of CG's products
 
     def fvp(v):
-        return fisher_vector_product(lambda: objective(theta)[1], [theta], v, cg_damping)
+        return fisher_vector_product(grad_kl, [theta], v, cg_damping)
 
     step_dir = conjugate_gradient(fvp, g, cg_iters)  # x = (F + lambda I)^-1 g
     # s = x sqrt(2 delta / x^T (F + lambda I) x)
