@@ -17,15 +17,15 @@ MODULE = "run_management.py"
 FENCE = "# ==================== Run management: not part of the algorithm; main calls it through Run ===================="
 # These differ by design: the defaults, the loop, the network and its action distribution, the env, and so how
 # a checkpoint's policy is rebuilt and evaluated. Atari's env check is ALE's; the MLP scripts share theirs.
-PER_SCRIPT = {"Args", "main", "Agent", "make_env", "load_policy", "evaluate", "check_env", "Run"}
+PER_SCRIPT = {"Args", "main", "Agent", "make_env", "load_policy", "evaluate", "check_env", "Run", "ppo_loss"}
 # Every PPO script has its own copy of these (a reader finds each piece in the file they are reading).
 PPO_CORE = {"layer_init", "compute_gae", "ppo_policy_loss", "ppo_value_loss", "update_kl_beta"}
 # Run management: none of it above the fence.
 RUN_MANAGEMENT = {"Run", "check_env", "load_policy", "evaluate", "VideoRecorder", "RULES", "MAY_CHANGE"}
 # The algorithm and its parts: none of it below the fence.
 ALGORITHM = {"Args", "make_env", "make_envs", "RunningMeanStd", "normalize_obs", "scale_reward", "MLP", "Agent",
-             "compute_gae", "ppo_policy_loss", "ppo_value_loss", "update_kl_beta", "trpo_step", "line_search",
-             "conjugate_gradient", "fisher_vector_product", "main"}  # fmt: skip
+             "compute_gae", "ppo_policy_loss", "ppo_loss", "ppo_value_loss", "update_kl_beta", "trpo_step",
+             "line_search", "conjugate_gradient", "fisher_vector_product", "main"}  # fmt: skip
 
 
 @functools.cache
