@@ -24,11 +24,12 @@ import trpo_continuous
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODULES = {m.__name__ + ".py": m for m in (ppo_continuous, ppo_discrete, ppo_atari, trpo_continuous)}
-DOCS = ["README.md", "benchmark/README.md", *sorted(os.path.relpath(p, ROOT) for p in glob.glob(os.path.join(ROOT, "docs", "*.md"))
-        + glob.glob(os.path.join(ROOT, "benchmark", "notes", "*.md")))]  # fmt: skip
+PAGES = glob.glob(os.path.join(ROOT, "docs", "*.md")) + glob.glob(os.path.join(ROOT, "benchmark", "notes", "*.md"))
+DOCS = ["README.md", "benchmark/README.md", *sorted(os.path.relpath(p, ROOT) for p in PAGES)]
 # CleanRL's scripts, which `python benchmark/baselines/fetch.py` writes (git-ignored): on a clone without them, a
 # command that runs one, or an experiment that imports one, is checked for its shell words and its file only
-FETCHED = {f"benchmark/baselines/cleanrl_{name}.py" for name in ("ppo_continuous_action", "ppo_atari", "atari_wrappers")}
+FETCHED = {f"benchmark/baselines/cleanrl_{n}.py" for n in ("ppo_continuous_action", "ppo_atari", "atari_wrappers")}
+FETCHED_NAMES = {os.path.basename(p) for p in FETCHED}
 NEEDS_FETCHED = {"benchmark/experiments/lockstep.py", "benchmark/experiments/wrapper_stack.py"}
 WRAPPER_STACK_SWITCHES = ("--life-reset", "--start", "--padding", "--max-on")  # wrapper_stack.py's own, with a value
 
@@ -106,8 +107,6 @@ def check_training_flags(script, flags):
     assert module, f"sweep.py --script {script}: not one of the scripts sweep.py runs"
     tyro.cli(module.Args, args=flags)  # a flag the script lacks, or a bad value, raises SystemExit
 
-
-FETCHED_NAMES = {os.path.basename(p) for p in FETCHED}
 
 
 def command_id(command):
