@@ -133,7 +133,7 @@ def test_every_command_in_the_docs_parses(env, script, flags, monkeypatch):
         return
     args = parse_as_script(path, flags, monkeypatch)
     if script == "benchmark/sweep.py" and "--" in flags:
-        sys.path.insert(0, os.path.join(ROOT, "benchmark"))
+        monkeypatch.syspath_prepend(os.path.join(ROOT, "benchmark"))
         import sweep
 
         run = args.script or sweep.PRESETS[args.preset]["script"]
