@@ -22,6 +22,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "benchmark"))
 import report  # noqa: E402
 import sweep  # noqa: E402
+import table1  # noqa: E402
 
 import ppo_discrete  # noqa: E402
 import run_management  # noqa: E402
@@ -345,7 +346,7 @@ def test_presets_and_variant_names():
     assert [r["seed"] for r in runs] == [1] * 77 + [2] * 77 + [3] * 77  # a first complete table, then more seeds
     assert all(r["variant"].startswith("loss_") for r in runs)  # the directory names the objective first
     assert all(r["flags"][-len(sweep.TABLE1):] == sweep.TABLE1 for r in runs)
-    assert {report.table1_label(r["flags"]) for r in runs} == set(json.load(open(os.path.join(ROOT, "benchmark", "reference.json")))["table1"])
+    assert {table1.table1_label(r["flags"]) for r in runs} == set(json.load(open(os.path.join(ROOT, "benchmark", "reference.json")))["table1"])
     assert sweep.variant_name([]) == "default"
     assert sweep.variant_name(["--loss", "clip", "--clip-coef", "0.1"]) == "loss_clip_clip-coef_0.1"
     assert sweep.variant_name(["--init-logstd", "-0.5"]) == "init-logstd_-0.5" != sweep.variant_name(["--init-logstd", "0.5"])
@@ -387,6 +388,10 @@ def test_sweep_refuses_bad_options_in_one_line_before_writing(options, message, 
         ("report.py", ["{runs}", "--reference", "{missing}"], "cannot read --reference"),
         ("report.py", ["{runs}", "--reference", "{not_json}"], "cannot read --reference"),
         ("report.py", ["{runs}", "--bootstrap-reps", "0"], "--bootstrap-reps 0: pass at least 1"),
+        ("table1.py", ["{missing}"], "no directory"),
+        ("table1.py", ["{runs}"], "these runs of ppo_continuous.py hold none: pass the runs of `sweep.py --preset table1`"),
+        ("table1.py", ["{runs}", "--reference", "{missing}"], "cannot read --reference"),
+        ("table1.py", ["{runs}", "--bootstrap-reps", "0"], "--bootstrap-reps 0: pass at least 1"),
         ("windows.py", ["{missing}", "--env-id", "X-v0", "--out", "{runs}/w"], "no directory"),
         ("windows.py", ["{runs}", "--env-id", "X-v0", "--out", "{runs}/w", "--window", "0"], "--window must be at least 1"),
         ("windows.py", ["{runs}", "--env-id", "X-v0", "--out", "{runs}/w", "--window", "10", "--from-step", "5"], "--from-step must be at least"),
@@ -517,6 +522,9 @@ def test_report_tables_and_plots_have_the_right_numbers(tmp_path):
     # a crashed writer: the log went on to step 3000, the events end at 2000; a run.json cut short
     assert "left out ppo_continuous/x_1/HalfCheetah-v4/seed6: its events end at step 2000 but its log.txt at step 3000" in proc.stdout
     assert "left out ppo_continuous/x_1/HalfCheetah-v4/seed7: its run.json cannot be read" in proc.stdout
+    # one env: aggregate.md, but no performance profile, and a line that says so
+    assert "no performance_profile.png: no script and variant ran 3 envs or more" in proc.stdout
+    assert (out / "aggregate.md").exists() and not (out / "performance_profile.png").exists()
     table = (out / "ppo_continuous.md").read_text()
     # 15.5 and 31.0: mean 23.25, std 7.75; steps 2000; wall time 120 s; SPS: the last logged value
     assert "| ours: x_1 | 1, 2 | 23.25 ± 7.75 | 15.5, 31.0 | 2k | 2.0 min | 200 |" in table, table
@@ -607,10 +615,11 @@ def test_table1_normalised_score(tmp_path):
     expected_clip = np.mean([1.0, (1000 - hop) / (2000 - hop)])
     expected_kl = np.mean([(500 - hc) / (1000 - hc), 1.0])
     proc = subprocess.run(
-        [sys.executable, os.path.join(ROOT, "benchmark", "report.py"), str(tmp_path / "runs"), "--out", str(tmp_path / "out"), "--bootstrap-reps", "300"],
+        [sys.executable, os.path.join(ROOT, "benchmark", "table1.py"), str(tmp_path / "runs"), "--out", str(tmp_path / "out"), "--bootstrap-reps", "300"],
         capture_output=True, text=True,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["table1.md", "table1_curves.png"]  # the general report is report.py's
     table = (tmp_path / "out" / "table1.md").read_text()
     assert f"| clipping, eps = 0.2 | 2 | {expected_clip:.2f} | 0.82 |" in table, table
     assert f"| fixed KL, beta = 3 | 2 | {expected_kl:.2f} | 0.72 |" in table, table
@@ -629,19 +638,25 @@ def test_table1_normalised_score(tmp_path):
 
 def test_table1_refuses_an_objective_run_under_two_protocols(tmp_path):
     """Runs of one objective whose other flags differ (the step size annealed or not) are not averaged into one
-    Table 1 row: report.py writes its other tables, no table1.md, and says why in one line."""
+    Table 1 row: table1.py writes nothing and says why in one line, exit code 2; runs of one objective alone are
+    refused the same way. report.py writes no table1.md of its own."""
     for seed in (1, 2):
         fake_run(tmp_path / "runs", "ppo_continuous.py", "Hopper-v4", seed, ["--loss", "clip", "--no-anneal-lr"], np.full(12, 1.0))
         fake_run(tmp_path / "runs", "ppo_continuous.py", "Hopper-v4", seed, ["--loss", "clip"], np.full(12, 2.0))
         fake_run(tmp_path / "runs", "ppo_continuous.py", "Hopper-v4", seed, ["--loss", "none"], np.full(12, 3.0))
-    proc = subprocess.run(
-        [sys.executable, os.path.join(ROOT, "benchmark", "report.py"), str(tmp_path / "runs"), "--out", str(tmp_path / "out"), "--bootstrap-reps", "300"],
-        capture_output=True, text=True,
-    )  # fmt: skip
+        fake_run(tmp_path / "one", "ppo_continuous.py", "Hopper-v4", seed, ["--loss", "none"], np.full(12, 3.0))
+    script = os.path.join(ROOT, "benchmark", "table1.py")
+    proc = subprocess.run([sys.executable, script, str(tmp_path / "runs"), "--out", str(tmp_path / "out"), "--bootstrap-reps", "300"],
+                          capture_output=True, text=True)  # fmt: skip
+    assert proc.returncode == 2 and not (tmp_path / "out").exists()
+    assert proc.stderr == ("table1.py: error: the runs of clipping, eps = 0.2 differ in other flags (--loss clip | --loss clip --no-anneal-lr); "
+                           "report each protocol's runs from a runs directory of its own (sweep.py --runs-dir)\n"), proc.stderr
+    proc = subprocess.run([sys.executable, script, str(tmp_path / "one"), "--out", str(tmp_path / "out")], capture_output=True, text=True)
+    assert proc.returncode == 2 and "hold only no clipping or penalty: pass the runs of" in proc.stderr and not (tmp_path / "out").exists()
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "benchmark", "report.py"), str(tmp_path / "runs"), "--out", str(tmp_path / "report"), "--bootstrap-reps", "300"],
+                          capture_output=True, text=True)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
-    assert (tmp_path / "out" / "ppo_continuous.md").exists() and not (tmp_path / "out" / "table1.md").exists()
-    assert ("report.py: no table1.md: the runs of clipping, eps = 0.2 differ in other flags (--loss clip | --loss clip --no-anneal-lr); "
-            "report each protocol's runs from a runs directory of its own (sweep.py --runs-dir)") in proc.stderr.splitlines(), proc.stderr
+    assert (tmp_path / "report" / "ppo_continuous.md").exists() and not (tmp_path / "report" / "table1.md").exists()
 
 
 def test_table1_rank_correlation():
@@ -651,12 +666,12 @@ def test_table1_rank_correlation():
     paper = json.load(open(os.path.join(ROOT, "benchmark", "reference.json")))["table1"]
     ours = {"no clipping or penalty": 0.1, "clipping, eps = 0.1": 0.9, "clipping, eps = 0.2": 0.8, "clipping, eps = 0.3": 0.7}
     assert [paper[label] for label in ours] == [-0.39, 0.76, 0.82, 0.70]
-    assert report.table1_rank_lines(ours, paper) == [
+    assert table1.table1_rank_lines(ours, paper) == [
         "Spearman's rank correlation of ours with the paper's over the 4 settings: 0.80.",
         "Spearman's rank correlation of ours with the paper's over the 3 settings with a clip or a penalty: 0.50.",
     ]
     del ours["no clipping or penalty"]
-    assert report.table1_rank_lines(ours, paper) == ["Spearman's rank correlation of ours with the paper's over the 3 settings: 0.50."]
+    assert table1.table1_rank_lines(ours, paper) == ["Spearman's rank correlation of ours with the paper's over the 3 settings: 0.50."]
 
 
 def test_table1_peaks_finds_the_best_window_and_the_last(tmp_path):

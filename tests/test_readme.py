@@ -1,9 +1,14 @@
-"""What README.md shows a user, run as a user would: every command in its code blocks parses, the files it
-links exist, and its checkpoint commands (train, stop, resume, evaluate, W&B with videos) run as subprocesses
-from a scratch directory, shortened by --total-timesteps only."""
+"""What the documentation shows a user, run as a user would: every command in the code blocks of README.md,
+benchmark/README.md and the pages they lead to (docs/, benchmark/notes/) parses as the script it names reads its
+flags, without training; every relative link and image in those pages leads to a file (and a heading) that
+exists; and README.md's checkpoint commands (train, stop, resume, evaluate, W&B with videos) run as
+subprocesses from a scratch directory, shortened by --total-timesteps only."""
 
+import argparse
+import glob
 import os
 import re
+import runpy
 import shlex
 import signal
 import subprocess
@@ -19,42 +24,146 @@ import trpo_continuous
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODULES = {m.__name__ + ".py": m for m in (ppo_continuous, ppo_discrete, ppo_atari, trpo_continuous)}
+PAGES = glob.glob(os.path.join(ROOT, "docs", "*.md")) + glob.glob(os.path.join(ROOT, "benchmark", "notes", "*.md"))
+DOCS = ["README.md", "benchmark/README.md", *sorted(os.path.relpath(p, ROOT) for p in PAGES)]
+# CleanRL's scripts, which `python benchmark/baselines/fetch.py` writes (git-ignored): on a clone without them, a
+# command that runs one, or an experiment that imports one, is checked for its shell words and its file only
+FETCHED = {f"benchmark/baselines/cleanrl_{n}.py" for n in ("ppo_continuous_action", "ppo_atari", "atari_wrappers")}
+FETCHED_NAMES = {os.path.basename(p) for p in FETCHED}
+NEEDS_FETCHED = {"benchmark/experiments/lockstep.py", "benchmark/experiments/wrapper_stack.py"}
+WRAPPER_STACK_SWITCHES = ("--life-reset", "--start", "--padding", "--max-on")  # wrapper_stack.py's own, with a value
 
 
-def readme():
-    with open(os.path.join(ROOT, "README.md")) as f:
+def read(doc):
+    with open(os.path.join(ROOT, doc)) as f:
         return f.read()
 
 
-def commands():
-    """Each `python ...` command in README.md's bash blocks: (environment words, script, flags)."""
+def readme():
+    return read("README.md")
+
+
+def shell_lines(block):
+    """A bash block's commands, one a line: continuation lines joined, a `for V in A B; do CMD; done` loop written
+    out once per value, comments dropped."""
+    block = block.replace("\\\n", " ")
+    for var, values, body in re.findall(r"^for (\w+) in (.*?); do\n(.*?)\ndone$", block, re.S | re.M):
+        block = block.replace(f"for {var} in {values}; do\n{body}\ndone",
+                              "\n".join(body.replace(f"${var}", value) for value in shlex.split(values)))  # fmt: skip
+    return [line.split(" #")[0] for line in block.splitlines() if not line.lstrip().startswith("#")]
+
+
+def commands(docs=("README.md",)):
+    """Each `python ...` command in the docs' bash blocks: (environment words, script, flags)."""
     found = []
-    for block in re.findall(r"```bash\n(.*?)```", readme(), re.S):
-        for line in block.replace("\\\n", " ").splitlines():
-            for part in line.split("#")[0].split("&&"):
-                words = shlex.split(part.replace("<run_name>", "RUN"))
-                env = [w for w in words if re.fullmatch(r"[A-Z_]+=\S*", w)]
-                words = words[len(env) :]
-                if words[:1] == ["python"] and words[1:2] != ["-m"]:
-                    found.append((env, words[1], words[2:]))
+    for doc in docs:
+        for block in re.findall(r"```bash\n(.*?)```", read(doc), re.S):
+            for line in shell_lines(block):
+                for part in line.split("&&"):
+                    words = shlex.split(part.replace("<run_name>", "RUN").replace("<run>", "RUN"))
+                    env = [w for w in words if re.fullmatch(r"[A-Z_]+=\S*", w)]
+                    words = words[len(env) :]
+                    if words[:1] in (["python"], ["python3"]) and words[1:2] != ["-m"]:
+                        found.append((env, words[1], words[2:]))
+                    elif words[:1] == ["bash"]:
+                        found.append((env, words[1], None))
     return found
 
 
-@pytest.mark.parametrize("env, script, flags", commands(), ids=lambda c: c if isinstance(c, str) else None)
-def test_every_command_in_the_readme_parses(env, script, flags, tmp_path):
-    """Our scripts' flags parse as tyro reads them; a benchmark script answers --help."""
+class Parsed(Exception):
+    """Raised in place of running a benchmark script, once its argparse parser has accepted the flags."""
+
+    def __init__(self, namespace):
+        super().__init__()
+        self.namespace = namespace
+
+
+def parse_as_script(path, flags, monkeypatch):
+    """Runs the script up to its parse_args, with these flags, and stops there: argparse's own check (an
+    unknown flag, a bad value) ends in SystemExit. Returns the parsed namespace."""
+    real = argparse.ArgumentParser.parse_args
+
+    def parse_then_stop(self, args=None, namespace=None):
+        raise Parsed(real(self, args, namespace))
+
+    monkeypatch.setattr(argparse.ArgumentParser, "parse_args", parse_then_stop)
+    monkeypatch.setattr(sys, "argv", [path, *flags])
+    monkeypatch.syspath_prepend(os.path.dirname(path))  # as python puts the script's folder first
+    with pytest.raises(Parsed) as parsed:
+        runpy.run_path(path, run_name="__main__")
+    return parsed.value.namespace
+
+
+def check_training_flags(script, flags):
+    """The flags a sweep passes after `--` to each run, parsed as the script it runs reads them."""
+    if script in FETCHED_NAMES:
+        return  # CleanRL's own script: run as it is, its flags its own
+    if script == "wrapper_stack.py":  # its switches are taken off first; the rest are ppo_atari.py's
+        flags = [f for f in flags if f != "--no-life-reset"]
+        for switch in WRAPPER_STACK_SWITCHES:
+            if switch in flags:
+                del flags[flags.index(switch) : flags.index(switch) + 2]
+    module = MODULES.get(script) or (ppo_atari if script in ("fire_at_start.py", "wrapper_stack.py") else None)
+    assert module, f"sweep.py --script {script}: not one of the scripts sweep.py runs"
+    tyro.cli(module.Args, args=flags)  # a flag the script lacks, or a bad value, raises SystemExit
+
+
+
+def command_id(command):
+    env, script, flags = command
+    return " ".join([*env, script, *(flags or [])])[:150]
+
+
+ALL_COMMANDS = commands(DOCS)
+
+
+@pytest.mark.parametrize("env, script, flags", ALL_COMMANDS, ids=[command_id(c) for c in ALL_COMMANDS])
+def test_every_command_in_the_docs_parses(env, script, flags, monkeypatch):
+    """Our scripts' flags parse as tyro reads them; a benchmark script's as its argparse parser reads them, the
+    script stopped there; sweep.py's flags after `--` as the script it runs reads them; a `bash` script exists."""
+    path = os.path.join(ROOT, script)
+    fetched = all(os.path.exists(os.path.join(ROOT, p)) for p in FETCHED)
+    if script in FETCHED and not os.path.exists(path):
+        return  # written by benchmark/baselines/fetch.py: the command's shell words parsed, nothing more to check
+    assert os.path.isfile(path), f"{script}: no such file"
+    if flags is None or (script in NEEDS_FETCHED and not fetched):
+        return  # a shell script, or an experiment that imports CleanRL's wrappers, absent here: the file exists
     if script in MODULES:
         tyro.cli(MODULES[script].Args, args=flags)  # a flag the script lacks, or a bad value, raises SystemExit
-    else:
-        proc = subprocess.run([sys.executable, os.path.join(ROOT, script), "--help"], cwd=tmp_path, capture_output=True,
-                              text=True, timeout=120)  # fmt: skip
-        assert proc.returncode == 0, proc.stderr
+        return
+    args = parse_as_script(path, flags, monkeypatch)
+    if script == "benchmark/sweep.py" and "--" in flags:
+        monkeypatch.syspath_prepend(os.path.join(ROOT, "benchmark"))
+        import sweep
+
+        run = args.script or sweep.PRESETS[args.preset]["script"]
+        check_training_flags(run, flags[flags.index("--") + 1 :])
 
 
-def test_every_file_the_readme_links_exists():
-    for target in re.findall(r"\]\(([^)#\s]+)", readme()):
-        if not target.startswith("http"):
-            assert os.path.exists(os.path.join(ROOT, target)), target
+def anchors(doc):
+    """GitHub's anchors of a Markdown file's headings: lower case, punctuation dropped, spaces to hyphens."""
+    text = re.sub(r"```.*?```", "", read(doc), flags=re.S)
+    return {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-") for h in re.findall(r"^#+ (.*)$", text, re.M)}
+
+
+@pytest.mark.parametrize("doc", DOCS)
+def test_every_relative_link_in_the_docs_exists(doc):
+    """Each link and image that is not a URL names a file that exists, relative to the page; a #heading after it
+    (or alone, for the page itself) names a heading of that page."""
+    text = re.sub(r"```.*?```", "", read(doc), flags=re.S)
+    for link in re.findall(r"\]\(([^)\s]+)\)", text):
+        if re.match(r"[a-z]+:", link):
+            continue
+        target, _, anchor = link.partition("#")
+        page = os.path.normpath(os.path.join(os.path.dirname(doc), target)) if target else doc
+        assert os.path.exists(os.path.join(ROOT, page)), f"{doc}: {link}: no file {page}"
+        if anchor:
+            assert anchor in anchors(page), f"{doc}: {link}: no heading #{anchor} in {page}"
+
+
+def test_the_readme_and_the_benchmark_readme_stay_short():
+    """A new user reads them in two minutes; the investigations live in benchmark/notes/."""
+    assert len(readme().splitlines()) <= 200 and len(read("benchmark/README.md").splitlines()) <= 250
 
 
 def test_the_checkpoint_commands_run_as_shown(tmp_path):

@@ -14,6 +14,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import report  # noqa: E402
+import table1  # noqa: E402
 
 parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
 parser.add_argument("runs_dir")
@@ -34,7 +35,7 @@ if not os.path.isdir(args.runs_dir):
 
 rows = {}
 for run in report.load_runs(args.runs_dir):
-    label = report.table1_run_label(run)
+    label = table1.table1_run_label(run)
     returns = run["episode_returns"]
     if label is None or run["env_id"] != args.env_id or len(returns) < args.window:
         continue
@@ -49,7 +50,7 @@ with open(os.path.join(report.HERE, "reference.json")) as f:
     paper = json.load(f)["table1"]
 print(f"{args.env_id}: per seed, the best mean over {args.window} consecutive episodes (at step) -> the last one")
 print("\n| objective | seeds: best (at step) -> final |\n|---|---|")
-for label in report.table1_order(rows, paper):
+for label in table1.table1_order(rows, paper):
     cells = [f"{seed}: {report.fmt_return(peak)} ({report.fmt_steps(int(step))}) -> {report.fmt_return(final)}"
              for seed, peak, step, final in sorted(rows[label])]
     print(f"| {label} | {'; '.join(cells)} |")
