@@ -376,15 +376,21 @@ class Run:
         reward that is not finite, or a failing env, ends it in one line naming the env as the cause."""
         self.envs, args, step, steps = envs, self.args, envs.step, [0]
 
-        def checked_step(actions):
+        video = ", or run without --capture-video" if args.capture_video else ""
+        cause_and_fix = f"({{}}): check {args.env_id}, e.g. that its observations keep one shape{video}"
+
+        def checked_step(actions):  # on every step: the message is only made when the env fails
             steps[0] += 1
-            video = ", or run without --capture-video" if args.capture_video else ""
-            with failing(f"the env failed at its step {steps[0]} ({{}}): check {args.env_id}, e.g. that its "
-                         f"observations keep one shape{video}"):  # fmt: skip
+            try:
                 result = step(actions)
-            final = [obs for obs in result[4].get("final_obs", []) if obs is not None]  # SAME_STEP: episodes' ends
-            for what, value in (("observation", result[0]), ("reward", result[1]), ("observation", final)):
+            except Exception:
+                with failing(f"the env failed at its step {steps[0]} " + cause_and_fix):
+                    raise
+            for what, value in (("observation", result[0]), ("reward", result[1])):
                 check_finite_output(value, what, steps[0], args.env_id, self.holds)
+            if "final_obs" in result[4]:  # SAME_STEP: an episode ended; its last observation, None for the others
+                final = [obs for obs in result[4]["final_obs"] if obs is not None]
+                check_finite_output(final, "observation", steps[0], args.env_id, self.holds)
             return result
 
         envs.step = checked_step
