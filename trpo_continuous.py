@@ -49,6 +49,9 @@ class Args:
     bootstrap_truncation: bool = True
     """bootstrap a time-limit truncation with gamma * V(final observation); with --no-bootstrap-truncation a
     truncation zeroes the bootstrap as a termination does (CleanRL's and openai/baselines' rule)"""
+    scale_reward: bool = True
+    """scale rewards by the running std of the discounted return, clipped to [-10, 10], as ppo_continuous.py does;
+    sb3-contrib's TRPO trains on raw rewards (--no-scale-reward)"""
     norm_adv: bool = True
     """toggles advantages normalization (over the whole batch)"""
     init_logstd: float = 0.0
@@ -57,7 +60,7 @@ class Args:
     max_kl: float = 0.01
     """delta: the trust region's radius, the largest mean KL[pi_old || pi] a policy step may take"""
     cg_iters: int = 10
-    """conjugate gradient iterations for F x = g"""
+    """conjugate gradient iterations for (F + damping I) x = g"""
     cg_damping: float = 0.1
     """damping added to the Fisher-vector products, (F + damping I) v"""
     backtrack_coef: float = 0.8
@@ -396,7 +399,9 @@ def main(args):
                 # The sampled action is stored and scored; only the env sees it clipped to the bounds.
                 next_obs_raw, reward, terminated, truncated, infos = envs.step(np.clip(action, action_low, action_high))
                 done = terminated | truncated
-                rewards[step] = scale_reward(reward, discounted_return, return_rms, args.gamma, done)
+                rewards[step] = reward
+                if args.scale_reward:
+                    rewards[step] = scale_reward(reward, discounted_return, return_rms, args.gamma, done)
                 terminations[step], dones[step] = (terminated if args.bootstrap_truncation else done), done
                 obs_rms.update(next_obs_raw)
                 next_obs = normalize_obs(next_obs_raw, obs_rms)
