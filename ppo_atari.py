@@ -190,20 +190,20 @@ class Agent(nn.Module):
         return self.critic(self.network(x / 255.0)).squeeze(-1)
 
     def get_action_and_value(self, x, action=None):
-        """Returns action [B], its log-probability [B], entropy [B], value [B] and the normalised logits
-        [B, A] (log_softmax: every action's log-probability)."""
+        """Returns action [B], its log-probability [B], entropy [B], value [B] and every action's
+        log-probability [B, A] (log_softmax of the actor's logits)."""
         hidden = self.network(x / 255.0)  # frames become floats here, one minibatch at a time
-        logits = F.log_softmax(self.actor(hidden), dim=-1)
+        all_logprobs = F.log_softmax(self.actor(hidden), dim=-1)
         if action is None:
-            action = torch.multinomial(logits.exp(), 1).squeeze(-1)  # a draw from the categorical scored below
-        logprob = logits.gather(-1, action.long().unsqueeze(-1)).squeeze(-1)
-        entropy = -(logits.exp() * logits).sum(-1)
-        return action, logprob, entropy, self.critic(hidden).squeeze(-1), logits
+            action = torch.multinomial(all_logprobs.exp(), 1).squeeze(-1)  # a draw from the categorical scored below
+        logprob = all_logprobs.gather(-1, action.long().unsqueeze(-1)).squeeze(-1)
+        entropy = -(all_logprobs.exp() * all_logprobs).sum(-1)
+        return action, logprob, entropy, self.critic(hidden).squeeze(-1), all_logprobs
 
 
-def categorical_kl(logits_old, logits):
-    """KL[pi_old || pi] of two categorical distributions given by normalised logits (log_softmax): [B, A] -> [B]."""
-    return (logits_old.exp() * (logits_old - logits)).sum(-1)
+def categorical_kl(all_logprobs_old, all_logprobs):
+    """KL[pi_old || pi] of two categorical distributions given by every action's log-probability: [B, A] -> [B]."""
+    return (all_logprobs_old.exp() * (all_logprobs_old - all_logprobs)).sum(-1)
 
 
 def compute_gae(rewards, values, next_values, terminations, dones, gamma, gae_lambda):
@@ -285,7 +285,7 @@ def main(args):
     logprobs = torch.zeros((args.num_steps, args.num_envs), device=device)
     values = torch.zeros((args.num_steps, args.num_envs), device=device)
     kl_loss = args.loss.startswith("kl")  # only the KL variants read log pi_old(.|s) of every action
-    logits = torch.zeros((args.num_steps, args.num_envs, n_actions), device=device) if kl_loss else None
+    all_logprobs = torch.zeros((args.num_steps, args.num_envs, n_actions), device=device) if kl_loss else None
     final_values = np.zeros((args.num_steps, args.num_envs), np.float32)  # V(final obs) where a step truncated
     rewards = np.zeros((args.num_steps, args.num_envs), np.float32)
     terminations = np.zeros((args.num_steps, args.num_envs), np.float32)
@@ -321,10 +321,10 @@ def main(args):
                 global_step += args.num_envs
                 obs[step] = next_obs
                 with torch.no_grad():
-                    action, logprob, _, value, step_logits = agent.get_action_and_value(next_obs)
+                    action, logprob, _, value, step_all_logprobs = agent.get_action_and_value(next_obs)
                 actions[step], logprobs[step], values[step] = action, logprob, value
                 if kl_loss:
-                    logits[step] = step_logits
+                    all_logprobs[step] = step_all_logprobs
 
                 frames, reward, game_over, truncated, infos = envs.step(action.cpu().numpy())  # the one copy out
                 next_obs = torch.as_tensor(frames, device=device)  # the one copy in
@@ -362,7 +362,7 @@ def main(args):
             b_obs = obs.reshape((-1,) + obs_shape)  # still uint8
             b_actions = actions.reshape(-1)
             b_logprobs = logprobs.reshape(-1)
-            b_logits = logits.reshape(-1, n_actions) if kl_loss else None
+            b_all_logprobs = all_logprobs.reshape(-1, n_actions) if kl_loss else None
             b_values = values.reshape(-1)
 
             # Optimise: K epochs of minibatch Adam on the N*T samples
@@ -376,7 +376,7 @@ def main(args):
                     run.check()
                     mb_inds = b_inds[start : start + args.minibatch_size]
                     mb_obs, mb_actions = b_obs[mb_inds], b_actions[mb_inds]
-                    _, newlogprob, entropy, newvalue, new_logits = agent.get_action_and_value(mb_obs, mb_actions)
+                    _, newlogprob, entropy, newvalue, new_all_logprobs = agent.get_action_and_value(mb_obs, mb_actions)
                     logratio = newlogprob - b_logprobs[mb_inds]
                     ratio = logratio.exp()  # r_t(theta)
 
@@ -388,7 +388,7 @@ def main(args):
                     mb_advantages = b_advantages[mb_inds]
                     if args.norm_adv:
                         mb_advantages = (mb_advantages - mb_advantages.mean()) / (mb_advantages.std() + 1e-8)
-                    kl = categorical_kl(b_logits[mb_inds], new_logits) if kl_loss else None
+                    kl = categorical_kl(b_all_logprobs[mb_inds], new_all_logprobs) if kl_loss else None
 
                     pg_loss = ppo_policy_loss(ratio, mb_advantages, kl, args.loss, clip_coef, kl_beta)
                     v_loss = ppo_value_loss(newvalue, b_values[mb_inds], b_returns[mb_inds], clip_coef, args.clip_vloss)
@@ -407,7 +407,8 @@ def main(args):
 
             if args.loss == "kl-adaptive":  # d = E_t[KL] after the update, then the beta rule
                 with torch.no_grad():
-                    mean_kl = categorical_kl(b_logits, agent.get_action_and_value(b_obs, b_actions)[4]).mean().item()
+                    new_all_logprobs = agent.get_action_and_value(b_obs, b_actions)[4]
+                    mean_kl = categorical_kl(b_all_logprobs, new_all_logprobs).mean().item()
                 kl_beta = update_kl_beta(kl_beta, mean_kl, args.kl_adaptive_target)
 
             run.end_iteration((pg_loss, v_loss), iteration=iteration, global_step=global_step, kl_beta=kl_beta)

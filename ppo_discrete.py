@@ -159,12 +159,12 @@ class Agent(nn.Module):
 
     def get_action_and_value(self, x, action):
         """Scores actions taken in the rollout (sampled there from a numpy copy of the actor): returns the
-        action [B], its log-probability [B], entropy [B], value [B] and the normalised logits [B, A]
-        (log_softmax: every action's log-probability)."""
-        logits = F.log_softmax(self.actor(x), dim=-1)
-        logprob = logits.gather(-1, action.long().unsqueeze(-1)).squeeze(-1)
-        entropy = -(logits.exp() * logits).sum(-1)
-        return action, logprob, entropy, self.get_value(x), logits
+        action [B], its log-probability [B], entropy [B], value [B] and every action's log-probability [B, A]
+        (log_softmax of the actor's logits)."""
+        all_logprobs = F.log_softmax(self.actor(x), dim=-1)
+        logprob = all_logprobs.gather(-1, action.long().unsqueeze(-1)).squeeze(-1)
+        entropy = -(all_logprobs.exp() * all_logprobs).sum(-1)
+        return action, logprob, entropy, self.get_value(x), all_logprobs
 
 
 def mlp_to_numpy(mlp):
@@ -179,9 +179,9 @@ def numpy_mlp(layers, x):
     return np.tanh(np.tanh(x @ w1 + b1) @ w2 + b2) @ w3 + b3
 
 
-def categorical_kl(logits_old, logits):
-    """KL[pi_old || pi] of two categorical distributions given by normalised logits (log_softmax): [B, A] -> [B]."""
-    return (logits_old.exp() * (logits_old - logits)).sum(-1)
+def categorical_kl(all_logprobs_old, all_logprobs):
+    """KL[pi_old || pi] of two categorical distributions given by every action's log-probability: [B, A] -> [B]."""
+    return (all_logprobs_old.exp() * (all_logprobs_old - all_logprobs)).sum(-1)
 
 
 def compute_gae(rewards, values, next_values, terminations, dones, gamma, gae_lambda):
@@ -265,6 +265,7 @@ def main(args):
     rewards = np.zeros((args.num_steps, args.num_envs), np.float32)
     terminations = np.zeros((args.num_steps, args.num_envs), np.float32)
     dones = np.zeros((args.num_steps, args.num_envs), np.float32)
+    kl_loss = args.loss.startswith("kl")  # only the KL variants read KL[pi_old || pi] of each sample
 
     # Episode statistics
     episode_return, episode_length = np.zeros(args.num_envs), np.zeros(args.num_envs, dtype=np.int64)
@@ -319,7 +320,7 @@ def main(args):
             b_obs = torch.as_tensor(obs.reshape(-1, obs_dim), device=device)
             b_actions = torch.as_tensor(actions.reshape(-1), device=device)
             with torch.no_grad():
-                _, b_logprobs, _, b_values, b_logits = agent.get_action_and_value(b_obs, b_actions)
+                _, b_logprobs, _, b_values, b_all_logprobs = agent.get_action_and_value(b_obs, b_actions)
                 next_values = agent.get_value(torch.as_tensor(bootstrap_obs.reshape(-1, obs_dim), device=device))
             shape = (args.num_steps, args.num_envs)
             advantages, returns = compute_gae(
@@ -338,7 +339,7 @@ def main(args):
                     run.check()
                     mb_inds = b_inds[start : start + args.minibatch_size]
                     mb_obs, mb_actions = b_obs[mb_inds], b_actions[mb_inds]
-                    _, newlogprob, entropy, newvalue, new_logits = agent.get_action_and_value(mb_obs, mb_actions)
+                    _, newlogprob, entropy, newvalue, new_all_logprobs = agent.get_action_and_value(mb_obs, mb_actions)
                     logratio = newlogprob - b_logprobs[mb_inds]
                     ratio = logratio.exp()  # r_t(theta)
 
@@ -350,7 +351,7 @@ def main(args):
                     mb_advantages = b_advantages[mb_inds]
                     if args.norm_adv:
                         mb_advantages = (mb_advantages - mb_advantages.mean()) / (mb_advantages.std() + 1e-8)
-                    kl = categorical_kl(b_logits[mb_inds], new_logits) if args.loss.startswith("kl") else None
+                    kl = categorical_kl(b_all_logprobs[mb_inds], new_all_logprobs) if kl_loss else None
 
                     pg_loss = ppo_policy_loss(ratio, mb_advantages, kl, args.loss, clip_coef, kl_beta)
                     v_loss = ppo_value_loss(newvalue, b_values[mb_inds], b_returns[mb_inds], clip_coef, args.clip_vloss)
@@ -369,7 +370,8 @@ def main(args):
 
             if args.loss == "kl-adaptive":  # d = E_t[KL] after the update, then the beta rule
                 with torch.no_grad():
-                    mean_kl = categorical_kl(b_logits, F.log_softmax(agent.actor(b_obs), dim=-1)).mean().item()
+                    new_all_logprobs = F.log_softmax(agent.actor(b_obs), dim=-1)
+                    mean_kl = categorical_kl(b_all_logprobs, new_all_logprobs).mean().item()
                 kl_beta = update_kl_beta(kl_beta, mean_kl, args.kl_adaptive_target)
 
             run.end_iteration((pg_loss, v_loss), iteration=iteration, global_step=global_step, kl_beta=kl_beta)
