@@ -1,19 +1,45 @@
 """PPO for Atari from pixels, single file.
 
-Proximal Policy Optimization (Schulman et al. 2017, arXiv 1707.06347) with the paper's Atari settings
-(Table 5): 8 actors x 128 steps, 4 epochs of 4 minibatches, lr 2.5e-4 annealed, clip 0.1, a Nature CNN
-trunk shared by the policy and value heads. Three defaults differ from Table 5, as in CleanRL's
-ppo_atari.py: 4 epochs (paper: 3); --vf-coef 0.5 on a value loss that is already half the squared error,
-so eq. 9's c1 is 0.25 (paper: 1); and a constant clip (paper: annealed with the learning rate, which
---anneal-clip restores; the constant one learned Breakout faster, benchmark/README.md).
+Proximal Policy Optimization (Schulman et al. 2017, arXiv 1707.06347) with a Nature CNN trunk shared by the
+policy and value heads, at the paper's Atari settings (Table 5: 8 actors x 128 steps, minibatches of 32 x 8 =
+256 samples, Adam 2.5e-4 x alpha, gamma 0.99, lambda 0.95, entropy 0.01) but for three of them, each set as in
+CleanRL's ppo_atari.py: the epochs, the value loss's weight and the clip's schedule (the table's first three rows).
+--loss picks the paper's objective (clip, kl-adaptive, kl-fixed, none).
 
-The games run in ale-py's vector env (C++ threads, the standard preprocessing: 0-29 no-op frames
-at the start of a game, frame skip 4 with a max over the last two frames, 84x84 grayscale, a stack
-of 4). The env presses no FIRE: the agent launches the ball, at a game's start as after a lost life.
-The script adds the two parts that training needs and the env leaves out: rewards clipped to their
-sign, and a lost life ending the training episode (a termination) while the game goes on. Reported
-episodic returns are whole games with unclipped rewards. With --cuda the rollout stays on the GPU:
-per step, one copy of the observations in and one of the actions out.
+The games run in ale-py's AtariVectorEnv (C++ threads, the standard preprocessing: 0-29 no-op frames at the
+start of a game, frame skip 4 with a max over the last two frames, 84x84 grayscale, a stack of 4). Training
+clips rewards to their sign and ends the training episode at a lost life (a termination; the game goes on).
+The env could do both (reward_clipping, on by default, and life_loss_info); the script keeps both off and does
+them in main, so that it still sees raw rewards and game overs: reported returns are whole games, raw rewards.
+The env presses no FIRE: the agent launches the ball, at a game's start as after a lost life. With --cuda the
+rollout stays on the GPU: per step, one copy of the observations in and one of the actions out.
+
+Defaults that differ from Table 5 or from CleanRL's ppo_atari.py. alpha: the fraction of training left, 1 -> 0;
+"-": the paper does not say; ppo2: openai/baselines' PPO, which CleanRL follows; [B]: benchmark/README.md.
+
+what              | ours                                   | paper       | CleanRL            | why
+------------------+----------------------------------------+-------------+--------------------+------------------------
+epochs K          | 4                                      | 3           | 4                  | CleanRL's, to compare
+                  |                                        |             |                    | with it
+value loss weight | 0.5 x (0.5 x squared error): c1 = 0.25 | c1 = 1      | as ours            | CleanRL's, to compare
+                  |                                        |             |                    | with it
+clip epsilon      | 0.1; --anneal-clip: 0.1 x alpha, and   | 0.1 x alpha | 0.1                | a constant one learned
+                  | the value clip's epsilon with it       |             |                    | Breakout faster [B]
+value clipping    | V within epsilon of the rollout's V;   | none        | as ours            | ppo2's
+                  | --no-clip-vloss: none                  |             |                    |
+advantages        | normalised per minibatch               | -           | as ours            | ppo2's
+gradient clipping | to a global norm of 0.5                | -           | as ours            | ppo2's
+Adam epsilon      | 1e-5 (torch's default: 1e-8)           | -           | as ours            | ppo2's
+initial weights   | orthogonal, gain sqrt(2); heads:       | -           | as ours            | ppo2's
+                  | policy 0.01, value 1                   |             |                    |
+truncation        | at 108,000 frames: bootstrapped with   | -           | zeroes the         | a time limit is no
+                  | gamma V(final observation)             |             | bootstrap          | terminal state
+FIRE              | the agent's to press                   | -           | pressed at reset   | learned Breakout faster
+                  |                                        |             | and after a lost   | than the env's FIRE at
+                  |                                        |             | life               | reset [B]
+env stack         | ale-py's AtariVectorEnv (C++ threads)  | -           | Python wrappers    | speed [B]
+device            | the CPU; --cuda: the GPU               | -           | the GPU if any     | GPU runs not yet
+                  |                                        |             |                    | measured [B]
 
 Above the fence line: Args, the env, the network, the algorithm's pieces and main's loop (collect, estimate,
 optimise, log). Below it: this script's own part of run management; the rest is run_management.py.
@@ -77,14 +103,16 @@ class Args:
     clip_coef: float = 0.1
     """the surrogate clipping coefficient epsilon (paper Table 5)"""
     anneal_clip: bool = False
-    """if toggled, anneal epsilon with alpha like the learning rate (the paper's Atari setting)"""
+    """if toggled, anneal epsilon with alpha like the learning rate (the paper's Atari setting); the value loss's
+    clip (--clip-vloss) takes the annealed epsilon too"""
     kl_beta: float = 1.0
     """initial KL penalty coefficient beta for --loss kl-adaptive and kl-fixed"""
     kl_adaptive_target: float = 0.01
     """d_targ of --loss kl-adaptive (section 4): beta halves when the KL after an update is below d_targ / 1.5
     and doubles above 1.5 d_targ (not --target-kl, which stops the epochs)"""
     clip_vloss: bool = True
-    """toggles a value loss clipped around the rollout's values (openai/baselines' ppo2; not in the paper)"""
+    """toggles a value loss clipped to within epsilon of the rollout's values (openai/baselines' ppo2; not in the
+    paper)"""
     ent_coef: float = 0.01
     """coefficient of the entropy bonus c2"""
     vf_coef: float = 0.5

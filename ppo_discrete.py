@@ -1,10 +1,28 @@
 """PPO for discrete actions (classic control), single file.
 
-Proximal Policy Optimization (Schulman et al. 2017, arXiv 1707.06347) with a categorical policy,
-separate 64-64 tanh actor and critic, GAE and minibatch Adam epochs; defaults as CleanRL's ppo.py
-(4 envs x 128 steps, lr 2.5e-4 annealed, 4 epochs of 4 minibatches). Time-limit truncations are
-bootstrapped with V(final observation); terminations are not.
-The paper's other objectives are one flag away: --loss clip | kl-adaptive | kl-fixed | none.
+Proximal Policy Optimization (Schulman et al. 2017, arXiv 1707.06347) with a categorical policy, separate
+64-64 tanh actor and critic, GAE and minibatch Adam epochs. The paper has no classic-control setting; the
+defaults are CleanRL's ppo.py's (4 envs x 128 steps, lr 2.5e-4 x alpha, 4 epochs of 4 minibatches, clip 0.2,
+entropy 0.01). The paper's other objectives are one flag away: --loss clip | kl-adaptive | kl-fixed | none.
+
+Defaults that differ from the paper or from CleanRL's ppo.py. alpha: the fraction of training left, 1 -> 0;
+"-": the paper does not say; ppo2: openai/baselines' PPO, which CleanRL follows; [B]: benchmark/README.md.
+
+what              | ours                                 | paper             | CleanRL           | why
+------------------+--------------------------------------+-------------------+-------------------+----------------------
+value loss        | 0.5 x (0.5 x squared error), V       | squared error, c1 | as ours           | ppo2's
+                  | within epsilon of the rollout's V;   | (Atari: 1)        |                   |
+                  | --no-clip-vloss: unclipped           |                   |                   |
+advantages        | normalised per minibatch             | -                 | as ours           | ppo2's
+gradient clipping | to a global norm of 0.5              | -                 | as ours           | ppo2's
+Adam epsilon      | 1e-5 (torch's default: 1e-8)         | -                 | as ours           | ppo2's
+initial weights   | orthogonal, gain sqrt(2); outputs:   | -                 | as ours           | ppo2's
+                  | logits 0.01, value 1                 |                   |                   |
+truncation        | at the time limit (CartPole-v1: 500  | -                 | zeroes the        | a time limit is no
+                  | steps): bootstrapped with gamma      |                   | bootstrap         | terminal state [B]
+                  | V(final observation)                 |                   |                   |
+device            | the CPU; --cuda: the GPU             | -                 | the GPU if any    | the CPU is faster for
+                  |                                      |                   |                   | 64-unit networks
 
 Above the fence line: Args, the env, the network, the algorithm's pieces and main's loop (collect, estimate,
 optimise, log). Below it: this script's own part of run management; the rest is run_management.py.
@@ -63,14 +81,16 @@ class Args:
     clip_coef: float = 0.2
     """the surrogate clipping coefficient epsilon"""
     anneal_clip: bool = False
-    """if toggled, anneal epsilon with alpha like the learning rate (the paper's Atari setting)"""
+    """if toggled, anneal epsilon with alpha like the learning rate (the paper's Atari setting); the value loss's
+    clip (--clip-vloss) takes the annealed epsilon too"""
     kl_beta: float = 1.0
     """initial KL penalty coefficient beta for --loss kl-adaptive and kl-fixed"""
     kl_adaptive_target: float = 0.01
     """d_targ of --loss kl-adaptive (section 4): beta halves when the KL after an update is below d_targ / 1.5
     and doubles above 1.5 d_targ (not --target-kl, which stops the epochs)"""
     clip_vloss: bool = True
-    """toggles a value loss clipped around the rollout's values (openai/baselines' ppo2; not in the paper)"""
+    """toggles a value loss clipped to within epsilon of the rollout's values (openai/baselines' ppo2; not in the
+    paper)"""
     ent_coef: float = 0.01
     """coefficient of the entropy bonus c2"""
     vf_coef: float = 0.5
