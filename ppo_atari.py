@@ -1,19 +1,45 @@
 """PPO for Atari from pixels, single file.
 
-Proximal Policy Optimization (Schulman et al. 2017, arXiv 1707.06347) with the paper's Atari settings
-(Table 5): 8 actors x 128 steps, 4 epochs of 4 minibatches, lr 2.5e-4 annealed, clip 0.1, a Nature CNN
-trunk shared by the policy and value heads. Three defaults differ from Table 5, as in CleanRL's
-ppo_atari.py: 4 epochs (paper: 3); --vf-coef 0.5 on a value loss that is already half the squared error,
-so eq. 9's c1 is 0.25 (paper: 1); and a constant clip (paper: annealed with the learning rate, which
---anneal-clip restores; the constant one learned Breakout faster, benchmark/README.md).
+Proximal Policy Optimization (Schulman et al. 2017, arXiv 1707.06347) with a Nature CNN trunk shared by the
+policy and value heads, at the paper's Atari settings (Table 5: 8 actors x 128 steps, minibatches of 32 x 8 =
+256 samples, Adam 2.5e-4 x alpha, gamma 0.99, lambda 0.95, entropy 0.01) but for three of them, each set as in
+CleanRL's ppo_atari.py: the epochs, the value loss's weight and the clip's schedule (the table's first three rows).
+--loss picks the paper's objective (clip, kl-adaptive, kl-fixed, none).
 
-The games run in ale-py's vector env (C++ threads, the standard preprocessing: 0-29 no-op frames
-at the start of a game, frame skip 4 with a max over the last two frames, 84x84 grayscale, a stack
-of 4). The env presses no FIRE: the agent launches the ball, at a game's start as after a lost life.
-The script adds the two parts that training needs and the env leaves out: rewards clipped to their
-sign, and a lost life ending the training episode (a termination) while the game goes on. Reported
-episodic returns are whole games with unclipped rewards. With --cuda the rollout stays on the GPU:
-per step, one copy of the observations in and one of the actions out.
+The games run in ale-py's AtariVectorEnv (C++ threads, the standard preprocessing: 0-29 no-op frames at the
+start of a game, frame skip 4 with a max over the last two frames, 84x84 grayscale, a stack of 4). Training
+clips rewards to their sign and ends the training episode at a lost life (a termination; the game goes on).
+The env could do both (reward_clipping, on by default, and life_loss_info); the script keeps both off and does
+them in main, so that it still sees raw rewards and game overs: reported returns are whole games, raw rewards.
+The env presses no FIRE: the agent launches the ball, at a game's start as after a lost life. With --cuda the
+rollout stays on the GPU: per step, one copy of the observations in and one of the actions out.
+
+Defaults that differ from Table 5 or from CleanRL's ppo_atari.py. alpha: the fraction of training left, 1 -> 0;
+"-": the paper does not say; ppo2: openai/baselines' PPO, which CleanRL follows; [B]: benchmark/README.md.
+
+what              | ours                                   | paper       | CleanRL            | why
+------------------+----------------------------------------+-------------+--------------------+------------------------
+epochs K          | 4                                      | 3           | 4                  | CleanRL's, to compare
+                  |                                        |             |                    | with it
+value loss weight | 0.5 x (0.5 x squared error): c1 = 0.25 | c1 = 1      | as ours            | CleanRL's, to compare
+                  |                                        |             |                    | with it
+clip epsilon      | 0.1; --anneal-clip: 0.1 x alpha, and   | 0.1 x alpha | 0.1                | a constant one learned
+                  | the value clip's epsilon with it       |             |                    | Breakout faster [B]
+value clipping    | V within epsilon of the rollout's V;   | none        | as ours            | ppo2's
+                  | --no-clip-vloss: none                  |             |                    |
+advantages        | normalised per minibatch               | -           | as ours            | ppo2's
+gradient clipping | to a global norm of 0.5                | -           | as ours            | ppo2's
+Adam epsilon      | 1e-5 (torch's default: 1e-8)           | -           | as ours            | ppo2's
+initial weights   | orthogonal, gain sqrt(2); heads:       | -           | as ours            | ppo2's
+                  | policy 0.01, value 1                   |             |                    |
+truncation        | at 108,000 frames: bootstrapped with   | -           | zeroes the         | a time limit is no
+                  | gamma V(final observation)             |             | bootstrap          | terminal state
+FIRE              | the agent's to press                   | -           | pressed at reset   | learned Breakout faster
+                  |                                        |             | and after a lost   | than the env's FIRE at
+                  |                                        |             | life               | reset [B]
+env stack         | ale-py's AtariVectorEnv (C++ threads)  | -           | Python wrappers    | speed [B]
+device            | the CPU; --cuda: the GPU               | -           | the GPU if any     | GPU runs not yet
+                  |                                        |             |                    | measured [B]
 
 Above the fence line: Args, the env, the network, the algorithm's pieces and main's loop (collect, estimate,
 optimise, log). Below it: this script's own part of run management; the rest is run_management.py.
@@ -77,14 +103,16 @@ class Args:
     clip_coef: float = 0.1
     """the surrogate clipping coefficient epsilon (paper Table 5)"""
     anneal_clip: bool = False
-    """if toggled, anneal epsilon with alpha like the learning rate (the paper's Atari setting)"""
+    """if toggled, anneal epsilon with alpha like the learning rate (the paper's Atari setting); the value loss's
+    clip (--clip-vloss) takes the annealed epsilon too"""
     kl_beta: float = 1.0
     """initial KL penalty coefficient beta for --loss kl-adaptive and kl-fixed"""
     kl_adaptive_target: float = 0.01
     """d_targ of --loss kl-adaptive (section 4): beta halves when the KL after an update is below d_targ / 1.5
     and doubles above 1.5 d_targ (not --target-kl, which stops the epochs)"""
     clip_vloss: bool = True
-    """toggles a value loss clipped around the rollout's values (openai/baselines' ppo2; not in the paper)"""
+    """toggles a value loss clipped to within epsilon of the rollout's values (openai/baselines' ppo2; not in the
+    paper)"""
     ent_coef: float = 0.01
     """coefficient of the entropy bonus c2"""
     vf_coef: float = 0.5
@@ -193,20 +221,20 @@ class Agent(nn.Module):
         return self.critic(self.network(x / 255.0)).squeeze(-1)
 
     def get_action_and_value(self, x, action=None):
-        """Returns action [B], its log-probability [B], entropy [B], value [B] and the normalised logits
-        [B, A] (log_softmax: every action's log-probability)."""
+        """Returns action [B], its log-probability [B], entropy [B], value [B] and every action's
+        log-probability [B, A] (log_softmax of the actor's logits)."""
         hidden = self.network(x / 255.0)  # frames become floats here, one minibatch at a time
-        logits = F.log_softmax(self.actor(hidden), dim=-1)
+        all_logprobs = F.log_softmax(self.actor(hidden), dim=-1)
         if action is None:
-            action = torch.multinomial(logits.exp(), 1).squeeze(-1)  # a draw from the categorical scored below
-        logprob = logits.gather(-1, action.long().unsqueeze(-1)).squeeze(-1)
-        entropy = -(logits.exp() * logits).sum(-1)
-        return action, logprob, entropy, self.critic(hidden).squeeze(-1), logits
+            action = torch.multinomial(all_logprobs.exp(), 1).squeeze(-1)  # a draw from the categorical scored below
+        logprob = all_logprobs.gather(-1, action.long().unsqueeze(-1)).squeeze(-1)
+        entropy = -(all_logprobs.exp() * all_logprobs).sum(-1)
+        return action, logprob, entropy, self.critic(hidden).squeeze(-1), all_logprobs
 
 
-def categorical_kl(logits_old, logits):
-    """KL[pi_old || pi] of two categorical distributions given by normalised logits (log_softmax): [B, A] -> [B]."""
-    return (logits_old.exp() * (logits_old - logits)).sum(-1)
+def categorical_kl(all_logprobs_old, all_logprobs):
+    """KL[pi_old || pi] of two categorical distributions given by every action's log-probability: [B, A] -> [B]."""
+    return (all_logprobs_old.exp() * (all_logprobs_old - all_logprobs)).sum(-1)
 
 
 def compute_gae(rewards, values, next_values, terminations, dones, gamma, gae_lambda):
@@ -251,13 +279,13 @@ def ppo_loss(agent, batch, mb_inds, clip_coef, kl_beta, args):
     values, returns and log-probabilities of every action): the loss to minimise, its three terms, and log r_t and
     r_t [M] (detached)."""
     mb_obs, mb_actions, mb_logprobs, mb_advantages, mb_values, mb_returns = (b[mb_inds] for b in batch[:6])
-    mb_logits = batch[6][mb_inds] if args.loss.startswith("kl") else None  # only the KL variants store them
-    _, newlogprob, entropy, newvalue, new_logits = agent.get_action_and_value(mb_obs, mb_actions)
+    mb_all_logprobs = batch[6][mb_inds] if args.loss.startswith("kl") else None  # only the KL variants store them
+    _, newlogprob, entropy, newvalue, new_all_logprobs = agent.get_action_and_value(mb_obs, mb_actions)
     logratio = newlogprob - mb_logprobs
     ratio = logratio.exp()  # r_t(theta)
     if args.norm_adv:
         mb_advantages = (mb_advantages - mb_advantages.mean()) / (mb_advantages.std() + 1e-8)
-    kl = categorical_kl(mb_logits, new_logits) if args.loss.startswith("kl") else None
+    kl = categorical_kl(mb_all_logprobs, new_all_logprobs) if args.loss.startswith("kl") else None
     pg_loss = ppo_policy_loss(ratio, mb_advantages, kl, args.loss, clip_coef, kl_beta)
     v_loss = ppo_value_loss(newvalue, mb_values, mb_returns, clip_coef, args.clip_vloss)
     entropy_loss = entropy.mean()
@@ -309,7 +337,7 @@ def main(args):
     logprobs = torch.zeros((args.num_steps, args.num_envs), device=device)
     values = torch.zeros((args.num_steps, args.num_envs), device=device)
     kl_loss = args.loss.startswith("kl")  # only the KL variants read log pi_old(.|s) of every action
-    logits = torch.zeros((args.num_steps, args.num_envs, n_actions), device=device) if kl_loss else None
+    all_logprobs = torch.zeros((args.num_steps, args.num_envs, n_actions), device=device) if kl_loss else None
     final_values = np.zeros((args.num_steps, args.num_envs), np.float32)  # V(final obs) where a step truncated
     rewards = np.zeros((args.num_steps, args.num_envs), np.float32)
     terminations = np.zeros((args.num_steps, args.num_envs), np.float32)
@@ -348,10 +376,10 @@ def main(args):
                 global_step += args.num_envs
                 obs[step] = next_obs
                 with torch.no_grad():
-                    action, logprob, _, value, step_logits = agent.get_action_and_value(next_obs)
+                    action, logprob, _, value, step_all_logprobs = agent.get_action_and_value(next_obs)
                 actions[step], logprobs[step], values[step] = action, logprob, value
                 if kl_loss:
-                    logits[step] = step_logits
+                    all_logprobs[step] = step_all_logprobs
 
                 frames, reward, game_over, truncated, infos = envs.step(action.cpu().numpy())  # the one copy out
                 next_obs = torch.as_tensor(frames, device=device)  # the one copy in
@@ -389,14 +417,14 @@ def main(args):
             b_obs = obs.reshape((-1,) + obs_shape)  # still uint8
             b_actions = actions.reshape(-1)
             b_logprobs = logprobs.reshape(-1)
-            b_logits = logits.reshape(-1, n_actions) if kl_loss else None
+            b_all_logprobs = all_logprobs.reshape(-1, n_actions) if kl_loss else None
             b_values = values.reshape(-1)
 
             # Optimise: K epochs of minibatch Adam on the N*T samples
             b_advantages = torch.as_tensor(advantages.reshape(-1), device=device)
             b_returns = torch.as_tensor(returns.reshape(-1), device=device)
 
-            batch = (b_obs, b_actions, b_logprobs, b_advantages, b_values, b_returns, b_logits)
+            batch = (b_obs, b_actions, b_logprobs, b_advantages, b_values, b_returns, b_all_logprobs)
             coefs = (clip_coef, kl_beta) if not args.compile else (torch.tensor(clip_coef), torch.tensor(kl_beta))
             clipfracs, update_start = [], time.time()
             for epoch in range(args.update_epochs):
@@ -420,7 +448,8 @@ def main(args):
 
             if args.loss == "kl-adaptive":  # d = E_t[KL] after the update, then the beta rule
                 with torch.no_grad():
-                    mean_kl = categorical_kl(b_logits, agent.get_action_and_value(b_obs, b_actions)[4]).mean().item()
+                    new_all_logprobs = agent.get_action_and_value(b_obs, b_actions)[4]
+                    mean_kl = categorical_kl(b_all_logprobs, new_all_logprobs).mean().item()
                 kl_beta = update_kl_beta(kl_beta, mean_kl, args.kl_adaptive_target)
 
             run.end_iteration((pg_loss, v_loss), iteration=iteration, global_step=global_step, kl_beta=kl_beta)

@@ -1,14 +1,39 @@
 """PPO for continuous actions (MuJoCo), single file.
 
-Proximal Policy Optimization (Schulman et al. 2017, arXiv 1707.06347) with the paper's MuJoCo settings
-(Table 3: T = 2048, Adam 3e-4, 10 epochs of 64-sample minibatches, gamma 0.99, lambda 0.95, eps 0.2),
-except that the learning rate is annealed linearly to 0, as openai/baselines' ppo1 (since August 2017),
-ppo2 and CleanRL do: Table 3 lists no schedule, and the code released with the paper kept the rate
-constant (--no-anneal-lr). The usual implementation details: Gaussian policy with state-independent
-log-std, separate 64-64 tanh actor and critic, observation normalisation and reward scaling, advantages
-normalised per minibatch, value and gradient clipping. Time-limit truncations are bootstrapped with
-V(final observation); terminations are not. --loss picks the paper's objective (clip, kl-adaptive,
-kl-fixed, none); benchmark/README.md gives the flags of the paper's Table 1 protocol.
+Proximal Policy Optimization (Schulman et al. 2017, arXiv 1707.06347) with the paper's MuJoCo settings: Table 3
+(T = 2048, Adam 3e-4, 10 epochs of 64-sample minibatches, gamma 0.99, lambda 0.95) and section 6.1 (eps 0.2, a
+Gaussian policy with state-independent log-std, separate 64-64 tanh actor and critic, no entropy bonus).
+--loss picks the paper's objective (clip, kl-adaptive, kl-fixed, none); benchmark/README.md gives the flags of
+the paper's Table 1 protocol.
+
+Defaults that differ from Table 3 or from CleanRL's ppo_continuous_action.py. alpha: the fraction of training
+left, 1 -> 0; "-": the paper does not say; ppo1: openai/baselines' PPO as released with the paper; ppo2: its
+successor, which CleanRL follows; [B]: benchmark/README.md.
+
+what              | ours                                | paper             | CleanRL           | why
+------------------+-------------------------------------+-------------------+-------------------+-----------------------
+learning rate     | 3e-4 x alpha; --no-anneal-lr:       | 3e-4, no schedule | as ours           | ppo1 (since August
+                  | constant                            |                   |                   | 2017), ppo2
+value loss        | 0.5 x (0.5 x squared error), V      | squared error; c1 | as ours           | ppo2's
+                  | within epsilon of the rollout's V;  | moot: no shared   |                   |
+                  | --no-clip-vloss: unclipped          | weights           |                   |
+advantages        | normalised per minibatch;           | -                 | as ours           | ppo2's; ppo1: over the
+                  | --norm-adv-batch: over the batch    |                   |                   | batch
+gradient clipping | to a global norm of 0.5;            | -                 | as ours           | ppo2's; ppo1: none
+                  | --max-grad-norm 0: none             |                   |                   |
+observations      | normalised by running mean and std, | -                 | as ours           | ppo2's (VecNormalize)
+                  | clipped to [-10, 10]                |                   |                   |
+rewards           | scaled by the running std of the    | -                 | as ours, the      | ppo2's (VecNormalize);
+                  | discounted return (restarted at     |                   | return restarted  | ppo1: raw
+                  | every episode's end), clipped to    |                   | at terminations   |
+                  | [-10, 10]; --no-scale-reward: raw   |                   | only              |
+truncation        | at the time limit: bootstrapped     | -                 | zeroes the        | a time limit is no
+                  | with gamma V(final observation)     |                   | bootstrap         | terminal state [B]
+Adam epsilon      | 1e-5 (torch's default: 1e-8)        | -                 | as ours           | ppo2's
+initial weights   | orthogonal, gain sqrt(2); outputs:  | -                 | as ours           | ppo2's
+                  | mean 0.01, value 1                  |                   |                   |
+device            | the CPU; --cuda: the GPU            | -                 | the GPU if any    | the CPU is faster for
+                  |                                     |                   |                   | 64-unit networks
 
 Above the fence line: Args, the env, the network, the algorithm's pieces and main's loop (collect, estimate,
 optimise, log). Below it: this script's own part of run management; the rest is run_management.py.
@@ -74,14 +99,16 @@ class Args:
     clip_coef: float = 0.2
     """the surrogate clipping coefficient epsilon"""
     anneal_clip: bool = False
-    """if toggled, anneal epsilon with alpha like the learning rate (the paper's Atari setting)"""
+    """if toggled, anneal epsilon with alpha like the learning rate (the paper's Atari setting); the value loss's
+    clip (--clip-vloss) takes the annealed epsilon too"""
     kl_beta: float = 1.0
     """initial KL penalty coefficient beta for --loss kl-adaptive and kl-fixed"""
     kl_adaptive_target: float = 0.01
     """d_targ of --loss kl-adaptive (section 4): beta halves when the KL after an update is below d_targ / 1.5
     and doubles above 1.5 d_targ (not --target-kl, which stops the epochs)"""
     clip_vloss: bool = True
-    """toggles a value loss clipped around the rollout's values (openai/baselines' ppo2; not in the paper)"""
+    """toggles a value loss clipped to within epsilon of the rollout's values (openai/baselines' ppo2; not in the
+    paper)"""
     ent_coef: float = 0.0
     """coefficient of the entropy bonus c2"""
     vf_coef: float = 0.5

@@ -1,10 +1,28 @@
 """PPO for discrete actions (classic control), single file.
 
-Proximal Policy Optimization (Schulman et al. 2017, arXiv 1707.06347) with a categorical policy,
-separate 64-64 tanh actor and critic, GAE and minibatch Adam epochs; defaults as CleanRL's ppo.py
-(4 envs x 128 steps, lr 2.5e-4 annealed, 4 epochs of 4 minibatches). Time-limit truncations are
-bootstrapped with V(final observation); terminations are not.
-The paper's other objectives are one flag away: --loss clip | kl-adaptive | kl-fixed | none.
+Proximal Policy Optimization (Schulman et al. 2017, arXiv 1707.06347) with a categorical policy, separate
+64-64 tanh actor and critic, GAE and minibatch Adam epochs. The paper has no classic-control setting; the
+defaults are CleanRL's ppo.py's (4 envs x 128 steps, lr 2.5e-4 x alpha, 4 epochs of 4 minibatches, clip 0.2,
+entropy 0.01). The paper's other objectives are one flag away: --loss clip | kl-adaptive | kl-fixed | none.
+
+Defaults that differ from the paper or from CleanRL's ppo.py. alpha: the fraction of training left, 1 -> 0;
+"-": the paper does not say; ppo2: openai/baselines' PPO, which CleanRL follows; [B]: benchmark/README.md.
+
+what              | ours                                 | paper             | CleanRL           | why
+------------------+--------------------------------------+-------------------+-------------------+----------------------
+value loss        | 0.5 x (0.5 x squared error), V       | squared error, c1 | as ours           | ppo2's
+                  | within epsilon of the rollout's V;   | (Atari: 1)        |                   |
+                  | --no-clip-vloss: unclipped           |                   |                   |
+advantages        | normalised per minibatch             | -                 | as ours           | ppo2's
+gradient clipping | to a global norm of 0.5              | -                 | as ours           | ppo2's
+Adam epsilon      | 1e-5 (torch's default: 1e-8)         | -                 | as ours           | ppo2's
+initial weights   | orthogonal, gain sqrt(2); outputs:   | -                 | as ours           | ppo2's
+                  | logits 0.01, value 1                 |                   |                   |
+truncation        | at the time limit (CartPole-v1: 500  | -                 | zeroes the        | a time limit is no
+                  | steps): bootstrapped with gamma      |                   | bootstrap         | terminal state [B]
+                  | V(final observation)                 |                   |                   |
+device            | the CPU; --cuda: the GPU             | -                 | the GPU if any    | the CPU is faster for
+                  |                                      |                   |                   | 64-unit networks
 
 Above the fence line: Args, the env, the network, the algorithm's pieces and main's loop (collect, estimate,
 optimise, log). Below it: this script's own part of run management; the rest is run_management.py.
@@ -63,14 +81,16 @@ class Args:
     clip_coef: float = 0.2
     """the surrogate clipping coefficient epsilon"""
     anneal_clip: bool = False
-    """if toggled, anneal epsilon with alpha like the learning rate (the paper's Atari setting)"""
+    """if toggled, anneal epsilon with alpha like the learning rate (the paper's Atari setting); the value loss's
+    clip (--clip-vloss) takes the annealed epsilon too"""
     kl_beta: float = 1.0
     """initial KL penalty coefficient beta for --loss kl-adaptive and kl-fixed"""
     kl_adaptive_target: float = 0.01
     """d_targ of --loss kl-adaptive (section 4): beta halves when the KL after an update is below d_targ / 1.5
     and doubles above 1.5 d_targ (not --target-kl, which stops the epochs)"""
     clip_vloss: bool = True
-    """toggles a value loss clipped around the rollout's values (openai/baselines' ppo2; not in the paper)"""
+    """toggles a value loss clipped to within epsilon of the rollout's values (openai/baselines' ppo2; not in the
+    paper)"""
     ent_coef: float = 0.01
     """coefficient of the entropy bonus c2"""
     vf_coef: float = 0.5
@@ -162,12 +182,12 @@ class Agent(nn.Module):
 
     def get_action_and_value(self, x, action):
         """Scores actions taken in the rollout (sampled there from a numpy copy of the actor): returns the
-        action [B], its log-probability [B], entropy [B], value [B] and the normalised logits [B, A]
-        (log_softmax: every action's log-probability)."""
-        logits = F.log_softmax(self.actor(x), dim=-1)
-        logprob = logits.gather(-1, action.long().unsqueeze(-1)).squeeze(-1)
-        entropy = -(logits.exp() * logits).sum(-1)
-        return action, logprob, entropy, self.get_value(x), logits
+        action [B], its log-probability [B], entropy [B], value [B] and every action's log-probability [B, A]
+        (log_softmax of the actor's logits)."""
+        all_logprobs = F.log_softmax(self.actor(x), dim=-1)
+        logprob = all_logprobs.gather(-1, action.long().unsqueeze(-1)).squeeze(-1)
+        entropy = -(all_logprobs.exp() * all_logprobs).sum(-1)
+        return action, logprob, entropy, self.get_value(x), all_logprobs
 
 
 def mlp_to_numpy(mlp):
@@ -182,9 +202,9 @@ def numpy_mlp(layers, x):
     return np.tanh(np.tanh(x @ w1 + b1) @ w2 + b2) @ w3 + b3
 
 
-def categorical_kl(logits_old, logits):
-    """KL[pi_old || pi] of two categorical distributions given by normalised logits (log_softmax): [B, A] -> [B]."""
-    return (logits_old.exp() * (logits_old - logits)).sum(-1)
+def categorical_kl(all_logprobs_old, all_logprobs):
+    """KL[pi_old || pi] of two categorical distributions given by every action's log-probability: [B, A] -> [B]."""
+    return (all_logprobs_old.exp() * (all_logprobs_old - all_logprobs)).sum(-1)
 
 
 def compute_gae(rewards, values, next_values, terminations, dones, gamma, gae_lambda):
@@ -228,13 +248,15 @@ def ppo_loss(agent, batch, mb_inds, clip_coef, kl_beta, args):
     """eq. 9 on the minibatch mb_inds [M] of the batch (obs, actions, and pi_old's log-probabilities, advantages,
     values, returns and log-probabilities of every action): the loss to minimise, its three terms, and log r_t and
     r_t [M] (detached)."""
-    mb_obs, mb_actions, mb_logprobs, mb_advantages, mb_values, mb_returns, mb_logits = (b[mb_inds] for b in batch)
-    _, newlogprob, entropy, newvalue, new_logits = agent.get_action_and_value(mb_obs, mb_actions)
+    mb_obs, mb_actions, mb_logprobs, mb_advantages, mb_values, mb_returns, mb_all_logprobs = (
+        b[mb_inds] for b in batch
+    )
+    _, newlogprob, entropy, newvalue, new_all_logprobs = agent.get_action_and_value(mb_obs, mb_actions)
     logratio = newlogprob - mb_logprobs
     ratio = logratio.exp()  # r_t(theta)
     if args.norm_adv:
         mb_advantages = (mb_advantages - mb_advantages.mean()) / (mb_advantages.std() + 1e-8)
-    kl = categorical_kl(mb_logits, new_logits) if args.loss.startswith("kl") else None
+    kl = categorical_kl(mb_all_logprobs, new_all_logprobs) if args.loss.startswith("kl") else None
     pg_loss = ppo_policy_loss(ratio, mb_advantages, kl, args.loss, clip_coef, kl_beta)
     v_loss = ppo_value_loss(newvalue, mb_values, mb_returns, clip_coef, args.clip_vloss)
     entropy_loss = entropy.mean()
@@ -345,7 +367,7 @@ def main(args):
             b_obs = torch.as_tensor(obs.reshape(-1, obs_dim), device=device)
             b_actions = torch.as_tensor(actions.reshape(-1), device=device)
             with torch.no_grad():
-                _, b_logprobs, _, b_values, b_logits = agent.get_action_and_value(b_obs, b_actions)
+                _, b_logprobs, _, b_values, b_all_logprobs = agent.get_action_and_value(b_obs, b_actions)
                 next_values = agent.get_value(torch.as_tensor(bootstrap_obs.reshape(-1, obs_dim), device=device))
             shape = (args.num_steps, args.num_envs)
             advantages, returns = compute_gae(
@@ -357,7 +379,7 @@ def main(args):
             b_advantages = torch.as_tensor(advantages.reshape(-1), device=device)
             b_returns = torch.as_tensor(returns.reshape(-1), device=device)
 
-            batch = (b_obs, b_actions, b_logprobs, b_advantages, b_values, b_returns, b_logits)
+            batch = (b_obs, b_actions, b_logprobs, b_advantages, b_values, b_returns, b_all_logprobs)
             coefs = (clip_coef, kl_beta) if not args.compile else (torch.tensor(clip_coef), torch.tensor(kl_beta))
             clipfracs, update_start = [], time.time()
             for epoch in range(args.update_epochs):
@@ -381,7 +403,8 @@ def main(args):
 
             if args.loss == "kl-adaptive":  # d = E_t[KL] after the update, then the beta rule
                 with torch.no_grad():
-                    mean_kl = categorical_kl(b_logits, F.log_softmax(agent.actor(b_obs), dim=-1)).mean().item()
+                    new_all_logprobs = F.log_softmax(agent.actor(b_obs), dim=-1)
+                    mean_kl = categorical_kl(b_all_logprobs, new_all_logprobs).mean().item()
                 kl_beta = update_kl_beta(kl_beta, mean_kl, args.kl_adaptive_target)
 
             run.end_iteration((pg_loss, v_loss), iteration=iteration, global_step=global_step, kl_beta=kl_beta)

@@ -6,6 +6,26 @@ iteration: maximise E[r_t(theta) A_t] subject to E[KL(pi_old || pi)] <= delta, s
 on damped Fisher-vector products, (F + lambda I) v, and a backtracking line search. The value function is
 fitted separately with Adam. `diff ppo_continuous.py trpo_continuous.py` shows the policy update and little else.
 
+Defaults that differ from the paper or from sb3-contrib's TRPO (CleanRL has no TRPO). The rest are
+sb3-contrib's: delta 0.01 (the paper's too), damping 0.1, line search 0.8 x 10 tries, the critic's Adam 1e-3
+for 10 epochs of 128 samples, initial log-std 0, truncations bootstrapped. "-": the paper does not say.
+
+what          | ours                                 | paper            | sb3-contrib    | why
+--------------+--------------------------------------+------------------+----------------+-------------------------
+advantages    | GAE, lambda 0.95, with a critic      | Monte Carlo Q    | as ours        | sb3-contrib's; GAE came
+              | fitted by Adam                       | estimates        |                | later (Schulman et al.
+              |                                      |                  |                | 2016)
+CG iterations | 10                                   | not checked      | 15             | Spinning Up's,
+              |                                      |                  |                | openai/baselines'
+observations  | normalised by running mean and std,  | not checked      | raw            | as ppo_continuous.py:
+              | clipped to [-10, 10]                 |                  |                | their diff is the policy
+              |                                      |                  |                | update
+rewards       | scaled by the running std of the     | not checked      | raw            | as ppo_continuous.py
+              | discounted return, clipped to [-10,  |                  |                |
+              | 10]; --no-scale-reward: raw          |                  |                |
+device        | the CPU; --cuda: the GPU             | -                | the GPU if any | the CPU is faster for
+              |                                      |                  |                | 64-unit networks
+
 Above the fence line: Args, the env, the network, the algorithm's pieces and main's loop (collect, estimate,
 optimise, log). Below it: this script's own part of run management; the rest is run_management.py.
 
@@ -33,7 +53,7 @@ from torch.nn.utils import parameters_to_vector, vector_to_parameters
 
 @dataclass
 class Args:
-    # Defaults: delta and CG as Spinning Up and baselines (sb3-contrib: 15 CG steps); the rest as sb3-contrib's
+    # Defaults: those that differ from the paper or from sb3-contrib's TRPO are in the module docstring's table
     env_id: str = "HalfCheetah-v4"
     """the id of the environment"""
     total_timesteps: int = 1000000
@@ -49,6 +69,9 @@ class Args:
     bootstrap_truncation: bool = True
     """bootstrap a time-limit truncation with gamma * V(final observation); with --no-bootstrap-truncation a
     truncation zeroes the bootstrap as a termination does (CleanRL's and openai/baselines' rule)"""
+    scale_reward: bool = True
+    """scale rewards by the running std of the discounted return, clipped to [-10, 10], as ppo_continuous.py does;
+    sb3-contrib's TRPO trains on raw rewards (--no-scale-reward)"""
     norm_adv: bool = True
     """toggles advantages normalization (over the whole batch)"""
     init_logstd: float = 0.0
@@ -57,7 +80,7 @@ class Args:
     max_kl: float = 0.01
     """delta: the trust region's radius, the largest mean KL[pi_old || pi] a policy step may take"""
     cg_iters: int = 10
-    """conjugate gradient iterations for F x = g"""
+    """conjugate gradient iterations for (F + damping I) x = g"""
     cg_damping: float = 0.1
     """damping added to the Fisher-vector products, (F + damping I) v"""
     backtrack_coef: float = 0.8
@@ -401,7 +424,9 @@ def main(args):
                 # The sampled action is stored and scored; only the env sees it clipped to the bounds.
                 next_obs_raw, reward, terminated, truncated, infos = envs.step(action.clip(action_low, action_high))
                 done = terminated | truncated
-                rewards[step] = scale_reward(reward, discounted_return, return_rms, args.gamma, done)
+                rewards[step] = reward
+                if args.scale_reward:
+                    rewards[step] = scale_reward(reward, discounted_return, return_rms, args.gamma, done)
                 terminations[step], dones[step] = (terminated if args.bootstrap_truncation else done), done
                 obs_rms.update(next_obs_raw)
                 next_obs = normalize_obs(next_obs_raw, obs_rms)

@@ -47,6 +47,16 @@ def top_level(script):
     return out
 
 
+@functools.cache
+def docstring_lines(name):
+    """How many lines the file's module docstring takes (0 without one): the budgets below count code, and the
+    docstring's table of defaults is documentation."""
+    module = ast.parse(source(name))
+    if ast.get_docstring(module) is None:
+        return 0
+    return module.body[0].end_lineno - module.body[0].lineno + 1
+
+
 def fence_line(script):
     lines = source(script).splitlines()
     assert lines.count(FENCE) == 1, script
@@ -108,13 +118,14 @@ def test_the_algorithm_is_above_the_fence_and_run_management_below(script):
 
 @pytest.mark.parametrize("script", SCRIPTS)
 def test_the_shape_targets(script):
-    """Docstring through main at most 480 lines, the script at most 600; no line over 120 characters; main
-    touches run management in at most 15 lines (the calls on `run`)."""
+    """The start through main at most 480 lines, the script at most 600, both without the module docstring's
+    lines; no line over 120 characters; main touches run management in at most 15 lines (the calls on `run`)."""
     lines = source(script).splitlines()
     fence = fence_line(script)
     main_start, main_text = top_level(script)["main"]
     main_end = main_start + main_text.count("\n")
-    assert main_end < fence and main_end <= 480 and len(lines) <= 600, (main_end, fence, len(lines))
+    doc = docstring_lines(script)
+    assert main_end < fence and main_end - doc <= 480 and len(lines) - doc <= 600, (main_end, fence, len(lines), doc)
     long = [i + 1 for i, line in enumerate(lines) if len(line) > 120]
     assert not long, f"lines over 120 characters: {long}"
     touching = [line for line in main_text.splitlines() if re.search(r"\brun\.|\bRun\(", line)]
@@ -122,8 +133,9 @@ def test_the_shape_targets(script):
 
 
 def test_the_scripts_and_their_run_management_fit_the_budget():
-    """The four scripts and run_management.py together at most 2,700 lines; the module's lines at most 120."""
-    counts = {name: len(source(name).splitlines()) for name in SCRIPTS + [MODULE]}
+    """The four scripts and run_management.py together at most 2,700 lines, not counting their module docstrings'
+    lines; the module's lines at most 120 characters."""
+    counts = {name: len(source(name).splitlines()) - docstring_lines(name) for name in SCRIPTS + [MODULE]}
     assert sum(counts.values()) <= 2700, counts
     long = [i + 1 for i, line in enumerate(source(MODULE).splitlines()) if len(line) > 120]
     assert not long, f"{MODULE}: lines over 120 characters: {long}"

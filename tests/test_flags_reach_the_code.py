@@ -181,16 +181,21 @@ def test_the_seed_changes_the_run(module, tmp_path, monkeypatch):
     assert any(not torch.equal(a[k], b[k]) for k in a)
 
 
-def test_ppo_continuous_rewards_and_truncations_reach_gae_as_flagged(tmp_path, monkeypatch):
-    """--no-scale-reward: GAE gets ToyReach's raw reward (-|x|); --no-bootstrap-truncation: its 20-step time
-    limit counts as a termination."""
-    calls = spy(monkeypatch, ppo_continuous, "compute_gae")
-    train(ppo_continuous, tmp_path, monkeypatch, name="raw", scale_reward=False, bootstrap_truncation=False)
+@pytest.mark.parametrize("module", [ppo_continuous, trpo_continuous], ids=lambda m: m.__name__)
+def test_rewards_and_truncations_reach_gae_as_flagged(module, tmp_path, monkeypatch):
+    """--no-scale-reward: GAE gets ToyReach's raw reward (-|x|), and by default the same rollout's rewards scaled
+    (one iteration each: the seed fixes its rollout); --no-bootstrap-truncation: its 20-step time limit counts as
+    a termination."""
+    calls = spy(monkeypatch, module, "compute_gae")
+    train(module, tmp_path, monkeypatch, name="raw", scale_reward=False, bootstrap_truncation=False, total_timesteps=64)
+    raw = [c["rewards"].copy() for c in calls]
     assert all((c["rewards"] <= 0).all() and np.array_equal(c["terminations"], c["dones"]) and c["dones"].any()
                for c in calls)  # fmt: skip
     calls.clear()
-    train(ppo_continuous, tmp_path, monkeypatch, name="scaled")
-    assert not np.array_equal(calls[0]["terminations"], calls[0]["dones"])
+    train(module, tmp_path, monkeypatch, name="scaled", total_timesteps=64)
+    assert len(calls) == 1 and not np.array_equal(calls[0]["terminations"], calls[0]["dones"])
+    scaled = calls[0]["rewards"]
+    assert np.array_equal(np.sign(scaled), np.sign(raw[0])) and not np.allclose(scaled, raw[0], rtol=0.01)
 
 
 FLAG_TESTS = {  # each script's flags, and the test above that shows each reaching the code
