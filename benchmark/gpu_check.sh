@@ -6,11 +6,11 @@
 #   3. Breakout (10M-step settings) for the minutes left, stopped by SIGTERM; its log and events kept.
 # Everything lands in $OUT/gpu_check.tar.gz (or /tmp/gpu_check_out/ where OUT is unset).
 #
-# What the machine lacks travels with the working tree, in two git-ignored folders made beforehand:
+# What the machine lacks travels with the working tree, in git-ignored files made beforehand:
 #   .whl/              cp312 wheels of gymnasium, ale-py, tyro and what they need (benchmark/README.md, "Atari on
 #                      a GPU", has the pip download command); installed here with --target
-#   benchmark/cleanrl/ CleanRL's ppo_atari.py and its wrappers (cleanrl_ppo_atari.py, cleanrl_atari_wrappers.py),
-#                      where sps.py looks for the baseline
+#   benchmark/baselines/cleanrl_ppo_atari.py and cleanrl_atari_wrappers.py: CleanRL's ppo_atari.py and its
+#                      wrappers, where sps.py looks for the baseline (python benchmark/baselines/fetch.py)
 # Settings (environment variables): GPU_FLAG (default --cuda; empty for a dry run on the CPU), BUDGET_S (seconds
 # for the whole script, default 540), REPEATS (update_speed.py's, default 30), SPS_REPEATS (default 3), SPS_STEPS
 # (default 40960), WHEELS (the wheels' folder, default .whl; empty: install nothing). A dry run here:

@@ -2,7 +2,7 @@
 
     python benchmark/random_policy.py --env-ids Hopper-v4 Swimmer-v4 --episodes 100
     python benchmark/random_policy.py --env-ids BreakoutNoFrameskip-v4 \
-        --atari-stack ../shared/baselines/cleanrl_ppo_atari.py
+        --atari-stack benchmark/baselines/cleanrl_ppo_atari.py   # after python benchmark/baselines/fetch.py
 
 Prints a JSON object {env_id: mean return} for benchmark/reference.json's "random_policy". Atari ids
 play whole games (all lives, raw rewards, one action per 4 frames) on ppo_atari.py's environments; with
@@ -98,6 +98,9 @@ if __name__ == "__main__":
     args = parser.parse_args()
     if args.episodes < 1:
         fail(f"--episodes {args.episodes}: must be at least 1")
+    if args.atari_stack is not None and not os.path.isfile(args.atari_stack):
+        fail(f"--atari-stack {args.atari_stack}: no such file; CleanRL's ppo_atari.py is "
+             "benchmark/baselines/cleanrl_ppo_atari.py, after python benchmark/baselines/fetch.py")
     results = {}
     for env_id in [check_env_id(env_id) for env_id in args.env_ids]:
         if gym.spec(env_id).entry_point == "ale_py.env:AtariEnv":

@@ -14,8 +14,9 @@ picks the action, no storage and no update) and the environments alone (uniform 
 network). On a machine with few cores the CNN takes most of an Atari run's time and hides how fast
 the environments step; these show it.
 
-The baselines default to CleanRL's scripts in ../shared/baselines/ (copies that run on our
-requirements) or benchmark/cleanrl/ (git-ignored); without one, ours is measured alone.
+The baselines default to CleanRL's scripts in benchmark/baselines/, which `python benchmark/baselines/fetch.py`
+writes there (CleanRL's at a pinned commit, adapted to run on our requirements); without them, ours is measured
+alone.
 """
 
 import argparse
@@ -31,11 +32,11 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-BASELINE_DIRS = [os.path.join(ROOT, "..", "shared", "baselines"), os.path.join(HERE, "cleanrl")]
-TASKS = {  # ours, the baseline's file names, how each prints its SPS, default env and steps per run
-    "continuous": ("ppo_continuous.py", ("cleanrl_ppo_continuous_action.py", "ppo_continuous_action.py"),
-                   "HalfCheetah-v4", 20480),
-    "atari": ("ppo_atari.py", ("cleanrl_ppo_atari.py", "ppo_atari.py"), "BreakoutNoFrameskip-v4", 20480),
+BASELINES = os.path.join(HERE, "baselines")  # CleanRL's scripts, written by FETCH_BASELINES
+FETCH_BASELINES = "python benchmark/baselines/fetch.py"
+TASKS = {  # ours, the baseline's file name, default env and steps per run
+    "continuous": ("ppo_continuous.py", "cleanrl_ppo_continuous_action.py", "HalfCheetah-v4", 20480),
+    "atari": ("ppo_atari.py", "cleanrl_ppo_atari.py", "BreakoutNoFrameskip-v4", 20480),
 }
 
 
@@ -108,12 +109,9 @@ def rollout_in_subprocess(script, env_id, steps, cuda, random_actions=False):
     return float(re.findall(r"rollout SPS=([\d.]+)", run_checked(cmd))[-1])
 
 
-def find_baseline(names):
-    for folder in BASELINE_DIRS:
-        for name in names:
-            if os.path.isfile(os.path.join(folder, name)):
-                return os.path.normpath(os.path.join(folder, name))
-    return None
+def find_baseline(name):
+    path = os.path.join(BASELINES, name)
+    return path if os.path.isfile(path) else None
 
 
 def report(label_ours, label_theirs, ours, theirs, what):
@@ -148,13 +146,13 @@ def main():
         fail("--steps and --repeats must be at least 1")
     if args.baseline is not None and not os.path.isfile(args.baseline):
         fail(f"--baseline {args.baseline}: no such file; pass the path of a script to compare with")
-    ours_name, baseline_names, default_env, default_steps = TASKS["atari" if args.atari else "continuous"]
+    ours_name, baseline_name, default_env, default_steps = TASKS["atari" if args.atari else "continuous"]
     env_id, steps = args.env_id or default_env, args.steps or default_steps
     ours_script = os.path.join(ROOT, ours_name)
-    baseline = args.baseline or find_baseline(baseline_names)
+    baseline = args.baseline or find_baseline(baseline_name)
     if baseline is None:
-        print("(no baseline script found: measuring ours only)")
-    # CleanRL's scripts take --cuda True/False and default to the GPU; ours take --cuda/--no-cuda and default to the CPU
+        print(f"(no benchmark/baselines/{baseline_name}: measuring ours only; {FETCH_BASELINES} writes it)")
+    # CleanRL's scripts default to the GPU, so theirs get --no-cuda on the CPU; ours default to the CPU
     ours_extra, theirs_extra = ["--cuda"] if args.cuda else [], ["--cuda" if args.cuda else "--no-cuda"]
     if baseline and "cleanrl" not in os.path.basename(baseline) and "cleanrl" not in baseline:
         theirs_extra = ours_extra  # another copy of one of our scripts

@@ -35,8 +35,10 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-# Other projects' scripts, run as they are to be measured beside ours (--script cleanrl_ppo_atari.py)
-BASELINES = os.path.join(os.path.dirname(ROOT), "shared", "baselines")
+# Other projects' scripts, run as they are to be measured beside ours (--script cleanrl_ppo_atari.py); CleanRL's
+# are written there by the command FETCH_BASELINES
+BASELINES = os.path.join(ROOT, "benchmark", "baselines")
+FETCH_BASELINES = "python benchmark/baselines/fetch.py"
 # Experiments: a script of ours run a changed way, to measure one difference (--script wrapper_stack.py)
 EXPERIMENTS = os.path.join(ROOT, "benchmark", "experiments")
 # The nine MuJoCo tasks the PPO and TRPO references publish (Tianshou has all nine). CleanRL also publishes
@@ -456,7 +458,8 @@ def main(argv):
     parser.add_argument("--preset", choices=sorted(PRESETS),
                         help="a predefined sweep; the options below override its parts")
     parser.add_argument("--script",
-                        help="the script to run, e.g. ppo_continuous.py, or a baseline in ../shared/baselines/")
+                        help="the script to run, e.g. ppo_continuous.py, or a baseline in benchmark/baselines/ "
+                        f"(CleanRL's, after {FETCH_BASELINES})")
     parser.add_argument("--env-ids", nargs="+", help="env ids")
     parser.add_argument("--seeds", nargs="+", type=int, help="seeds")
     parser.add_argument("--runs-dir", default=os.path.join("benchmark", "runs"), help="where the runs' directories go")
@@ -504,9 +507,12 @@ def main(argv):
     ours = {f for f in os.listdir(ROOT) if f.startswith(("ppo_", "trpo_")) and f.endswith(".py")}
     scripts = sorted({preset["script"] for preset in PRESETS.values()} | ours)
     experiments, baselines = experiment_scripts(), baseline_scripts()
+    if script.startswith("cleanrl_") and not baselines:
+        fail(f"--script {script}: benchmark/baselines/ holds no CleanRL script yet: run {FETCH_BASELINES}")
     if script not in scripts + experiments + baselines:  # a name, not a path: run directories stay under --runs-dir
         fail(f"--script {script}: pick one of the project's scripts: {', '.join(scripts)}; or an experiment: "
-             f"{', '.join(experiments)}" + (f"; or a baseline: {', '.join(baselines)}" if baselines else ""))
+             f"{', '.join(experiments)}; "
+             + (f"or a baseline: {', '.join(baselines)}" if baselines else f"or CleanRL's, after {FETCH_BASELINES}"))
     if args.backend == "slurm" and not shutil.which("sbatch"):
         fail("--backend slurm needs Slurm's sbatch, which is not on PATH: run the sweep on a Slurm login node, "
              "or use --backend local")

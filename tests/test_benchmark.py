@@ -27,6 +27,11 @@ import table1  # noqa: E402
 import ppo_discrete  # noqa: E402
 import run_management  # noqa: E402
 
+# CleanRL's scripts and wrappers, which the command FETCH_BASELINES writes (tests/test_baselines.py checks it)
+CLEANRL_FILES = ("cleanrl_ppo_atari.py", "cleanrl_atari_wrappers.py")
+NEEDS_CLEANRL = pytest.mark.skipif(not all(os.path.isfile(os.path.join(sweep.BASELINES, f)) for f in CLEANRL_FILES),
+                                   reason=f"CleanRL's scripts are not in benchmark/baselines/: run {sweep.FETCH_BASELINES}")
+
 TINY = ["--script", "ppo_discrete.py", "--env-ids", "CartPole-v1", "Acrobot-v1", "NoSuchEnv-v0", "--seeds", "1", "2"]
 TINY_FLAGS = ["--", "--total-timesteps", "2048", "--num-steps", "64"]
 VARIANT = "total-timesteps_2048_num-steps_64"
@@ -124,9 +129,9 @@ def test_an_interrupted_run_continues_from_its_checkpoint(tmp_path):
     assert steps == [256 * i for i in range(1, 161)]
 
 
-@pytest.mark.skipif(not os.path.exists(os.path.join(sweep.BASELINES, "cleanrl_ppo_atari.py")), reason="no ../shared/baselines/")
+@NEEDS_CLEANRL
 @pytest.mark.parametrize("script, flags, folder", [
-    ("cleanrl_ppo_atari.py", [], sweep.BASELINES),  # a baseline in ../shared/baselines/, run as it is
+    ("cleanrl_ppo_atari.py", [], sweep.BASELINES),  # a baseline in benchmark/baselines/, run as it is
     ("wrapper_stack.py", ["--life-reset", "none"], sweep.EXPERIMENTS),  # an experiment, with a flag of its own
 ])  # fmt: skip
 def test_a_baseline_or_an_experiment_runs_in_a_sweep_like_ours(script, flags, folder, tmp_path):
@@ -143,7 +148,7 @@ def test_a_baseline_or_an_experiment_runs_in_a_sweep_like_ours(script, flags, fo
     assert run["script"] == script and run["steps"] == 2048 and run["episodes"] > 0
 
 
-@pytest.mark.skipif(not os.path.exists(os.path.join(sweep.BASELINES, "cleanrl_atari_wrappers.py")), reason="no ../shared/baselines/")
+@NEEDS_CLEANRL
 @pytest.mark.parametrize("mode", ["full", "none", "fire", "restack"])
 def test_wrapper_stack_gives_the_vector_envs_contract(mode, monkeypatch):
     """Under every --life-reset mode: a lost life only lowers `lives` (terminated means game over, when the
@@ -172,7 +177,7 @@ def test_wrapper_stack_gives_the_vector_envs_contract(mode, monkeypatch):
     envs.close()
 
 
-@pytest.mark.skipif(not os.path.exists(os.path.join(sweep.BASELINES, "cleanrl_atari_wrappers.py")), reason="no ../shared/baselines/")
+@NEEDS_CLEANRL
 def test_wrapper_stack_switched_to_the_vector_envs_way_is_the_vector_env_frame_for_frame(monkeypatch):
     """With --life-reset none --start vector --padding zero --max-on gray (and the start's no-op count fixed on
     both sides), CleanRL's wrappers give the observations, rewards, game ends and lives of ppo_atari.make_envs
@@ -213,7 +218,7 @@ def test_wrapper_stack_switched_to_the_vector_envs_way_is_the_vector_env_frame_f
     assert play("repeat", "gray", 300)[0] > 0 and play("zero", "rgb", 300)[0] > 0
 
 
-@pytest.mark.skipif(not os.path.exists(os.path.join(sweep.BASELINES, "cleanrl_ppo_atari.py")), reason="no ../shared/baselines/")
+@NEEDS_CLEANRL
 def test_ppo_atari_updates_as_cleanrls_script_does_on_the_same_games_and_draws():
     """lockstep.py: one iteration of CleanRL's ppo_atari.py, as it is, and of ours with CleanRL's draws, on the
     same frames: the parameters part no more than ours does from itself on 2 torch threads (float rounding);
@@ -227,7 +232,7 @@ def test_ppo_atari_updates_as_cleanrls_script_does_on_the_same_games_and_draws()
     assert changed > 10 * rounding, (changed, rounding)  # measured: 4.1e-2 against 7.4e-4
 
 
-@pytest.mark.skipif(not os.path.exists(os.path.join(sweep.BASELINES, "cleanrl_atari_wrappers.py")), reason="no ../shared/baselines/")
+@NEEDS_CLEANRL
 def test_wrapper_stack_refuses_a_bad_switch_in_one_line():
     for flags, words in [(["--start", "both"], "--start 'both': pass one of wrappers, vector"),
                          (["--max-on"], "--max-on '': pass one of rgb, gray"),
@@ -398,6 +403,7 @@ def test_sweep_refuses_bad_options_in_one_line_before_writing(options, message, 
         ("random_policy.py", ["--env-ids", "Nope-v0"], "--env-ids Nope-v0: not an env this machine can make (NameNotFound"),
         ("random_policy.py", ["--env-ids", "nomodule:Nope-v0"], "(ModuleNotFoundError: No module named 'nomodule')"),
         ("random_policy.py", ["--env-ids", "CartPole-v1", "--episodes", "0"], "--episodes 0: must be at least 1"),
+        ("random_policy.py", ["--env-ids", "CartPole-v1", "--atari-stack", "{missing}"], "after python benchmark/baselines/fetch.py"),
         ("sps.py", ["--steps", "0"], "--steps and --repeats must be at least 1"),
         ("sps.py", ["--baseline", "{missing}"], "no such file; pass the path of a script"),
         ("sps.py", ["--env-id", "Nope-v0", "--steps", "64", "--repeats", "1"], "exited 2: ppo_continuous.py: error: unknown env id 'Nope-v0'"),

@@ -2,7 +2,7 @@
 
 Both scripts run here, one after the other, in this process, for a few iterations from the same seed, on
 CleanRL's wrappers (ours through wrapper_stack.py's default, whose hidden steps at a lost life are the
-wrappers' own). CleanRL's script (../shared/baselines/cleanrl_ppo_atari.py) runs first, as it is, and what it
+wrappers' own). CleanRL's script (benchmark/baselines/cleanrl_ppo_atari.py) runs first, as it is, and what it
 draws is recorded: each step's actions and each epoch's minibatch order. Ours then runs with those draws put
 in place of its own (its torch.multinomial and torch.randperm return them) and with CleanRL's constant clip
 (--no-anneal-clip). The two then see the same frames and take the same minibatches, so any difference in what
@@ -34,11 +34,11 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import wrapper_stack  # noqa: E402  (puts the project's root and ../shared/baselines on sys.path)
+import wrapper_stack  # noqa: E402  (puts the project's root and benchmark/baselines on sys.path, or exits)
 import ppo_atari  # noqa: E402
 import run_management  # noqa: E402
 
-CLEANRL = os.path.join(os.path.dirname(wrapper_stack.ROOT), "shared", "baselines", "cleanrl_ppo_atari.py")
+CLEANRL = os.path.join(wrapper_stack.BASELINES, "cleanrl_ppo_atari.py")
 DEFAULTS = ppo_atari.Args()  # the batch's shape, the same in CleanRL's script
 
 
@@ -162,6 +162,9 @@ if __name__ == "__main__":
     cli = parser.parse_args()
     if cli.iterations < 1:
         parser.exit(2, "lockstep.py: error: --iterations must be at least 1\n")
+    if not os.path.isfile(CLEANRL):
+        parser.exit(2, "lockstep.py: error: no benchmark/baselines/cleanrl_ppo_atari.py: run python "
+                       "benchmark/baselines/fetch.py\n")
     print("| iteration | frames equal | rewards equal | CleanRL against ours | ours against ours on 2 threads |")
     print("|---|---|---|---|---|")
     for i, (frames, rewards, gap, rounding) in enumerate(lockstep(cli.iterations, cli.seed, cli.flags), 1):

@@ -1,12 +1,12 @@
 """Experiment (issue 20): ppo_atari.py as it is, but stepping CleanRL's wrapper stack instead of ale-py's vector env.
 
 The algorithm is untouched: only make_envs is replaced. The games run in gymnasium's SyncVectorEnv through
-CleanRL's own wrappers (../shared/baselines/cleanrl_atari_wrappers.py, imported as a measuring instrument,
-not copied): 1-30 no-ops at a game's start, a skip of 4 with a max over the last two RGB frames, FIRE and
-a step after a lost life as after a new game, a resize of the RGB frame to 84x84, then grayscale, and a
-stack of 4 restarted (the first frame repeated) at each lost life. An adapter on top gives the loop the
-vector env's contract: terminated means game over, a lost life shows only as `lives` going down, and the
-observation after it is the one the wrappers' hidden reset (no-op, FIRE, RIGHT) returns.
+CleanRL's own wrappers (benchmark/baselines/cleanrl_atari_wrappers.py, which `python benchmark/baselines/fetch.py`
+writes; imported as a measuring instrument, not copied): 1-30 no-ops at a game's start, a skip of 4 with a max
+over the last two RGB frames, FIRE and a step after a lost life as after a new game, a resize of the RGB frame
+to 84x84, then grayscale, and a stack of 4 restarted (the first frame repeated) at each lost life. An adapter
+on top gives the loop the vector env's contract: terminated means game over, a lost life shows only as `lives`
+going down, and the observation after it is the one the wrappers' hidden reset (no-op, FIRE, RIGHT) returns.
 
     python benchmark/sweep.py --script wrapper_stack.py --env-ids BreakoutNoFrameskip-v4 --seeds 1 2 3 -- \\
         --total-timesteps 500000 --torch-threads 1 --num-threads 1 [--life-reset none] [--anneal-clip]
@@ -34,7 +34,12 @@ import gymnasium as gym
 import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path[:0] = [ROOT, os.path.join(os.path.dirname(ROOT), "shared", "baselines")]
+BASELINES = os.path.join(ROOT, "benchmark", "baselines")
+if not os.path.isfile(os.path.join(BASELINES, "cleanrl_atari_wrappers.py")):  # before the import would fail
+    print("wrapper_stack.py: no CleanRL wrappers in benchmark/baselines/: run python benchmark/baselines/fetch.py",
+          file=sys.stderr)
+    sys.exit(2)
+sys.path[:0] = [ROOT, BASELINES]
 import ppo_atari  # noqa: E402
 import run_management  # noqa: E402
 from cleanrl_atari_wrappers import EpisodicLifeEnv, FireResetEnv, MaxAndSkipEnv, NoopResetEnv  # noqa: E402
