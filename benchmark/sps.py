@@ -47,8 +47,9 @@ def fail(message, code=2):
 
 
 def run_checked(cmd, cwd=None):
-    """The stdout of cmd; if it fails, the run ends with the command and the last line it printed."""
-    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+    """The stdout of cmd, run on one thread; if it fails, the run ends with the command and the last line it printed."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}  # one core each, as the sweeps run them
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=env)
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or proc.stdout.strip().splitlines() or ["no output"])[-1]
         shown = " ".join(os.path.basename(c) if c.endswith(".py") else c for c in cmd[1:])
@@ -103,6 +104,24 @@ def rollout_sps(script, env_id, num_envs, steps, cuda, random_actions=False):
     return sps
 
 
+def bare_env_sps(env_id, steps):
+    """Steps per second of gymnasium.make(env_id) alone, with uniform random actions: the ceiling of a script."""
+    import gymnasium as gym
+
+    env = gym.make(env_id)
+    env.reset(seed=1)
+    env.action_space.seed(1)
+    actions = [env.action_space.sample() for _ in range(1000)]
+    start = time.perf_counter()
+    for i in range(steps):
+        _, _, terminated, truncated, _ = env.step(actions[i % 1000])
+        if terminated or truncated:
+            env.reset()
+    sps = steps / (time.perf_counter() - start)
+    env.close()
+    return sps
+
+
 def rollout_in_subprocess(script, env_id, steps, cuda, random_actions=False):
     cmd = [sys.executable, __file__, "--rollout-of", script, "--env-id", env_id, "--steps", str(steps)]
     cmd += (["--cuda"] if cuda else []) + (["--random-actions"] if random_actions else [])
@@ -114,13 +133,15 @@ def find_baseline(name):
     return path if os.path.isfile(path) else None
 
 
-def report(label_ours, label_theirs, ours, theirs, what):
-    print(f"\n{what}, median of {len(ours)}:")
-    print(f"  {label_ours:<40} {statistics.median(ours):8.0f} SPS   runs: {', '.join(f'{x:.0f}' for x in ours)}")
-    if theirs:
-        runs = ", ".join(f"{x:.0f}" for x in theirs)
-        print(f"  {label_theirs:<40} {statistics.median(theirs):8.0f} SPS   runs: {runs}")
-        print(f"  {'ratio':<40} {statistics.median(ours) / statistics.median(theirs):8.2f}x")
+def report(rows, what, baseline):
+    """rows: [(label, [SPS of each run])], the baseline's among them: medians, and each row's ratio to the baseline's
+    (baseline: its runs, empty when it was not measured)."""
+    rows = [(label, runs) for label, runs in rows if runs]
+    print(f"\n{what}, median of {len(rows[0][1])}" + (", ratio to the baseline:" if baseline else ":"))
+    base = statistics.median(baseline) if baseline else None
+    for label, runs in rows:
+        ratio = f"{statistics.median(runs) / base:6.2f}x" if base else ""
+        print(f"  {label:<48} {statistics.median(runs):8.0f} SPS {ratio}   runs: {', '.join(f'{x:.0f}' for x in runs)}")
 
 
 def main():
@@ -133,6 +154,7 @@ def main():
     parser.add_argument("--baseline", default=None, help="the script to compare with (default: CleanRL's, if found)")
     parser.add_argument("--cuda", action="store_true", help="pass --cuda to both scripts (the networks on the GPU)")
     parser.add_argument("--no-end-to-end", action="store_true", help="with --atari: time the rollout only")
+    parser.add_argument("--no-compile", action="store_true", help="leave out the runs of ours with --compile")
     # --rollout-of: the worker process of rollout_in_subprocess
     parser.add_argument("--rollout-of", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--random-actions", action="store_true", help=argparse.SUPPRESS)
@@ -158,11 +180,17 @@ def main():
         theirs_extra = ours_extra  # another copy of one of our scripts
     print(f"{env_id}, {steps} steps per run; ours: {ours_script}; baseline: {baseline}")
 
-    ours, theirs, ours_roll, theirs_roll, ours_env, theirs_env = [], [], [], [], [], []
+    ours, compiled, theirs, bare, ours_roll, theirs_roll, ours_env, theirs_env = [], [], [], [], [], [], [], []
     for i in range(args.repeats):
         if not args.no_end_to_end:
             ours.append(measure(ours_script, steps, env_id, ours_extra))
             print(f"run {i + 1}: {ours_name} end to end {ours[-1]} SPS", flush=True)
+            if not args.no_compile:  # compilation included, as a user's run pays it
+                compiled.append(measure(ours_script, steps, env_id, ours_extra + ["--compile"]))
+                print(f"run {i + 1}: {ours_name} --compile end to end {compiled[-1]} SPS", flush=True)
+            if not args.atari:
+                bare.append(bare_env_sps(env_id, steps))
+                print(f"run {i + 1}: gymnasium.make({env_id}) alone {bare[-1]:.0f} SPS", flush=True)
             if baseline:
                 theirs.append(measure(baseline, steps, env_id, theirs_extra))
                 print(f"run {i + 1}: baseline end to end {theirs[-1]} SPS", flush=True)
@@ -180,10 +208,11 @@ def main():
 
     label = os.path.relpath(baseline, ROOT) if baseline else ""
     if ours:
-        report(ours_name, label, ours, theirs, "end to end")
+        rows = [(f"gymnasium.make({env_id}), random actions", bare), (ours_name, ours)]
+        report(rows + [(f"{ours_name} --compile", compiled), (label, theirs)], "end to end", theirs)
     if ours_roll:
-        report(ours_name, label, ours_roll, theirs_roll, "rollout only (envs + action selection)")
-        report(ours_name, label, ours_env, theirs_env, "envs only (8 envs, random actions)")
+        report([(ours_name, ours_roll), (label, theirs_roll)], "rollout only (envs + action selection)", theirs_roll)
+        report([(ours_name, ours_env), (label, theirs_env)], "envs only (8 envs, random actions)", theirs_env)
 
 
 if __name__ == "__main__":
