@@ -50,23 +50,56 @@ def test_categorical_helpers_match_torch_distributions():
     torch.testing.assert_close(D.categorical_kl(logps, dist2.logits), torch.distributions.kl_divergence(dist, dist2))
 
 
-def test_rollout_sampling_follows_the_policy():
-    """The rollout samples with Gumbel-max on a numpy copy of the actor; its frequencies are softmax(logits)."""
-    torch.manual_seed(0)
-    agent = D.Agent(4, 3)
-    with torch.no_grad():
-        agent.actor.layers[2].weight.mul_(300)
-    x = np.random.default_rng(1).normal(size=(2, 4)).astype(np.float32)
-    logits = D.numpy_mlp(D.mlp_to_numpy(agent.actor), x)
-    with torch.no_grad():
-        probs = torch.softmax(agent.actor(torch.as_tensor(x)), -1).numpy()
-    assert probs.min() < 0.15 and probs.max() > 0.5, probs
-    rng = np.random.default_rng(0)
-    n = 20000
-    counts = np.zeros((2, 3))
-    for _ in range(n):
-        counts[np.arange(2), (logits + rng.gumbel(size=logits.shape)).argmax(1)] += 1
-    np.testing.assert_allclose(counts / n, probs, atol=4 * np.sqrt(0.25 / n))
+STATES = np.random.default_rng(1).normal(size=(2, 4)).astype(np.float32)
+SEEN = []  # (state, action) of every step a TwoStates env takes
+
+
+class TwoStates(gym.Env):
+    """Shows one of two fixed observations, drawn afresh each step, and records the action taken in each."""
+
+    observation_space, action_space = gym.spaces.Box(-np.inf, np.inf, (4,), np.float32), gym.spaces.Discrete(3)
+
+    def reset(self, seed=None, options=None):
+        super().reset(seed=seed)
+        self.state = int(self.np_random.integers(2))
+        return STATES[self.state].copy(), {}
+
+    def step(self, action):
+        SEEN.append((self.state, int(action)))
+        self.state = int(self.np_random.integers(2))
+        return STATES[self.state].copy(), 0.0, False, False, {}
+
+
+gym.register("TwoStates-v0", entry_point=TwoStates, max_episode_steps=100)
+
+
+def test_rollout_sampling_follows_the_policy(tmp_path, monkeypatch):
+    """main's rollout (Gumbel-max on a numpy copy of the actor) draws each action from softmax of the actor's
+    logits: over one rollout of 6000 steps, the frequencies of the actions in each state match the torch actor's
+    probabilities there, for an actor made far from uniform."""
+    monkeypatch.chdir(tmp_path)
+    probs = []
+
+    class SharpAgent(D.Agent):
+        def __init__(self, *shape):
+            super().__init__(*shape)
+            with torch.no_grad():
+                self.actor.layers[2].weight.mul_(300)
+                probs.append(torch.softmax(self.actor(torch.as_tensor(STATES)), -1).numpy())
+
+    monkeypatch.setattr(D, "Agent", SharpAgent)
+    SEEN.clear()
+    D.main(D.Args(env_id="TwoStates-v0", num_envs=2, num_steps=3000, total_timesteps=6000, update_epochs=1,
+                  exp_name="sampling"))  # fmt: skip
+    (p,) = probs
+    assert p.min() < 0.15 and p.max() > 0.5 and not np.allclose(p[0], p[1]), p
+    seen = np.array(SEEN)
+    assert len(seen) == 6000
+    for state in (0, 1):
+        actions = seen[seen[:, 0] == state, 1]
+        n = len(actions)
+        assert n > 2500
+        np.testing.assert_allclose(np.bincount(actions, minlength=3) / n, p[state], atol=4 * np.sqrt(0.25 / n))
 
 
 # --- the training loop on a toy env: truncation vs termination --------------------------------------------
@@ -122,11 +155,14 @@ def test_end_to_end_writes_tags_and_is_deterministic(tmp_path, monkeypatch):
     assert losses[0] == losses[1]
 
 
-def test_kl_variants_log_beta(tmp_path, monkeypatch):
+def test_kl_variants_log_beta_and_adapt_it_around_kl_adaptive_target(tmp_path, monkeypatch):
+    """Section 4's rule against d_targ = --kl-adaptive-target: with a tiny one every update's KL is above 1.5 d_targ
+    and beta doubles each iteration; with a huge one every KL is below d_targ / 1.5 and beta halves. The fixed
+    variant keeps its beta. (test_flags_reach_the_code.py places d_targ either side of each threshold.)"""
     monkeypatch.chdir(tmp_path)
-    D.main(short_args(loss="kl-adaptive", exp_name="kla", kl_beta=1.0))
-    betas = read_scalars(only_run(tmp_path, "kla"))["losses/kl_beta"]
-    assert len(betas) == 3 and betas != [1.0, 1.0, 1.0]
+    for name, target, factor in (("tiny", 1e-9, 2.0), ("huge", 100.0, 0.5)):
+        D.main(short_args(loss="kl-adaptive", exp_name=name, kl_beta=1.0, kl_adaptive_target=target))
+        assert read_scalars(only_run(tmp_path, name))["losses/kl_beta"] == [factor, factor**2, factor**3], name
     D.main(short_args(loss="kl-fixed", exp_name="klf", kl_beta=3.0))
     assert read_scalars(only_run(tmp_path, "klf"))["losses/kl_beta"] == [3.0, 3.0, 3.0]
 

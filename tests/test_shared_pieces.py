@@ -129,12 +129,31 @@ def test_kl_beta_rule(S):
         assert S.update_kl_beta(1.0, kl, d) == 1.0
 
 
+def naive_value_loss(new, old, ret, eps, clip):
+    """ppo2's value loss, one sample at a time: half the larger of the squared errors of the new value and of
+    the new value held within eps of the rollout's (with clip), or half the squared error (without); and the
+    mean of each of the two errors alone."""
+    unclipped = [0.5 * (v - r) ** 2 for v, r in zip(new, ret)]
+    clipped = [0.5 * (min(max(v, v_old - eps), v_old + eps) - r) ** 2 for v, v_old, r in zip(new, old, ret)]
+    loss = np.mean([max(a, b) for a, b in zip(unclipped, clipped)]) if clip else np.mean(unclipped)
+    return float(loss), float(np.mean(unclipped)), float(np.mean(clipped))
+
+
 @pytest.mark.parametrize("S", modules_with("ppo_value_loss"))
-def test_value_loss_clipping(S):
-    new, old, ret = torch.tensor([1.0, 3.0]), torch.tensor([0.0, 0.0]), torch.tensor([2.0, 2.0])
-    assert S.ppo_value_loss(new, old, ret, 0.2, False).item() == pytest.approx(0.5 * np.mean([1.0, 1.0]))
-    # the clipped value is 0.2 for both: max((1-2)^2, (0.2-2)^2) and max((3-2)^2, (0.2-2)^2)
-    assert S.ppo_value_loss(new, old, ret, 0.2, True).item() == pytest.approx(0.5 * 1.8**2)
+def test_value_loss_is_the_larger_of_the_clipped_and_unclipped_errors(S):
+    # sample 0: the clipped error is the larger (new 1.0 held at 0.2, further from 2); sample 1: the unclipped one
+    # (new 3.0 held at 2.7, nearer to 1); sample 2: within eps, the two are equal; sample 3: a move down, clipped
+    new, old, ret = [1.0, 3.0, 0.5, -1.0], [0.0, 2.5, 0.4, 0.0], [2.0, 1.0, 0.0, -2.0]
+    expected, unclipped, clipped = naive_value_loss(new, old, ret, 0.2, True)
+    assert expected != pytest.approx(unclipped) and expected != pytest.approx(clipped)  # the max, not one term
+    loss = S.ppo_value_loss(torch.tensor(new), torch.tensor(old), torch.tensor(ret), 0.2, True).item()
+    assert loss == pytest.approx(expected, rel=1e-6)
+    loss = S.ppo_value_loss(torch.tensor(new), torch.tensor(old), torch.tensor(ret), 0.2, False).item()
+    assert loss == pytest.approx(unclipped, rel=1e-6)  # --no-clip-vloss
+    rng = np.random.default_rng(0)
+    new, old, ret = (rng.normal(size=200).astype(np.float32) for _ in range(3))
+    loss = S.ppo_value_loss(torch.tensor(new), torch.tensor(old), torch.tensor(ret), 0.3, True).item()
+    assert loss == pytest.approx(naive_value_loss(new, old, ret, 0.3, True)[0], rel=1e-5)
 
 
 # --- the rollout's log pi_old against the optimiser's log pi ------------------------------------------

@@ -133,19 +133,42 @@ def test_trpo_objective_is_the_surrogate_and_kl_at_theta_and_leaves_the_agent_al
 
 
 BOX = gym.spaces.Box(-np.inf, np.inf, (1,), np.float32)
-gym.register("TrpoCountTruncated-v0", entry_point=lambda: count_env(False, BOX, gym.spaces.Box(-1.0, 1.0, (1,), np.float32), lambda t: np.array([t], np.float32)))
+ACTION_BOX = gym.spaces.Box(-1.0, 1.0, (1,), np.float32)
 
 
-@pytest.mark.parametrize("bootstrap", [True, False])
-def test_truncation_is_bootstrapped_unless_told_not_to(bootstrap, tmp_path, monkeypatch):
+def vector_count(t):
+    return np.array([t], np.float32)
+
+
+gym.register("TrpoCountTruncated-v0", entry_point=lambda: count_env(False, BOX, ACTION_BOX, vector_count))
+gym.register("TrpoCountTerminated-v0", entry_point=lambda: count_env(True, BOX, ACTION_BOX, vector_count))
+
+
+@pytest.mark.parametrize("env_id, bootstrap", [("TrpoCountTruncated-v0", True), ("TrpoCountTerminated-v0", True),
+                                               ("TrpoCountTruncated-v0", False)])  # fmt: skip
+def test_truncation_is_bootstrapped_with_the_final_observation_unless_told_not_to(env_id, bootstrap, tmp_path,
+                                                                                   monkeypatch):  # fmt: skip
+    """Episodes of 5 steps whose observation is the step count, ended by the time limit or by a termination.
+    GAE gets V(s_{t+1}) as next_values: at an episode's last step the final observation's value (5), never the
+    next episode's first (0); a truncation leaves it to bootstrap, a termination (or with
+    --no-bootstrap-truncation, a truncation too) zeroes it."""
     monkeypatch.chdir(tmp_path)
-    calls = record_gae_inputs(T, monkeypatch, probe=torch.zeros(1, 1))
-    T.main(T.Args(env_id="TrpoCountTruncated-v0", num_envs=2, num_steps=10, vf_num_minibatches=2, vf_epochs=1, total_timesteps=40, bootstrap_truncation=bootstrap))
+    monkeypatch.setattr(T, "normalize_obs", lambda obs, rms, clip=10.0, epsilon=1e-8: obs.astype(np.float32))
+    calls = record_gae_inputs(T, monkeypatch, probe=torch.arange(6, dtype=torch.float32)[:, None])
+    T.main(T.Args(env_id=env_id, num_envs=2, num_steps=10, vf_num_minibatches=2, vf_epochs=1, total_timesteps=40,
+                  bootstrap_truncation=bootstrap))  # fmt: skip
+    assert len(calls) == 2
     ends = np.zeros((10, 2), bool)
-    ends[[4, 9], :] = True  # 5-step episodes, all cut by the time limit
+    ends[[4, 9], :] = True  # 5-step episodes, 10-step rollouts
     for call in calls:
+        v = call["v"]  # the critic's values of the observations 0..5 when GAE was called
+        assert abs(v[5] - v[0]) > 1e-3  # the final and the reset observation's values can be told apart
         np.testing.assert_array_equal(call["dones"], ends)
-        np.testing.assert_array_equal(call["terminations"], 0 * ends if bootstrap else ends)
+        terminal = env_id == "TrpoCountTerminated-v0" or not bootstrap
+        np.testing.assert_array_equal(call["terminations"], ends if terminal else 0 * ends)
+        for t in range(10):
+            np.testing.assert_allclose(call["values"][t], v[t % 5], atol=1e-5)
+            np.testing.assert_allclose(call["next_values"][t], v[t % 5 + 1], atol=1e-5)
 
 
 ACTIONS = []
