@@ -155,6 +155,8 @@ def main():
     parser.add_argument("--cuda", action="store_true", help="pass --cuda to both scripts (the networks on the GPU)")
     parser.add_argument("--no-end-to-end", action="store_true", help="with --atari: time the rollout only")
     parser.add_argument("--no-compile", action="store_true", help="leave out the runs of ours with --compile")
+    parser.add_argument("--script", choices=["ppo_continuous.py", "trpo_continuous.py"], default=None,
+                        help="ours, when not --atari (trpo_continuous.py has no --compile; compare it with --baseline)")
     # --rollout-of: the worker process of rollout_in_subprocess
     parser.add_argument("--rollout-of", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--random-actions", action="store_true", help=argparse.SUPPRESS)
@@ -169,6 +171,10 @@ def main():
     if args.baseline is not None and not os.path.isfile(args.baseline):
         fail(f"--baseline {args.baseline}: no such file; pass the path of a script to compare with")
     ours_name, baseline_name, default_env, default_steps = TASKS["atari" if args.atari else "continuous"]
+    if args.script and args.atari:
+        fail("--script picks a continuous script: leave it out with --atari")
+    ours_name = args.script or ours_name
+    args.no_compile = args.no_compile or ours_name == "trpo_continuous.py"
     env_id, steps = args.env_id or default_env, args.steps or default_steps
     ours_script = os.path.join(ROOT, ours_name)
     baseline = args.baseline or find_baseline(baseline_name)

@@ -417,6 +417,7 @@ def test_sweep_refuses_bad_options_in_one_line_before_writing(options, message, 
         ("sps.py", ["--steps", "0"], "--steps and --repeats must be at least 1"),
         ("sps.py", ["--baseline", "{missing}"], "no such file; pass the path of a script"),
         ("sps.py", ["--env-id", "Nope-v0", "--steps", "64", "--repeats", "1"], "exited 2: ppo_continuous.py: error: unknown env id 'Nope-v0'"),
+        ("sps.py", ["--atari", "--script", "trpo_continuous.py"], "--script picks a continuous script: leave it out with --atari"),
     ],
 )
 def test_benchmark_tools_refuse_bad_options_in_one_line(tool, options, message, tmp_path):
@@ -919,3 +920,22 @@ def test_a_slurm_task_warned_of_its_time_limit_saves_requeues_and_resumes(slurm_
     script = next((runs / "slurm").glob("sweep-*.sbatch")).read_text()
     submitted = shlex.split(re.search(r"^# Submitted as: (.*)$", script, re.M).group(1))
     assert {"--requeue", "--signal=B:USR1@180"} <= set(submitted), submitted
+
+
+def test_sps_measures_ours_the_baseline_and_the_bare_env_and_gives_the_ratios(tmp_path):
+    """benchmark/sps.py against a baseline that is ours again (its previous copy, as the speed notes compare it):
+    the bare env's row, ours and the baseline, each median with its ratio to the baseline's."""
+    shutil.copy(os.path.join(ROOT, "trpo_continuous.py"), tmp_path / "trpo_continuous.py")
+    shutil.copy(os.path.join(ROOT, "run_management.py"), tmp_path / "run_management.py")
+    cmd = [sys.executable, os.path.join(ROOT, "benchmark", "sps.py"), "--script", "trpo_continuous.py", "--steps", "2048",
+           "--repeats", "1", "--baseline", str(tmp_path / "trpo_continuous.py"), "--env-id", "Hopper-v4"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    table = proc.stdout.split("end to end, median of 1, ratio to the baseline:")[1].strip().splitlines()
+    rows = [re.fullmatch(r"\s*(\S+).*?\s([\d.]+) SPS\s+([\d.]+)x\s+runs: [\d.]+", line) for line in table]
+    assert len(rows) == 3 and all(rows), table  # the bare env, ours, the baseline
+    (bare, _, bare_ratio), (ours, ours_sps, ours_ratio), (_, theirs_sps, one) = (row.groups() for row in rows)
+    assert bare == "gymnasium.make(Hopper-v4)," and ours == "trpo_continuous.py" and float(one) == 1.0, table
+    assert float(ours_ratio) == pytest.approx(float(ours_sps) / float(theirs_sps), abs=0.01), table
+    assert 0.5 < float(ours_ratio) < 2 and float(bare_ratio) > 0  # the same script twice: about 1x
+    assert "--compile" not in proc.stdout  # TRPO has no --compile
