@@ -470,8 +470,9 @@ def main(args):
                 for start in range(0, args.batch_size, args.minibatch_size):
                     run.check()
                     mb_inds = b_inds[start : start + args.minibatch_size]
-                    loss, pg_loss, v_loss, entropy_loss, logratio, ratio = loss_fn(agent, batch, mb_inds, old_logstd,
-                                                                                   *coefs, args)  # fmt: skip
+                    loss, pg_loss, v_loss, entropy_loss, logratio, ratio = loss_fn(
+                        agent, batch, mb_inds, old_logstd, *coefs, args
+                    )
                     clipfracs.append(((ratio - 1.0).abs() > clip_coef).float().mean())
                     optimizer.zero_grad()
                     loss.backward()
