@@ -15,7 +15,8 @@ The env presses no FIRE: the agent launches the ball, at a game's start as after
 rollout stays on the GPU: per step, one copy of the observations in and one of the actions out.
 
 Defaults that differ from Table 5 or from CleanRL's ppo_atari.py. alpha: the fraction of training left, 1 -> 0;
-"-": the paper does not say; ppo2: openai/baselines' PPO, which CleanRL follows; [B]: benchmark/README.md.
+"-": the paper does not say; ppo2: openai/baselines' PPO, which CleanRL follows; (notes): measured on a page of
+benchmark/notes/.
 
 what              | ours                                   | paper       | CleanRL            | why
 ------------------+----------------------------------------+-------------+--------------------+------------------------
@@ -24,7 +25,7 @@ epochs K          | 4                                      | 3           | 4    
 value loss weight | 0.5 x (0.5 x squared error): c1 = 0.25 | c1 = 1      | as ours            | CleanRL's, to compare
                   |                                        |             |                    | with it
 clip epsilon      | 0.1; --anneal-clip: 0.1 x alpha, and   | 0.1 x alpha | 0.1                | a constant one learned
-                  | the value clip's epsilon with it       |             |                    | Breakout faster [B]
+                  | the value clip's epsilon with it       |             |                    | Breakout faster (notes)
 value clipping    | V within epsilon of the rollout's V;   | none        | as ours            | ppo2's
                   | --no-clip-vloss: none                  |             |                    |
 advantages        | normalised per minibatch               | -           | as ours            | ppo2's
@@ -36,10 +37,10 @@ truncation        | at 108,000 frames: bootstrapped with   | -           | zeroe
                   | gamma V(final observation)             |             | bootstrap          | terminal state
 FIRE              | the agent's to press                   | -           | pressed at reset   | learned Breakout faster
                   |                                        |             | and after a lost   | than the env's FIRE at
-                  |                                        |             | life               | reset [B]
-env stack         | ale-py's AtariVectorEnv (C++ threads)  | -           | Python wrappers    | speed [B]
+                  |                                        |             | life               | reset (notes)
+env stack         | ale-py's AtariVectorEnv (C++ threads)  | -           | Python wrappers    | speed (notes)
 device            | the CPU; --cuda: the GPU               | -           | the GPU if any     | GPU runs not yet
-                  |                                        |             |                    | measured [B]
+                  |                                        |             |                    | measured (notes)
 
 Above the fence line: Args, the env, the network, the algorithm's pieces and main's loop (collect, estimate,
 optimise, log). Below it: this script's own part of run management; the rest is run_management.py.

@@ -3,12 +3,12 @@
 Proximal Policy Optimization (Schulman et al. 2017, arXiv 1707.06347) with the paper's MuJoCo settings: Table 3
 (T = 2048, Adam 3e-4, 10 epochs of 64-sample minibatches, gamma 0.99, lambda 0.95) and section 6.1 (eps 0.2, a
 Gaussian policy with state-independent log-std, separate 64-64 tanh actor and critic, no entropy bonus).
---loss picks the paper's objective (clip, kl-adaptive, kl-fixed, none); benchmark/README.md gives the flags of
+--loss picks the paper's objective (clip, kl-adaptive, kl-fixed, none); benchmark/notes/table1.md gives the flags of
 the paper's Table 1 protocol.
 
 Defaults that differ from Table 3 or from CleanRL's ppo_continuous_action.py. alpha: the fraction of training
 left, 1 -> 0; "-": the paper does not say; ppo1: openai/baselines' PPO as released with the paper; ppo2: its
-successor, which CleanRL follows; [B]: benchmark/README.md.
+successor, which CleanRL follows; (notes): measured on a page of benchmark/notes/.
 
 what              | ours                                | paper             | CleanRL           | why
 ------------------+-------------------------------------+-------------------+-------------------+-----------------------
@@ -28,7 +28,7 @@ rewards           | scaled by the running std of the    | -                 | as
                   | every episode's end), clipped to    |                   | at terminations   |
                   | [-10, 10]; --no-scale-reward: raw   |                   | only              |
 truncation        | at the time limit: bootstrapped     | -                 | zeroes the        | a time limit is no
-                  | with gamma V(final observation)     |                   | bootstrap         | terminal state [B]
+                  | with gamma V(final observation)     |                   | bootstrap         | terminal state (notes)
 Adam epsilon      | 1e-5 (torch's default: 1e-8)        | -                 | as ours           | ppo2's
 initial weights   | orthogonal, gain sqrt(2); outputs:  | -                 | as ours           | ppo2's
                   | mean 0.01, value 1                  |                   |                   |
@@ -198,8 +198,8 @@ def normalize_obs(obs, obs_rms, clip=10.0, epsilon=1e-8):
 def scale_reward(reward, discounted_return, return_rms, gamma, dones, clip=10.0, epsilon=1e-8):
     """Reward scaling by the running std of the discounted return (updated in place), clipped. reward,
     discounted_return, dones: [N]. The return accumulator restarts after every episode end, truncations
-    included (gymnasium's NormalizeReward restarts it only after a termination; benchmark/README.md's
-    HalfCheetah investigation measures both rules)."""
+    included (gymnasium's NormalizeReward restarts it only after a termination; the HalfCheetah
+    investigation, benchmark/notes/halfcheetah.md, measures both rules)."""
     discounted_return[:] = discounted_return * gamma + reward
     return_rms.update(discounted_return)
     scaled = (reward / np.sqrt(return_rms.var + epsilon)).clip(-clip, clip)

@@ -6,7 +6,8 @@ defaults are CleanRL's ppo.py's (4 envs x 128 steps, lr 2.5e-4 x alpha, 4 epochs
 entropy 0.01). The paper's other objectives are one flag away: --loss clip | kl-adaptive | kl-fixed | none.
 
 Defaults that differ from the paper or from CleanRL's ppo.py. alpha: the fraction of training left, 1 -> 0;
-"-": the paper does not say; ppo2: openai/baselines' PPO, which CleanRL follows; [B]: benchmark/README.md.
+"-": the paper does not say; ppo2: openai/baselines' PPO, which CleanRL follows; (notes): measured on a page of
+benchmark/notes/.
 
 what              | ours                                 | paper             | CleanRL           | why
 ------------------+--------------------------------------+-------------------+-------------------+----------------------
@@ -19,8 +20,8 @@ Adam epsilon      | 1e-5 (torch's default: 1e-8)         | -                 | a
 initial weights   | orthogonal, gain sqrt(2); outputs:   | -                 | as ours           | ppo2's
                   | logits 0.01, value 1                 |                   |                   |
 truncation        | at the time limit (CartPole-v1: 500  | -                 | zeroes the        | a time limit is no
-                  | steps): bootstrapped with gamma      |                   | bootstrap         | terminal state [B]
-                  | V(final observation)                 |                   |                   |
+                  | steps): bootstrapped with gamma      |                   | bootstrap         | terminal state
+                  | V(final observation)                 |                   |                   | (notes)
 device            | the CPU; --cuda: the GPU             | -                 | the GPU if any    | the CPU is faster for
                   |                                      |                   |                   | 64-unit networks
 

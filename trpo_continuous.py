@@ -171,8 +171,8 @@ def normalize_obs(obs, obs_rms, clip=10.0, epsilon=1e-8):
 def scale_reward(reward, discounted_return, return_rms, gamma, dones, clip=10.0, epsilon=1e-8):
     """Reward scaling by the running std of the discounted return (updated in place), clipped. reward,
     discounted_return, dones: [N]. The return accumulator restarts after every episode end, truncations
-    included (gymnasium's NormalizeReward restarts it only after a termination; benchmark/README.md's
-    HalfCheetah investigation measures both rules)."""
+    included (gymnasium's NormalizeReward restarts it only after a termination; the HalfCheetah
+    investigation, benchmark/notes/halfcheetah.md, measures both rules)."""
     discounted_return[:] = discounted_return * gamma + reward
     return_rms.update(discounted_return)
     scaled = (reward / np.sqrt(return_rms.var + epsilon)).clip(-clip, clip)
