@@ -53,6 +53,8 @@ def run_checked(cmd, cwd=None):
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or proc.stdout.strip().splitlines() or ["no output"])[-1]
         shown = " ".join(os.path.basename(c) if c.endswith(".py") else c for c in cmd[1:])
+        if "No module named 'run_management'" in last:  # a copy of one of our scripts, alone in its folder
+            last += ": put its commit's run_management.py beside it (git archive COMMIT SCRIPT run_management.py)"
         fail(f"{shown} exited {proc.returncode}: {last}", code=2 if proc.returncode == 2 else 1)
     return proc.stdout
 
@@ -62,7 +64,10 @@ def measure(script, steps, env_id, extra=()):
     cmd = [sys.executable, script, "--env-id", env_id, "--total-timesteps", str(steps), *extra]
     with tempfile.TemporaryDirectory() as cwd:
         out = run_checked(cmd, cwd)
-    return int(re.findall(r"SPS(?:=|: )(\d+)", out)[-1])  # ours print SPS=N, CleanRL's SPS: N
+    found = re.findall(r"SPS(?:=|: )(\d+)", out)  # ours print SPS=N, CleanRL's SPS: N
+    if not found:
+        fail(f"{os.path.basename(script)} printed no SPS: pass a training script that prints SPS=N or SPS: N")
+    return int(found[-1])
 
 
 def rollout_sps(script, env_id, num_envs, steps, cuda, random_actions=False):
@@ -106,9 +111,13 @@ def rollout_sps(script, env_id, num_envs, steps, cuda, random_actions=False):
 
 def bare_env_sps(env_id, steps):
     """Steps per second of gymnasium.make(env_id) alone, with uniform random actions: the ceiling of a script."""
+    import warnings
+
     import gymnasium as gym
 
-    env = gym.make(env_id)
+    with warnings.catch_warnings():  # -v4 is out of date, gymnasium warns; the scripts say why they use it
+        warnings.simplefilter("ignore", DeprecationWarning)
+        env = gym.make(env_id)
     env.reset(seed=1)
     env.action_space.seed(1)
     actions = [env.action_space.sample() for _ in range(1000)]
@@ -138,10 +147,11 @@ def report(rows, what, baseline):
     (baseline: its runs, empty when it was not measured)."""
     rows = [(label, runs) for label, runs in rows if runs]
     print(f"\n{what}, median of {len(rows[0][1])}" + (", ratio to the baseline:" if baseline else ":"))
-    base = statistics.median(baseline) if baseline else None
+    base, width = statistics.median(baseline) if baseline else None, max(len(label) for label, _ in rows)
     for label, runs in rows:
         ratio = f"{statistics.median(runs) / base:6.2f}x" if base else ""
-        print(f"  {label:<48} {statistics.median(runs):8.0f} SPS {ratio}   runs: {', '.join(f'{x:.0f}' for x in runs)}")
+        each = ", ".join(f"{x:.0f}" for x in runs)
+        print(f"  {label:<{width}} {statistics.median(runs):8.0f} SPS {ratio}   runs: {each}")
 
 
 def main():
@@ -173,6 +183,8 @@ def main():
     ours_name, baseline_name, default_env, default_steps = TASKS["atari" if args.atari else "continuous"]
     if args.script and args.atari:
         fail("--script picks a continuous script: leave it out with --atari")
+    if args.no_end_to_end and not args.atari:
+        fail("--no-end-to-end leaves only the rollout measurements, which are --atari's: add --atari or leave it out")
     ours_name = args.script or ours_name
     args.no_compile = args.no_compile or ours_name == "trpo_continuous.py"
     env_id, steps = args.env_id or default_env, args.steps or default_steps

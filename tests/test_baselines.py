@@ -98,7 +98,7 @@ def test_fetch_stops_in_one_line_without_a_network(tmp_path, monkeypatch, capsys
     monkeypatch.setattr(fetch, "URL", "http://127.0.0.1:9/{repo}/{commit}/{path}")  # nothing listens on port 9
     monkeypatch.setattr(fetch, "OUT", str(tmp_path))
     code, _, lines = run_fetch(capsys)
-    assert code == 2 and len(lines) == 1 and "cannot download http://127.0.0.1:9/" in lines[0], lines
+    assert code == fetch.UNREACHABLE == 75 and len(lines) == 1 and "cannot download http://127.0.0.1:9/" in lines[0], lines
     assert "pass --from CLONE" in lines[0] and list(tmp_path.iterdir()) == []
 
 
@@ -132,3 +132,28 @@ def test_the_fetched_files_are_the_pinned_ones():
         assert os.path.isfile(path), f"no {name}: rerun python benchmark/baselines/fetch.py"
         with open(path, "rb") as f:
             assert hashlib.sha256(f.read()).hexdigest() == digest, f"{name}: rerun python benchmark/baselines/fetch.py"
+
+
+def test_fetch_replaces_a_link_never_follows_it_and_refuses_odd_files_in_one_line(tmp_path, monkeypatch, capsys):
+    """A link where an output goes is replaced (what it points at is untouched); a directory there, a read-only
+    directory, and a pipe or a device in the clone each end in one line with exit 2, nothing written."""
+    clone, out, victim = tmp_path / "clone", tmp_path / "out", tmp_path / "victim"
+    out.mkdir(), victim.write_text("mine\n")
+    write_stand_ins(clone, monkeypatch)
+    monkeypatch.setattr(fetch, "OUT", str(out))
+    name = next(iter(fetch.EDITS))
+    (out / name).symlink_to(victim)
+    code, printed, _ = run_fetch(capsys, "--from", str(clone))
+    assert code == 0 and victim.read_text() == "mine\n" and not (out / name).is_symlink(), printed
+    assert sorted(os.listdir(out)) == sorted(fetch.EDITS)  # no temporary file left
+    for path in list(out.iterdir()):
+        path.unlink()
+    (out / name).mkdir()
+    code, _, lines = run_fetch(capsys, "--from", str(clone))
+    assert code == 2 and len(lines) == 1 and "is a directory: move it away" in lines[0] and os.listdir(out) == [name]
+    (out / name).rmdir()
+    path = clone / fetch.EDITS[name][0]
+    path.unlink()
+    os.mkfifo(path)  # a read would wait for a writer forever
+    code, _, lines = run_fetch(capsys, "--from", str(clone))
+    assert code == 2 and len(lines) == 1 and "is not a regular file" in lines[0] and os.listdir(out) == []

@@ -418,12 +418,16 @@ def test_sweep_refuses_bad_options_in_one_line_before_writing(options, message, 
         ("sps.py", ["--baseline", "{missing}"], "no such file; pass the path of a script"),
         ("sps.py", ["--env-id", "Nope-v0", "--steps", "64", "--repeats", "1"], "exited 2: ppo_continuous.py: error: unknown env id 'Nope-v0'"),
         ("sps.py", ["--atari", "--script", "trpo_continuous.py"], "--script picks a continuous script: leave it out with --atari"),
+        ("sps.py", ["--no-end-to-end"], "--no-end-to-end leaves only the rollout measurements, which are --atari's"),
+        ("sps.py", ["--baseline", "{empty}", "--steps", "2048", "--repeats", "1", "--no-compile", "--env-id", "Hopper-v4"], "printed no SPS: pass a training script"),
     ],
 )
 def test_benchmark_tools_refuse_bad_options_in_one_line(tool, options, message, tmp_path):
     (tmp_path / "runs").mkdir()
     (tmp_path / "not.json").write_text("{")
-    args = [o.format(runs=tmp_path / "runs", missing=tmp_path / "missing", not_json=tmp_path / "not.json") for o in options]
+    (tmp_path / "empty.py").write_text("")  # a baseline that trains nothing
+    args = [o.format(runs=tmp_path / "runs", missing=tmp_path / "missing", not_json=tmp_path / "not.json", empty=tmp_path / "empty.py")
+            for o in options]
     proc = subprocess.run([sys.executable, os.path.join(ROOT, "benchmark", tool), *args], capture_output=True, text=True)
     lines = proc.stderr.strip().splitlines()
     assert proc.returncode == 2 and len(lines) == 1 and lines[0].startswith(f"{tool}: error: ") and message in lines[0], lines

@@ -9,14 +9,19 @@ vwxyzjn/cleanrl at commit fe8d8a03, checks each against its pinned sha256, makes
 an exact text that must occur once in the upstream file), checks each result against its own pinned sha256 and
 writes, beside this file (git-ignored), cleanrl_ppo_continuous_action.py, cleanrl_ppo_atari.py,
 cleanrl_atari_wrappers.py and CLEANRL_LICENSE. When all four are already there with the pinned content, nothing
-is read. Any failure (no network, a file that is not the pinned one, an edit whose text is missing) is one line
-and exit code 2, and nothing is written. README.md beside this file says what each edit is for.
+is read. Any failure (a file that is not the pinned one, an edit whose text is missing, a directory that cannot be
+written) is one line and exit code 2, and nothing is written; GitHub out of reach is one line and exit code 75
+(EX_TEMPFAIL: try again later, or --from), which CI tells apart from a fetch that is broken. README.md beside this
+file says what each edit is for.
 """
 
 import argparse
+import contextlib
 import hashlib
 import os
+import stat
 import sys
+import tempfile
 import urllib.error
 import urllib.request
 
@@ -88,6 +93,14 @@ class Failure(Exception):
     """What stopped the fetch, as the one line printed."""
 
 
+class Unreachable(Failure):
+    """GitHub could not be reached: exit code UNREACHABLE."""
+
+
+UNREACHABLE = 75  # EX_TEMPFAIL
+MAX_BYTES = 1 << 20  # each upstream file is under 20 kB: a file read from a clone is cut here (and then fails its pin)
+
+
 def sha256(data):
     return hashlib.sha256(data).hexdigest()
 
@@ -96,9 +109,11 @@ def read_upstream(path, source):
     """The bytes of one upstream file, from GitHub at COMMIT or from the clone `source`, checked against UPSTREAM."""
     if source is not None:
         where = os.path.join(source, path)
-        try:
-            with open(where, "rb") as f:
-                data = f.read()
+        try:  # a regular file of bounded size: a pipe or /dev/zero in a handed clone must not hang the fetch
+            with open(where, "rb", opener=lambda p, flags: os.open(p, flags | os.O_NONBLOCK)) as f:
+                if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                    raise Failure(f"--from {source}: {path} is not a regular file: pass a clone of {REPO}")
+                data = f.read(MAX_BYTES + 1)
         except OSError as e:
             raise Failure(f"--from {source}: cannot read {path} ({e.strerror}): pass a clone of {REPO}") from None
     else:
@@ -108,8 +123,8 @@ def read_upstream(path, source):
                 data = response.read()
         except (urllib.error.URLError, OSError) as e:
             reason = getattr(e, "reason", None) or e
-            raise Failure(f"cannot download {where} ({reason}): check the network, or clone {REPO} and pass "
-                          f"--from CLONE") from None
+            raise Unreachable(f"cannot download {where} ({reason}): check the network, or clone {REPO} and pass "
+                              f"--from CLONE") from None
     if sha256(data) != UPSTREAM[path]:
         raise Failure(f"{where} is not {path} of {REPO} at commit {COMMIT[:8]} (sha256 {sha256(data)[:12]}..., "
                       f"expected {UPSTREAM[path][:12]}...): in a clone, run git checkout {COMMIT[:8]}")
@@ -132,10 +147,11 @@ def adapt(name, text, edits, digest):
 
 
 def in_place():
-    """Whether every file is already written with the content the pinned files and the edits give."""
+    """Whether every file is already written, as a regular file (not a link), with the content the pinned files and
+    the edits give."""
     for name, (_, _, digest) in EDITS.items():
         path = os.path.join(OUT, name)
-        if not os.path.isfile(path):
+        if os.path.islink(path) or not os.path.isfile(path):
             return False
         with open(path, "rb") as f:
             if sha256(f.read()) != digest:
@@ -150,11 +166,25 @@ def fetch(source):
     upstream = {path: read_upstream(path, source) for path in UPSTREAM}  # every file checked before any is written
     adapted = {name: adapt(name, upstream[path].decode("utf-8"), edits, digest)
                for name, (path, edits, digest) in EDITS.items()}
+    for name in adapted:  # a directory in a file's place: refused before anything is written
+        if os.path.isdir(os.path.join(OUT, name)) and not os.path.islink(os.path.join(OUT, name)):
+            raise Failure(f"{os.path.join(os.path.relpath(OUT), name)} is a directory: move it away")
     for name, text in adapted.items():
         path = os.path.join(OUT, name)
-        with open(path + ".part", "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        os.replace(path + ".part", path)  # a fetch stopped midway leaves no half-written file
+        part = None
+        try:  # a new file of a fresh name, renamed over the old one (a link there is replaced, never followed); a
+            # fetch stopped midway leaves no half-written file
+            with tempfile.NamedTemporaryFile("w", dir=OUT, prefix=f".{name}.", delete=False, encoding="utf-8",
+                                             newline="") as f:  # fmt: skip
+                part = f.name
+                f.write(text)
+            os.chmod(part, 0o644)
+            os.replace(part, path)
+        except OSError as e:
+            if part:
+                with contextlib.suppress(OSError):
+                    os.remove(part)
+            raise Failure(f"cannot write {path} ({e.strerror}): make {os.path.relpath(OUT)} writable") from None
         upstream_path, edits, _ = EDITS[name]
         made = f"{len(edits)} edits" if edits else "as it is"
         print(f"wrote {os.path.relpath(path)}: {REPO} {upstream_path} at {COMMIT[:8]}, {made}")
@@ -169,7 +199,7 @@ def main(argv=None):
         fetch(args.source)
     except Failure as e:
         print(f"fetch.py: error: {e}", file=sys.stderr)
-        sys.exit(2)
+        sys.exit(UNREACHABLE if isinstance(e, Unreachable) else 2)
 
 
 if __name__ == "__main__":
