@@ -189,7 +189,7 @@ def main():
     args.no_compile = args.no_compile or ours_name == "trpo_continuous.py"
     env_id, steps = args.env_id or default_env, args.steps or default_steps
     ours_script = os.path.join(ROOT, ours_name)
-    baseline = args.baseline or find_baseline(baseline_name)
+    baseline = os.path.abspath(args.baseline) if args.baseline else find_baseline(baseline_name)  # run elsewhere
     if baseline is None:
         print(f"(no benchmark/baselines/{baseline_name}: measuring ours only; {FETCH_BASELINES} writes it)")
     # CleanRL's scripts default to the GPU, so theirs get --no-cuda on the CPU; ours default to the CPU

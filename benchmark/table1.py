@@ -27,18 +27,22 @@ LAST = report.LAST_TABLE1  # the paper's score: each run's mean return over its 
 
 
 def table1_label(flags):
-    """The paper's name for a run's objective, from its flags (None if it is not a Table 1 variant)."""
-    values = {flags[i]: flags[i + 1] for i in range(len(flags) - 1) if flags[i].startswith("--")}
+    """The paper's name for a run's objective, from its flags as the script reads them (`--flag value` or
+    `--flag=value`, the last one given counting); None if it is not a Table 1 variant or a value is not a number."""
+    words = [part for flag in flags for part in (flag.split("=", 1) if flag.startswith("--") else [flag])]
+    values = {words[i]: words[i + 1] for i in range(len(words) - 1) if words[i].startswith("--")}
     loss = values.get("--loss")
+    named = {"clip": ("clipping, eps", "--clip-coef", 0.2), "kl-fixed": ("fixed KL, beta", "--kl-beta", 1.0),
+             "kl-adaptive": ("adaptive KL, d_targ", "--kl-adaptive-target", 0.01)}  # fmt: skip
     if loss == "none":
         return "no clipping or penalty"
-    if loss == "clip":
-        return f"clipping, eps = {float(values.get('--clip-coef', 0.2)):g}"
-    if loss == "kl-adaptive":
-        return f"adaptive KL, d_targ = {float(values.get('--kl-adaptive-target', 0.01)):g}"
-    if loss == "kl-fixed":
-        return f"fixed KL, beta = {float(values.get('--kl-beta', 1.0)):g}"
-    return None
+    if loss not in named:
+        return None
+    name, flag, default = named[loss]
+    try:
+        return f"{name} = {float(values.get(flag, default)):g}"
+    except ValueError:
+        return None
 
 
 def table1_run_label(run):
@@ -247,6 +251,10 @@ def main():
     for path, reason in skipped:
         print(f"left out {os.path.relpath(path, args.runs_dir)}: {reason}")
     check_objectives(runs)
+    finals = {(table1_run_label(run), run["env_id"]): 1.0 for run in runs if table1_run_label(run)}
+    if not table1_scores(finals, reference.get("random_policy", {}))[1]:
+        fail("no env can be scored: each needs every objective's runs and a random policy's return in --reference "
+             "(random_policy); run every objective on the same envs")
     try:
         os.makedirs(out, exist_ok=True)
     except OSError as e:

@@ -362,6 +362,11 @@ def test_presets_and_variant_names():
     assert all(r["variant"].startswith("loss_") for r in runs)  # the directory names the objective first
     assert all(r["flags"][-len(sweep.TABLE1):] == sweep.TABLE1 for r in runs)
     assert {table1.table1_label(r["flags"]) for r in runs} == set(json.load(open(os.path.join(ROOT, "benchmark", "reference.json")))["table1"])
+    # flags as the scripts read them: --flag=value too, the last given counting; a value not a number: no label
+    assert table1.table1_label(["--loss", "clip", "--clip-coef=0.3"]) == "clipping, eps = 0.3"
+    assert table1.table1_label(["--loss=kl-adaptive", "--no-anneal-lr"]) == "adaptive KL, d_targ = 0.01"
+    assert table1.table1_label(["--loss", "kl-fixed", "--kl-beta", "3", "--kl-beta", "10"]) == "fixed KL, beta = 10"
+    assert table1.table1_label(["--loss", "clip", "--clip-coef", "abc"]) is None
     assert sweep.variant_name([]) == "default"
     assert sweep.variant_name(["--loss", "clip", "--clip-coef", "0.1"]) == "loss_clip_clip-coef_0.1"
     assert sweep.variant_name(["--init-logstd", "-0.5"]) == "init-logstd_-0.5" != sweep.variant_name(["--init-logstd", "0.5"])
@@ -678,6 +683,11 @@ def test_table1_refuses_an_objective_run_under_two_protocols(tmp_path):
                           capture_output=True, text=True)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "report" / "ppo_continuous.md").exists() and not (tmp_path / "report" / "table1.md").exists()
+    # two objectives, but on different envs (or one without a random policy's return): no env to score them on
+    fake_run(tmp_path / "apart", "ppo_continuous.py", "Hopper-v4", 1, ["--loss", "clip"], np.full(12, 2.0))
+    fake_run(tmp_path / "apart", "ppo_continuous.py", "Walker2d-v4", 1, ["--loss", "none"], np.full(12, 3.0))
+    proc = subprocess.run([sys.executable, script, str(tmp_path / "apart"), "--out", str(tmp_path / "out")], capture_output=True, text=True)
+    assert proc.returncode == 2 and proc.stderr.startswith("table1.py: error: no env can be scored: ") and not (tmp_path / "out").exists()
 
 
 def test_table1_rank_correlation():
