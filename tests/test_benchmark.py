@@ -780,6 +780,11 @@ def test_summary_sets_default_runs_beside_the_published_numbers(tmp_path):
     assert cells[4:6] == ["50.0 ± 0.0 (1)", ""] and "sb3-contrib 3372 ± 215" in cells[6], row
     assert "- trpo_continuous.py `--gamma 0.9`, Hopper-v4: 6.5 ± 0.0 (1)" in summary, summary
     assert "- sb3-contrib: sb3-contrib TRPO docs" in summary
+    # a script of the family that did not run has no columns
+    shutil.rmtree(runs / "trpo_continuous")
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "benchmark", "report.py"), str(runs), "--out", str(tmp_path / "one"), "--bootstrap-reps", "300"], capture_output=True, text=True)
+    header = next(line for line in (tmp_path / "one" / "summary.md").read_text().splitlines() if line.startswith("| env |"))
+    assert proc.returncode == 0 and header == "| env | ppo_continuous: training | ppo_continuous: eval | ppo_continuous: published |", header
 
 
 # --- Slurm: a one-node cluster on this machine ------------------------------------------------------------------
