@@ -30,6 +30,14 @@ def pytest_make_collect_report(collector):
     fail_a_skip((yield).get_result())
 
 
+def pytest_collection_modifyitems(items):
+    """pytest-xdist (pytest.ini runs the tests on every core): the tests that start a Slurm cluster share the
+    machine's munged and run one after another, on one worker (--dist loadgroup)."""
+    for item in items:
+        if "slurm_cluster" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("slurm"))
+
+
 def write_checkpoint(module, path, agent, env_id, **extra):
     """A checkpoint as `module` writes one, with the given agent's weights and no training state."""
     import dataclasses
@@ -37,8 +45,6 @@ def write_checkpoint(module, path, agent, env_id, **extra):
     import torch
 
     args = dataclasses.asdict(module.Args(env_id=env_id))
-    import os
-
     import run_management
 
     state = dict(script=os.path.basename(module.__file__), format=run_management.CHECKPOINT_FORMAT, env_id=env_id, args=args, training=None)

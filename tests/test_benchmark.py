@@ -355,6 +355,35 @@ def test_latest_return_reads_the_running_log(tmp_path):
     assert sweep.latest_return(str(tmp_path)) == "21.5"
 
 
+def test_each_recipe_is_its_scripts_flags_and_the_sweep_runs_it(tmp_path):
+    """--preset recipes: every recipe's flags parse as its script reads them (tyro); a sweep of one recipe runs
+    the recipe's script with its flags, the user's flags after `--` last, into <script>/recipe/<env>/seed<S>."""
+    import tyro
+
+    import ppo_continuous
+
+    modules = {"ppo_continuous.py": ppo_continuous, "ppo_discrete.py": ppo_discrete}
+    assert {script for script, _ in sweep.RECIPES.values()} == set(modules)
+    for env_id, (script, flags) in sweep.RECIPES.items():
+        args = tyro.cli(modules[script].Args, args=flags)
+        assert args.total_timesteps >= 100000 and not args.anneal_lr and not args.clip_vloss, env_id
+    runs_dir = tmp_path / "runs"
+    cmd = [sys.executable, os.path.join(ROOT, "benchmark", "sweep.py"), "--preset", "recipes", "--env-ids",
+           "LunarLander-v3", "--seeds", "2", "--runs-dir", str(runs_dir), "--", "--total-timesteps", "2048",
+           "--num-steps", "64"]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    path = runs_dir / "ppo_discrete" / "recipe" / "LunarLander-v3" / "seed2"
+    assert proc.returncode == 0 and (path / "done").exists(), proc.stdout + proc.stderr
+    run = json.loads((path / "run.json").read_text())
+    assert run["script"] == "ppo_discrete.py" and run["seed"] == 2 and run["variant"] == "recipe"
+    assert run["flags"] == sweep.RECIPES["LunarLander-v3"][1] + ["--total-timesteps", "2048", "--num-steps", "64"]
+    assert "--gamma 0.999" in (path / "log.txt").read_text().splitlines()[0]  # the command it ran
+    for bad, says in ((["--env-ids", "CartPole-v1"], "has no recipe for it"), (["--script", "ppo_discrete.py"],
+                                                                              "leave --script out")):  # fmt: skip
+        proc = subprocess.run(cmd[:4] + bad, capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 2 and says in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+
+
 def test_presets_and_variant_names():
     runs = sweep.plan("ppo_continuous.py", *[sweep.PRESETS["table1"][k] for k in ("env_ids", "seeds", "variants")])
     assert len(runs) == 7 * 3 * 11 and len({r["variant"] for r in runs}) == 11

@@ -144,8 +144,10 @@ def test_every_command_in_the_docs_parses(env, script, flags, monkeypatch):
         monkeypatch.syspath_prepend(os.path.join(ROOT, "benchmark"))
         import sweep
 
-        run = args.script or sweep.PRESETS[args.preset]["script"]
-        check_training_flags(run, flags[flags.index("--") + 1 :])
+        preset = sweep.PRESETS.get(args.preset, {})
+        runs = [args.script or preset["script"]] if "recipes" not in preset else {s for s, _ in preset["recipes"].values()}
+        for run in runs:
+            check_training_flags(run, flags[flags.index("--") + 1 :])
 
 
 def anchors(doc):
