@@ -443,28 +443,29 @@ def runs_summary(runs):
 
 
 def fail(message):
-    """A bad option: one line and exit code 2."""
-    print(f"report.py: error: {message}", file=sys.stderr)
+    """A bad option: one line, headed by the program's name, and exit code 2."""
+    print(f"{os.path.basename(sys.argv[0])}: error: {message}", file=sys.stderr)
     sys.exit(2)
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def read_options(description, outputs, runs_dir_hint):
+    """report.py's and table1.py's command line: the options checked (each bad one is a line and exit code 2),
+    the reference read and the runs loaded, a line for each run left out. Returns (args, runs, reference)."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("runs_dir")
-    parser.add_argument("--out", help="where the tables and plots go (default: RUNS_DIR/report)")
+    parser.add_argument("--out", help=f"where {outputs} go (default: RUNS_DIR/report)")
     parser.add_argument("--reference", default=os.path.join(HERE, "reference.json"))
     parser.add_argument("--include-unfinished", action="store_true", help="also report runs without a `done` file")
     parser.add_argument("--bootstrap-reps", type=int, default=BOOTSTRAP_REPS,
                         help="bootstrap resamples for the confidence intervals")
     args = parser.parse_args()
     if not os.path.isdir(args.runs_dir):
-        fail(f"no directory {args.runs_dir}: pass the runs directory of a sweep (benchmark/sweep.py's --runs-dir, "
-             "benchmark/runs by default)")
+        fail(f"no directory {args.runs_dir}: pass {runs_dir_hint}")
     if args.bootstrap_reps < 1:
         fail(f"--bootstrap-reps {args.bootstrap_reps}: pass at least 1 (the default is {BOOTSTRAP_REPS})")
-    out = args.out or os.path.join(args.runs_dir, "report")
-    if os.path.exists(out) and not os.path.isdir(out):
-        fail(f"cannot make the --out directory {out} (a file stands there): pass a directory")
+    args.out = args.out or os.path.join(args.runs_dir, "report")
+    if os.path.exists(args.out) and not os.path.isdir(args.out):
+        fail(f"cannot make the --out directory {args.out} (a file stands there): pass a directory")
     try:
         with open(args.reference) as f:
             reference = json.load(f)
@@ -475,12 +476,25 @@ def main():
     runs = load_runs(args.runs_dir, args.include_unfinished, skipped)
     for path, reason in skipped:
         print(f"left out {os.path.relpath(path, args.runs_dir)}: {reason}")
-    if not runs:
-        fail(f"no finished runs under {args.runs_dir}: run benchmark/sweep.py first (or pass --include-unfinished)")
+    return args, runs, reference
+
+
+def make_out(out):
+    """The --out directory, made once the runs have passed their checks."""
     try:
         os.makedirs(out, exist_ok=True)
     except OSError as e:
         fail(f"cannot make the --out directory {out} ({e.strerror}): pass a directory that can be made")
+
+
+def main():
+    args, runs, reference = read_options(__doc__.split("\n\n")[0], "the tables and plots",
+                                         "the runs directory of a sweep (benchmark/sweep.py's --runs-dir, "
+                                         "benchmark/runs by default)")
+    out = args.out
+    if not runs:
+        fail(f"no finished runs under {args.runs_dir}: run benchmark/sweep.py first (or pass --include-unfinished)")
+    make_out(out)
     for script, envs in group(runs).items():
         lines = script_tables(script, envs, reference)
         stem = script[: -len(".py")]

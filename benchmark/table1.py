@@ -12,16 +12,14 @@ table1_curves.png, per env the learning curve of each objective family's best se
 must share every other flag: report each protocol's runs from a runs directory of its own (sweep.py --runs-dir).
 """
 
-import argparse
-import json
 import os
-import sys
 import warnings
 from collections import defaultdict
 
 import numpy as np
 
 import report
+from report import fail
 
 LAST = report.LAST_TABLE1  # the paper's score: each run's mean return over its last 100 episodes
 
@@ -200,12 +198,6 @@ def plot_table1_curves(by_label, envs, scores, path):
     plt.close(fig)
 
 
-def fail(message):
-    """Bad input: one line and exit code 2."""
-    print(f"table1.py: error: {message}", file=sys.stderr)
-    sys.exit(2)
-
-
 def check_objectives(runs):
     """One line naming the fix, unless the runs hold two objectives or more, each run under one set of flags."""
     flag_sets = defaultdict(set)
@@ -224,41 +216,16 @@ def check_objectives(runs):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("runs_dir")
-    parser.add_argument("--out", help="where table1.md and table1_curves.png go (default: RUNS_DIR/report)")
-    parser.add_argument("--reference", default=os.path.join(report.HERE, "reference.json"))
-    parser.add_argument("--include-unfinished", action="store_true", help="also report runs without a `done` file")
-    parser.add_argument("--bootstrap-reps", type=int, default=report.BOOTSTRAP_REPS,
-                        help="bootstrap resamples for the confidence intervals")
-    args = parser.parse_args()
-    if not os.path.isdir(args.runs_dir):
-        fail(f"no directory {args.runs_dir}: pass the runs directory of a Table 1 sweep, e.g. "
-             "benchmark/runs/ppo_continuous")
-    if args.bootstrap_reps < 1:
-        fail(f"--bootstrap-reps {args.bootstrap_reps}: pass at least 1 (the default is {report.BOOTSTRAP_REPS})")
-    out = args.out or os.path.join(args.runs_dir, "report")
-    if os.path.exists(out) and not os.path.isdir(out):
-        fail(f"cannot make the --out directory {out} (a file stands there): pass a directory")
-    try:
-        with open(args.reference) as f:
-            reference = json.load(f)
-    except (OSError, ValueError) as e:
-        fail(f"cannot read --reference {args.reference} ({getattr(e, 'strerror', None) or e}): pass a JSON file "
-             "like benchmark/reference.json")
-    skipped = []
-    runs = report.load_runs(args.runs_dir, args.include_unfinished, skipped)
-    for path, reason in skipped:
-        print(f"left out {os.path.relpath(path, args.runs_dir)}: {reason}")
+    args, runs, reference = report.read_options(__doc__.split("\n\n")[0], "table1.md and table1_curves.png",
+                                                "the runs directory of a Table 1 sweep, e.g. "
+                                                "benchmark/runs/ppo_continuous")
+    out = args.out
     check_objectives(runs)
     finals = {(table1_run_label(run), run["env_id"]): 1.0 for run in runs if table1_run_label(run)}
     if not table1_scores(finals, reference.get("random_policy", {}))[1]:
         fail("no env can be scored: each needs every objective's runs and a random policy's return in --reference "
              "(random_policy); run every objective on the same envs")
-    try:
-        os.makedirs(out, exist_ok=True)
-    except OSError as e:
-        fail(f"cannot make the --out directory {out} ({e.strerror}): pass a directory that can be made")
+    report.make_out(out)
     lines = table1_lines(runs, reference, out, reps=args.bootstrap_reps)
     with open(os.path.join(out, "table1.md"), "w") as f:
         f.write("\n".join(lines))
