@@ -63,6 +63,7 @@ import math  # noqa: E402
 import random  # noqa: E402
 import re  # noqa: E402
 import shlex  # noqa: E402
+import shutil  # noqa: E402
 import time  # noqa: E402
 import typing  # noqa: E402
 import uuid  # noqa: E402
@@ -206,6 +207,10 @@ def check_args(args, saved, script):
         fail("--capture-video: 'videos' is a file, where the videos' directory goes: move it away")
     if args.resume and args.eval_checkpoint:
         fail("--resume continues training and --eval-checkpoint only evaluates: pass one of them")
+    compilers = (os.environ.get("CXX"), "c++", "g++", "clang++")  # what torch.compile's inductor builds its code with
+    if getattr(args, "compile", False) and not any(c and shutil.which(c) for c in compilers):
+        fail("--compile: torch.compile builds C++ code, and no compiler is on PATH (c++, g++, clang++ or $CXX): "
+             "install one (e.g. apt-get install g++), or leave --compile out")
     batch = args.num_envs * args.num_steps
     split = "num_minibatches" if hasattr(args, "num_minibatches") else "vf_num_minibatches"
     if batch % getattr(args, split):

@@ -75,3 +75,21 @@ def test_the_flag_reaches_main_and_the_compile_time_is_reported(monkeypatch, cap
     calls.clear()
     ppo_discrete.main(ppo_discrete.Args(env_id="CartPole-v1", total_timesteps=256, num_envs=1, num_steps=128, checkpoint_every=0))
     assert not calls and "--compile" not in capsys.readouterr().out
+
+
+def test_compile_without_a_cpp_compiler_is_one_line(tmp_path):
+    """torch.compile's inductor builds C++: without a compiler, --compile ends in one line naming the fix, not
+    inductor's traceback at the first update."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PATH": str(tmp_path)}  # an empty folder: no c++, g++ or clang++
+    env.pop("CXX", None)
+    script = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "ppo_discrete.py")
+    proc = subprocess.run([sys.executable, script, "--compile", "--total-timesteps", "512"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert proc.stderr.strip().splitlines() == ["ppo_discrete.py: error: --compile: torch.compile builds C++ code, and no "
+                                                "compiler is on PATH (c++, g++, clang++ or $CXX): install one (e.g. "
+                                                "apt-get install g++), or leave --compile out"]
