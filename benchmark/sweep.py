@@ -320,7 +320,7 @@ class Progress:
 
     def __init__(self, runs_dir, total, every):
         self.runs_dir, self.total, self.every, self.last = runs_dir, total, every, 0.0
-        self.done, self.failed, self.left = [], [], []
+        self.done, self.failed, self.left, self.stopped = [], [], [], []
 
     def finished(self, path, code):
         name = os.path.relpath(path, self.runs_dir)
@@ -330,6 +330,9 @@ class Progress:
         elif code == BUSY:  # another process started it in the meantime
             self.left.append(path)
             print(f"left   {name}: another process runs it", flush=True)
+        elif code in STOPPED:  # its run was stopped from outside the sweep: saved, no marker, resumed next time
+            self.stopped.append(path)
+            print(f"stopped {name} (exit code {code}): the same command continues it from its checkpoint", flush=True)
         else:
             self.failed.append(path)
             print(f"FAILED {name} (exit code {code}); end of {os.path.join(path, 'log.txt')}:", flush=True)
@@ -339,7 +342,7 @@ class Progress:
         if time.time() - self.last < self.every:
             return
         self.last = time.time()
-        pending = self.total - len(self.done) - len(self.failed) - len(self.left) - len(running)
+        pending = self.total - len(self.done) - len(self.failed) - len(self.left) - len(self.stopped) - len(running)
         counts = f"done {len(self.done)} / running {len(running)} / failed {len(self.failed)} / pending {pending}"
         print(f"[{time.strftime('%H:%M:%S')}] {counts}", flush=True)
         for path in running:
@@ -578,8 +581,9 @@ def main(argv):
     failed = ", ".join(os.path.relpath(p, args.runs_dir) for p in progress.failed)
     print(f"finished: {len(progress.done)} done, {len(progress.failed)} failed"
           + (f", {len(progress.left)} left to another process" if progress.left else "")
+          + (f", {len(progress.stopped)} stopped (the same command continues them)" if progress.stopped else "")
           + (f"; failed runs: {failed}" if failed else ""), flush=True)  # fmt: skip
-    return 1 if progress.failed else 0
+    return 1 if progress.failed else 130 if progress.stopped else 0
 
 
 if __name__ == "__main__":

@@ -537,6 +537,38 @@ def test_a_stopped_local_sweep_stops_its_runs(to_the_group, tmp_path):
     assert subprocess.run(["pgrep", "-f", str(runs)], capture_output=True).returncode == 1  # no run left behind
 
 
+def cwd_of(pid):
+    """A process's working directory, or None if it has ended since it was listed."""
+    try:
+        return os.readlink(f"/proc/{pid}/cwd")
+    except OSError:
+        return None
+
+
+def test_a_run_stopped_from_outside_its_sweep_is_said_stopped_not_failed(tmp_path):
+    """SIGTERM to one run's training script (a user's kill): the run saves, the sweep says it stopped and that
+    the same command continues it, writes no marker, ends with 130 after the other runs; the same command then
+    continues it from its checkpoint to the end."""
+    runs = tmp_path / "runs"
+    cmd = [sys.executable, os.path.join(ROOT, "benchmark", "sweep.py"), "--script", "ppo_discrete.py", "--env-ids", "CartPole-v1",
+           "--workers", "1", "--runs-dir", str(runs), "--", "--total-timesteps", "40960", "--num-steps", "64"]  # fmt: skip
+    log = runs / "ppo_discrete" / "total-timesteps_40960_num-steps_64" / "CartPole-v1" / "seed1" / "log.txt"
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.time() + 120
+    while not (log.exists() and "global_step=" in log.read_text()):
+        assert time.time() < deadline and proc.poll() is None
+        time.sleep(0.2)
+    scripts = subprocess.run(["pgrep", "-f", "ppo_discrete.py"], capture_output=True, text=True).stdout.split()
+    (pid,) = [p for p in scripts if cwd_of(p) == str(log.parent)]  # this run's, no other test's
+    os.kill(int(pid), signal.SIGTERM)
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and "stopped ppo_discrete/" in out and "FAILED" not in out, out
+    assert out.strip().splitlines()[-1] == "finished: 0 done, 0 failed, 1 stopped (the same command continues them)"
+    assert not (log.parent / "failed").exists() and not (log.parent / "done").exists()
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0 and (log.parent / "done").exists() and log.read_text().count("--resume") == 1, again.stdout
+
+
 # --- the report, on runs whose events this test writes ---------------------------------------------------
 
 
