@@ -207,10 +207,10 @@ def check_args(args, saved, script):
         fail("--capture-video: 'videos' is a file, where the videos' directory goes: move it away")
     if args.resume and args.eval_checkpoint:
         fail("--resume continues training and --eval-checkpoint only evaluates: pass one of them")
-    compilers = (os.environ.get("CXX"), "c++", "g++", "clang++")  # what torch.compile's inductor builds its code with
-    if getattr(args, "compile", False) and not any(c and shutil.which(c) for c in compilers):
-        fail("--compile: torch.compile builds C++ code, and no compiler is on PATH (c++, g++, clang++ or $CXX): "
-             "install one (e.g. apt-get install g++), or leave --compile out")
+    cxx = os.environ.get("CXX") or ("clang++" if sys.platform == "darwin" else "g++")  # the compiler inductor runs
+    if getattr(args, "compile", False) and not shutil.which(cxx):
+        fail(f"--compile: torch.compile builds C++ code with {cxx} ($CXX, or else g++), which is not on PATH: install "
+             "g++ or set CXX to a C++ compiler, or leave --compile out")
     batch = args.num_envs * args.num_steps
     split = "num_minibatches" if hasattr(args, "num_minibatches") else "vf_num_minibatches"
     if batch % getattr(args, split):

@@ -84,12 +84,13 @@ def test_compile_without_a_cpp_compiler_is_one_line(tmp_path):
     import subprocess
     import sys
 
-    env = {**os.environ, "PATH": str(tmp_path)}  # an empty folder: no c++, g++ or clang++
-    env.pop("CXX", None)
     script = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "ppo_discrete.py")
-    proc = subprocess.run([sys.executable, script, "--compile", "--total-timesteps", "512"], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=120)  # fmt: skip
-    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
-    assert proc.stderr.strip().splitlines() == ["ppo_discrete.py: error: --compile: torch.compile builds C++ code, and no "
-                                                "compiler is on PATH (c++, g++, clang++ or $CXX): install one (e.g. "
-                                                "apt-get install g++), or leave --compile out"]
+    for cxx, compiler in ((None, "g++"), ("no-such-c++", "no-such-c++")):  # $CXX unset: g++, as inductor picks
+        env = {k: v for k, v in os.environ.items() if k != "CXX"}
+        env.update({"PATH": str(tmp_path)} if cxx is None else {"CXX": cxx})  # an empty folder: no g++
+        proc = subprocess.run([sys.executable, script, "--compile", "--total-timesteps", "512"], cwd=tmp_path, env=env,
+                              capture_output=True, text=True, timeout=120)  # fmt: skip
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+        assert proc.stderr.strip().splitlines() == [
+            f"ppo_discrete.py: error: --compile: torch.compile builds C++ code with {compiler} ($CXX, or else g++), "
+            "which is not on PATH: install g++ or set CXX to a C++ compiler, or leave --compile out"]
