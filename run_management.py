@@ -63,7 +63,7 @@ import math  # noqa: E402
 import random  # noqa: E402
 import re  # noqa: E402
 import shlex  # noqa: E402
-import shutil  # noqa: E402
+import subprocess  # noqa: E402
 import time  # noqa: E402
 import typing  # noqa: E402
 import uuid  # noqa: E402
@@ -207,10 +207,8 @@ def check_args(args, saved, script):
         fail("--capture-video: 'videos' is a file, where the videos' directory goes: move it away")
     if args.resume and args.eval_checkpoint:
         fail("--resume continues training and --eval-checkpoint only evaluates: pass one of them")
-    cxx = os.environ.get("CXX") or ("clang++" if sys.platform == "darwin" else "g++")  # the compiler inductor runs
-    if getattr(args, "compile", False) and not shutil.which(cxx):
-        fail(f"--compile: torch.compile builds C++ code with {cxx} ($CXX, or else g++), which is not on PATH: install "
-             "g++ or set CXX to a C++ compiler, or leave --compile out")
+    if getattr(args, "compile", False):
+        check_compiler()
     batch = args.num_envs * args.num_steps
     split = "num_minibatches" if hasattr(args, "num_minibatches") else "vf_num_minibatches"
     if batch % getattr(args, split):
@@ -228,6 +226,18 @@ def check_args(args, saved, script):
     if saved and saved["training"]["iteration"] >= args.total_timesteps // batch:  # before anything is written
         fail(f"the run in {args.resume} is at step {saved['training']['global_step']}, its --total-timesteps "
              f"{args.total_timesteps} done: pass a larger one to extend it")
+
+
+def check_compiler():
+    """--compile: the C++ compiler torch.compile's inductor will run ($CXX, or else g++) runs, as inductor checks."""
+    cxx = os.environ.get("CXX", "clang++" if sys.platform == "darwin" else "g++")
+    try:
+        works = bool(cxx) and subprocess.run([cxx, "--version"], capture_output=True, timeout=30).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        works = False
+    if not works:
+        fail(f"--compile: torch.compile builds C++ code with {cxx!r} ($CXX, or else g++), which does not run as a "
+             "compiler: install g++ or set CXX to a C++ compiler, or leave --compile out")
 
 
 def check_env_id(env_id, trusted):

@@ -448,10 +448,15 @@ def fail(message):
     sys.exit(2)
 
 
+class OneLineParser(argparse.ArgumentParser):
+    def error(self, message):  # argparse's usage block and message, as one line
+        fail(f"{message}: see `python benchmark/{self.prog} --help`")
+
+
 def read_options(description, outputs, runs_dir_hint):
     """report.py's and table1.py's command line: the options checked (each bad one is a line and exit code 2),
     the reference read and the runs loaded, a line for each run left out. Returns (args, runs, reference)."""
-    parser = argparse.ArgumentParser(description=description)
+    parser = OneLineParser(description=description)
     parser.add_argument("runs_dir")
     parser.add_argument("--out", help=f"where {outputs} go (default: RUNS_DIR/report)")
     parser.add_argument("--reference", default=os.path.join(HERE, "reference.json"))
@@ -467,6 +472,8 @@ def read_options(description, outputs, runs_dir_hint):
     if os.path.exists(args.out) and not os.path.isdir(args.out):
         fail(f"cannot make the --out directory {args.out} (a file stands there): pass a directory")
     try:
+        if not os.path.isfile(args.reference):  # a pipe would block the read for ever
+            raise ValueError("not a file")
         with open(args.reference) as f:
             reference = json.load(f)
     except (OSError, ValueError) as e:

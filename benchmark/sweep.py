@@ -289,6 +289,7 @@ def run_task(path):
     if requeue and os.environ.get("SLURM_ARRAY_JOB_ID"):
         task = f"{os.environ['SLURM_ARRAY_JOB_ID']}_{os.environ['SLURM_ARRAY_TASK_ID']}"
         subprocess.run(["scontrol", "requeue", task], check=False)
+    code = 128 - code if code < 0 else code  # killed by signal N: 128 + N, as a shell says it (a task's exit code)
     if code in STOPPED:
         return code
     marker = os.path.join(path, "done" if code == 0 else "failed")
@@ -332,7 +333,8 @@ class Progress:
             print(f"left   {name}: another process runs it", flush=True)
         elif code in STOPPED:  # its run was stopped from outside the sweep: saved, no marker, resumed next time
             self.stopped.append(path)
-            print(f"stopped {name} (exit code {code}): the same command continues it from its checkpoint", flush=True)
+            print(f"stopped {name} (exit code {code}): the same command runs it again, from its checkpoint if it "
+                  "left one", flush=True)
         else:
             self.failed.append(path)
             print(f"FAILED {name} (exit code {code}); end of {os.path.join(path, 'log.txt')}:", flush=True)
@@ -557,8 +559,9 @@ def main(argv):
     if args.backend == "slurm":
         check_slurm_options(args)
     if recipes:  # the flags after `--` come last: they override the recipe's
+        variant = variant_name(["recipe", *flags])  # other flags, another directory: recipe_total-timesteps_2048
         runs = [dict(script=recipes[env_id][0], env_id=env_id, seed=seed, flags=recipes[env_id][1] + flags,
-                     variant="recipe") for seed in seeds for env_id in env_ids]  # fmt: skip
+                     variant=variant) for seed in seeds for env_id in env_ids]  # fmt: skip
     else:
         runs = plan(script, env_ids, seeds, variants)
     paths = [run_dir(args.runs_dir, run) for run in runs]

@@ -372,10 +372,11 @@ def test_each_recipe_is_its_scripts_flags_and_the_sweep_runs_it(tmp_path):
            "LunarLander-v3", "--seeds", "2", "--runs-dir", str(runs_dir), "--", "--total-timesteps", "2048",
            "--num-steps", "64"]  # fmt: skip
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    path = runs_dir / "ppo_discrete" / "recipe" / "LunarLander-v3" / "seed2"
+    variant = "recipe_total-timesteps_2048_num-steps_64"  # a shortened recipe is not the recipe's run
+    path = runs_dir / "ppo_discrete" / variant / "LunarLander-v3" / "seed2"
     assert proc.returncode == 0 and (path / "done").exists(), proc.stdout + proc.stderr
     run = json.loads((path / "run.json").read_text())
-    assert run["script"] == "ppo_discrete.py" and run["seed"] == 2 and run["variant"] == "recipe"
+    assert run["script"] == "ppo_discrete.py" and run["seed"] == 2 and run["variant"] == variant
     assert run["flags"] == sweep.RECIPES["LunarLander-v3"][1] + ["--total-timesteps", "2048", "--num-steps", "64"]
     assert "--gamma 0.999" in (path / "log.txt").read_text().splitlines()[0]  # the command it ran
     for bad, says in ((["--env-ids", "CartPole-v1"], "has no recipe for it"), (["--script", "ppo_discrete.py"],
@@ -441,6 +442,9 @@ def test_sweep_refuses_bad_options_in_one_line_before_writing(options, message, 
         ("table1.py", ["{runs}"], "these runs of ppo_continuous.py hold none: pass the runs of `sweep.py --preset table1`"),
         ("table1.py", ["{runs}", "--reference", "{missing}"], "cannot read --reference"),
         ("table1.py", ["{runs}", "--bootstrap-reps", "0"], "--bootstrap-reps 0: pass at least 1"),
+        ("report.py", ["{runs}", "--reference", "{fifo}"], "cannot read --reference"),  # never blocks on the read
+        ("table1.py", ["{runs}", "--bootstrap-reps", "abc"], "invalid int value: 'abc': see `python benchmark/table1.py"),
+        ("report.py", [], "the following arguments are required: runs_dir: see `python benchmark/report.py --help`"),
         ("windows.py", ["{missing}", "--env-id", "X-v0", "--out", "{runs}/w"], "no directory"),
         ("windows.py", ["{runs}", "--env-id", "X-v0", "--out", "{runs}/w", "--window", "0"], "--window must be at least 1"),
         ("windows.py", ["{runs}", "--env-id", "X-v0", "--out", "{runs}/w", "--window", "10", "--from-step", "5"], "--from-step must be at least"),
@@ -460,9 +464,10 @@ def test_benchmark_tools_refuse_bad_options_in_one_line(tool, options, message, 
     (tmp_path / "runs").mkdir()
     (tmp_path / "not.json").write_text("{")
     (tmp_path / "empty.py").write_text("")  # a baseline that trains nothing
-    args = [o.format(runs=tmp_path / "runs", missing=tmp_path / "missing", not_json=tmp_path / "not.json", empty=tmp_path / "empty.py")
-            for o in options]
-    proc = subprocess.run([sys.executable, os.path.join(ROOT, "benchmark", tool), *args], capture_output=True, text=True)
+    os.mkfifo(tmp_path / "fifo")
+    args = [o.format(runs=tmp_path / "runs", missing=tmp_path / "missing", not_json=tmp_path / "not.json", empty=tmp_path / "empty.py",
+                     fifo=tmp_path / "fifo") for o in options]
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "benchmark", tool), *args], capture_output=True, text=True, timeout=120)
     lines = proc.stderr.strip().splitlines()
     assert proc.returncode == 2 and len(lines) == 1 and lines[0].startswith(f"{tool}: error: ") and message in lines[0], lines
 
@@ -535,6 +540,19 @@ def test_a_stopped_local_sweep_stops_its_runs(to_the_group, tmp_path):
         assert "model saved to" in log.read_text()
         assert not (log.parent / "done").exists() and len(list(log.parent.glob("runs/*/*.pt"))) == 1
     assert subprocess.run(["pgrep", "-f", str(runs)], capture_output=True).returncode == 1  # no run left behind
+
+
+def test_a_task_whose_script_dies_of_a_signal_exits_as_a_shell_says_it(tmp_path):
+    """A script killed by SIGTERM without a handler (a baseline's) ends its task with 143, a stop (no marker,
+    the next sweep runs it again); one killed by SIGKILL with 137, a failure with its marker."""
+    for sig, code, marker in (("TERM", 143, None), ("KILL", 137, "failed")):
+        path = tmp_path / sig
+        path.mkdir()
+        (path / "run.json").write_text(json.dumps({"script": "x.py", "command": ["sh", "-c", f"kill -{sig} $$"]}))
+        proc = subprocess.run([sys.executable, os.path.join(ROOT, "benchmark", "sweep.py"), "--run-task", str(path)],
+                              capture_output=True, text=True, timeout=60)  # fmt: skip
+        assert proc.returncode == code and sorted(p.name for p in path.glob("[a-z]*")) == sorted(
+            ["log.txt", "run.json"] + ([marker] if marker else [])), (proc.returncode, proc.stderr)
 
 
 def cwd_of(pid):

@@ -85,7 +85,8 @@ def test_compile_without_a_cpp_compiler_is_one_line(tmp_path):
     import sys
 
     script = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "ppo_discrete.py")
-    for cxx, compiler in ((None, "g++"), ("no-such-c++", "no-such-c++")):  # $CXX unset: g++, as inductor picks
+    # $CXX unset: g++, as inductor picks; a $CXX that is missing, empty, or runs but is no compiler
+    for cxx, compiler in ((None, "'g++'"), ("no-such-c++", "'no-such-c++'"), ("", "''"), ("false", "'false'")):
         env = {k: v for k, v in os.environ.items() if k != "CXX"}
         env.update({"PATH": str(tmp_path)} if cxx is None else {"CXX": cxx})  # an empty folder: no g++
         proc = subprocess.run([sys.executable, script, "--compile", "--total-timesteps", "512"], cwd=tmp_path, env=env,
@@ -93,4 +94,4 @@ def test_compile_without_a_cpp_compiler_is_one_line(tmp_path):
         assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
         assert proc.stderr.strip().splitlines() == [
             f"ppo_discrete.py: error: --compile: torch.compile builds C++ code with {compiler} ($CXX, or else g++), "
-            "which is not on PATH: install g++ or set CXX to a C++ compiler, or leave --compile out"]
+            "which does not run as a compiler: install g++ or set CXX to a C++ compiler, or leave --compile out"]
