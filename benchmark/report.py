@@ -430,7 +430,8 @@ def summary_lines(runs, reference):
             lines.append(f"- {script} `{' '.join(rs[0]['flags'])}`, {env}: {training}{evaluated}")
         lines.append("")
     sources = reference.get("sources", {})
-    lines += ["Published sources:", ""] + [f"- {key}: {sources.get(key, key)}" for key in sorted(used_sources)]
+    if used_sources:  # none where no reported env has a published figure
+        lines += ["Published sources:", ""] + [f"- {key}: {sources.get(key, key)}" for key in sorted(used_sources)]
     return lines + [""]
 
 

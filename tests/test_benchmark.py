@@ -364,9 +364,11 @@ def test_each_recipe_is_its_scripts_flags_and_the_sweep_runs_it(tmp_path):
 
     modules = {"ppo_continuous.py": ppo_continuous, "ppo_discrete.py": ppo_discrete}
     assert {script for script, _ in sweep.RECIPES.values()} == set(modules)
+    notes = re.sub(r"\\\n\s*", "", open(os.path.join(ROOT, "benchmark", "notes", "recipes.md")).read())
     for env_id, (script, flags) in sweep.RECIPES.items():
         args = tyro.cli(modules[script].Args, args=flags)
         assert args.total_timesteps >= 100000 and not args.anneal_lr and not args.clip_vloss, env_id
+        assert f"python {script} --env-id {env_id} {' '.join(flags)}\n" in notes, env_id  # the page shows the recipe
     runs_dir = tmp_path / "runs"
     cmd = [sys.executable, os.path.join(ROOT, "benchmark", "sweep.py"), "--preset", "recipes", "--env-ids",
            "LunarLander-v3", "--seeds", "2", "--runs-dir", str(runs_dir), "--", "--total-timesteps", "2048",
