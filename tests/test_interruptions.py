@@ -4,6 +4,8 @@ removes its temporary file, still closes the envs and the writer, and ends in on
 
 import errno
 import io
+import re
+import shlex
 import os
 import signal
 import subprocess
@@ -43,6 +45,11 @@ def test_a_signal_during_training_saves_and_exits_quietly(sig, code, tmp_path):
     assert proc.returncode == code and "Traceback" not in err, err
     assert checkpoint_files(tmp_path) == ["stop.pt"]
     assert "model saved to" in out
+    (line,) = [line for line in out.splitlines() if line.startswith("stopped at step ")]  # where, and how to go on
+    step, command = re.fullmatch(r"stopped at step (\d+): continue with `(.*)`", line).groups()
+    words = shlex.split(command)
+    assert int(step) > 0 and words[:3] == ["python", "ppo_discrete.py", "--resume"], line
+    assert torch.load(tmp_path / words[3], weights_only=False)["training"]["global_step"] == int(step)
 
 
 @pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)
