@@ -1,6 +1,7 @@
 """Helpers the test files share, and the rule that under REQUIRE_ALL_TESTS=1 (.ci/run sets it) no test skips."""
 
 import os
+import re
 
 import gymnasium as gym
 import pytest
@@ -49,6 +50,12 @@ def write_checkpoint(module, path, agent, env_id, **extra):
 
     state = dict(script=os.path.basename(module.__file__), format=run_management.CHECKPOINT_FORMAT, env_id=env_id, args=args, training=None)
     torch.save(dict(state, model=agent.state_dict(), **extra), str(path))
+
+
+def after_resumes(log_text):
+    """A sweep run's log.txt cut at each attempt that resumed (the command lines holding --resume; a stopped run's
+    own "continue with ... --resume" line is not an attempt): [text before the first, text after each]."""
+    return re.split(r"^(?!stopped at step )[^\n]*--resume[^\n]*$", log_text, flags=re.M)
 
 
 def only_run(tmp_path, name):

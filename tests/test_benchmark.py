@@ -15,6 +15,7 @@ import time
 import numpy as np
 import scipy.stats
 import pytest
+from conftest import after_resumes
 import torch
 from torch.utils.tensorboard import SummaryWriter
 
@@ -132,8 +133,9 @@ def test_an_interrupted_run_continues_from_its_checkpoint(tmp_path):
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=300).stdout
     assert "0 already done, 1 to run" in out and (log.parent / "done").exists(), out
     text = log.read_text()
-    first_after = int(re.search(r"global_step=(\d+) ", text.split("--resume")[1]).group(1))
-    assert text.count("--resume") == 1 and first_after > 5120, first_after  # it went on from its checkpoint, not from 0
+    parts = after_resumes(text)
+    first_after = int(re.search(r"global_step=(\d+) ", parts[1]).group(1))
+    assert len(parts) == 2 and first_after > 5120, first_after  # it went on from its checkpoint, not from 0
     (events,) = (log.parent / "runs").iterdir()
     steps = [e.step for e in read_tb(events, "charts/SPS")]
     assert steps == [256 * i for i in range(1, 161)]
@@ -586,7 +588,7 @@ def test_a_run_stopped_from_outside_its_sweep_is_said_stopped_not_failed(tmp_pat
     assert out.strip().splitlines()[-1] == "finished: 0 done, 0 failed, 1 stopped (the same command continues them)"
     assert not (log.parent / "failed").exists() and not (log.parent / "done").exists()
     again = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    assert again.returncode == 0 and (log.parent / "done").exists() and log.read_text().count("--resume") == 1, again.stdout
+    assert again.returncode == 0 and (log.parent / "done").exists() and len(after_resumes(log.read_text())) == 2, again.stdout
 
 
 # --- the report, on runs whose events this test writes ---------------------------------------------------
@@ -1014,7 +1016,8 @@ def test_a_slurm_task_warned_of_its_time_limit_saves_requeues_and_resumes(slurm_
     out, _ = proc.communicate(timeout=400)
     assert proc.returncode == 0 and "finished: 1 done, 0 failed" in out, out
     text = log.read_text()
-    assert text.count("--resume") == 1 and int(re.search(r"global_step=(\d+) ", text.split("--resume")[1]).group(1)) > 5120
+    parts = after_resumes(text)
+    assert len(parts) == 2 and int(re.search(r"global_step=(\d+) ", parts[1]).group(1)) > 5120
     (events,) = (log.parent / "runs").iterdir()
     assert [e.step for e in read_tb(events, "charts/SPS")] == [256 * i for i in range(1, 161)]
     script = next((runs / "slurm").glob("sweep-*.sbatch")).read_text()
