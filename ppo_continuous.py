@@ -332,7 +332,8 @@ def ppo_loss(agent, batch, mb_inds, old_logstd, clip_coef, kl_beta, args):
     # eq. 9 (L^{CLIP+VF+S}, or L^KLPEN / L^CPI with --loss): v_loss is already 0.5 x MSE, so the effective c1 of
     # the paper's form is 0.5 x vf_coef = 0.25 at the default
     loss = pg_loss - args.ent_coef * entropy_loss + v_loss * args.vf_coef
-    return loss, pg_loss, v_loss, entropy_loss, logratio.detach(), ratio.detach()
+    clipfrac = ((ratio.detach() - 1.0).abs() > clip_coef).float().mean()  # the share of r_t clipped
+    return loss, pg_loss, v_loss, entropy_loss, logratio.detach(), ratio.detach(), clipfrac
 
 
 def update_kl_beta(kl_beta, kl, d_targ):
@@ -371,7 +372,8 @@ def main(args):
 
     agent = Agent(obs_dim, act_dim).to(device)
     # fused=True: one kernel for all parameters, 4x faster than the default per-tensor loop on the CPU
-    optimizer = torch.optim.Adam(agent.parameters(), lr=args.learning_rate, eps=1e-5, fused=True)
+    params = list(agent.parameters())  # listed once: clip_grad_norm_ reads them every minibatch
+    optimizer = torch.optim.Adam(params, lr=args.learning_rate, eps=1e-5, fused=True)
     action_low, action_high = envs.single_action_space.low, envs.single_action_space.high
 
     # Rollout storage (numpy: a write per step costs far less than into a torch tensor)
@@ -470,13 +472,13 @@ def main(args):
                 for start in range(0, args.batch_size, args.minibatch_size):
                     run.check()
                     mb_inds = b_inds[start : start + args.minibatch_size]
-                    loss, pg_loss, v_loss, entropy_loss, logratio, ratio = loss_fn(
+                    loss, pg_loss, v_loss, entropy_loss, logratio, ratio, clipfrac = loss_fn(
                         agent, batch, mb_inds, old_logstd, *coefs, args
                     )
-                    clipfracs.append(((ratio - 1.0).abs() > clip_coef).float().mean())
+                    clipfracs.append(clipfrac)
                     optimizer.zero_grad()
                     loss.backward()
-                    nn.utils.clip_grad_norm_(agent.parameters(), args.max_grad_norm or float("inf"))  # 0: no clipping
+                    nn.utils.clip_grad_norm_(params, args.max_grad_norm or float("inf"))  # 0: no clipping
                     optimizer.step()
                     if compiling:
                         print(f"--compile: compiled the minibatch update in {time.time() - update_start:.1f} s")
