@@ -168,6 +168,11 @@ def fmt_steps(steps):
     return f"{steps / 1e6:.2f}M" if steps >= 1e5 else f"{steps / 1e3:g}k" if steps >= 1e3 else str(steps)
 
 
+def spread(values):
+    """Mean ± std over seeds to two decimals; the mean alone for one seed, which has no spread to show."""
+    return f"{np.mean(values):.2f}" + (f" ± {np.std(values):.2f}" if len(values) > 1 else "")
+
+
 def script_tables(script, envs, reference):
     """Markdown: one table per env, our variants first, then the published numbers."""
     lines = [f"## {script}", ""]
@@ -179,13 +184,13 @@ def script_tables(script, envs, reference):
         for variant, runs in sorted(variants.items()):
             finals = [r["final"] for r in runs]
             evals = [r["eval"] for r in runs if r.get("eval") is not None]
-            evaluated = f"{np.mean(evals):.2f} ± {np.std(evals):.2f}" if evals else ""
+            evaluated = spread(evals) if evals else ""
             evaluated += f" ({len(evals)} seeds)" if evals and len(evals) < len(runs) else ""
             seeds, per_seed = ", ".join(str(r["seed"]) for r in runs), ", ".join(f"{x:.1f}" for x in finals)
             steps = fmt_steps(int(np.mean([r["steps"] for r in runs])))
             minutes = np.mean([r["wall_time"] for r in runs]) / 60
             lines.append(
-                f"| ours: {variant} | {seeds} | {np.mean(finals):.2f} ± {np.std(finals):.2f} | {per_seed} | {steps} "
+                f"| ours: {variant} | {seeds} | {spread(finals)} | {per_seed} | {steps} "
                 f"| {minutes:.1f} min | {np.mean([r['sps'] for r in runs]):.0f} | {evaluated} |"
             )
         for ref in reference.get(script, {}).get(env_id, []):
@@ -371,6 +376,19 @@ def is_default(flags):
     return not rest
 
 
+def effective_flags(flags):
+    """The flags as the script reads them: a flag given twice keeps its last value (tyro's rule), in the place of
+    that last occurrence; a flag's values are the words after it up to the next --flag."""
+    groups = []
+    for word in flags:
+        if word.startswith("--") or not groups:
+            groups.append([word])
+        else:
+            groups[-1].append(word)
+    last = {group[0]: i for i, group in enumerate(groups)}
+    return [word for i, group in enumerate(groups) if last[group[0]] == i for word in group]
+
+
 def fmt_return(mean, std=None):
     """A return to the precision that matters: whole numbers from 100 up, one decimal below."""
     digits = 0 if abs(mean) >= 100 else 1
@@ -381,8 +399,9 @@ def over_seeds(runs):
     """summary.md's (training, eval) figures for one env and variant: mean ± std over seeds, with the
     number of seeds behind the eval where not every run has one."""
     finals, evals = [r["final"] for r in runs], [r["eval"] for r in runs if r.get("eval") is not None]
-    training = f"{fmt_return(np.mean(finals), np.std(finals))} ({len(runs)})" if runs else ""
-    evaluated = fmt_return(np.mean(evals), np.std(evals)) if evals else ""
+    std = lambda values: np.std(values) if len(values) > 1 else None  # one seed: no spread to show
+    training = f"{fmt_return(np.mean(finals), std(finals))} ({len(runs)})" if runs else ""
+    evaluated = fmt_return(np.mean(evals), std(evals)) if evals else ""
     evaluated += f" ({len(evals)})" if evals and len(evals) < len(runs) else ""
     return training, evaluated
 
@@ -427,7 +446,7 @@ def summary_lines(runs, reference):
         for script, env, variant, rs in others:
             training, evaluated = over_seeds(rs)
             evaluated = f", eval {evaluated}" if evaluated else ""
-            lines.append(f"- {script} `{' '.join(rs[0]['flags'])}`, {env}: {training}{evaluated}")
+            lines.append(f"- {script} `{' '.join(effective_flags(rs[0]['flags']))}`, {env}: {training}{evaluated}")
         lines.append("")
     sources = reference.get("sources", {})
     if used_sources:  # none where no reported env has a published figure
@@ -484,6 +503,8 @@ def read_options(description, outputs, runs_dir_hint):
     runs = load_runs(args.runs_dir, args.include_unfinished, skipped)
     for path, reason in skipped:
         print(f"left out {os.path.relpath(path, args.runs_dir)}: {reason}")
+    if not runs:
+        fail(f"no finished runs under {args.runs_dir}: run benchmark/sweep.py first (or pass --include-unfinished)")
     return args, runs, reference
 
 
@@ -500,8 +521,6 @@ def main():
                                          "the runs directory of a sweep (benchmark/sweep.py's --runs-dir, "
                                          "benchmark/runs by default)")
     out = args.out
-    if not runs:
-        fail(f"no finished runs under {args.runs_dir}: run benchmark/sweep.py first (or pass --include-unfinished)")
     make_out(out)
     for script, envs in group(runs).items():
         lines = script_tables(script, envs, reference)

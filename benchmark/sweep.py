@@ -113,15 +113,21 @@ def variant_name(flags):
     return name if len(name) <= 80 else name[:60] + "_" + hashlib.sha1(name.encode()).hexdigest()[:8]
 
 
-def plan(script, env_ids, seeds, variants):
+def plan(script, env_ids, seeds, variants, recipes=None):
     """Every run of the sweep as a dict: script, env_id, seed, flags, variant; seed by seed, so that the first
-    seed of every env and variant runs before any second seed (a first complete table comes early)."""
-    return [
-        dict(script=script, env_id=env_id, seed=seed, flags=flags, variant=variant_name(flags))
-        for seed in seeds
-        for flags in variants
-        for env_id in env_ids
-    ]
+    seed of every env and variant runs before any second seed (a first complete table comes early).
+
+    recipes (env id: (script, flags)) gives each env its own script and flags instead of `script`; a variant's flags
+    come after the recipe's and override them, and a recipe shortened so gets its own directory (recipe_<flags>)."""
+
+    def setup(env_id, flags):
+        if recipes is None:
+            return dict(script=script, flags=flags, variant=variant_name(flags))
+        own_script, own_flags = recipes[env_id]
+        return dict(script=own_script, flags=own_flags + flags, variant=variant_name(["recipe", *flags]))
+
+    return [dict(env_id=env_id, seed=seed, **setup(env_id, flags)) for seed in seeds for flags in variants
+            for env_id in env_ids]  # fmt: skip
 
 
 def run_dir(runs_dir, run):
@@ -541,13 +547,15 @@ def main(argv):
     ours = {f for f in os.listdir(ROOT) if f.startswith(("ppo_", "trpo_")) and f.endswith(".py")}
     scripts = sorted({p["script"] for p in PRESETS.values() if "script" in p} | ours)
     experiments, baselines = experiment_scripts(), baseline_scripts()
-    if script and script.startswith("cleanrl_") and not baselines:
-        fail(f"--script {script}: benchmark/baselines/ holds no CleanRL script yet: run {FETCH_BASELINES}")
-    # a name, not a path: run directories stay under --runs-dir
-    if script and script not in scripts + experiments + baselines:
-        fail(f"--script {script}: pick one of the project's scripts: {', '.join(scripts)}; or an experiment: "
-             f"{', '.join(experiments)}; "
-             + (f"or a baseline: {', '.join(baselines)}" if baselines else f"or CleanRL's, after {FETCH_BASELINES}"))
+    runs = plan(script, env_ids, seeds, variants, recipes or None)
+    for script in dict.fromkeys(run["script"] for run in runs):  # a recipe preset's scripts are the project's own
+        if script.startswith("cleanrl_") and not baselines:
+            fail(f"--script {script}: benchmark/baselines/ holds no CleanRL script yet: run {FETCH_BASELINES}")
+        if script not in scripts + experiments + baselines:  # a name, not a path: run directories stay in --runs-dir
+            fail(f"--script {script}: pick one of the project's scripts: {', '.join(scripts)}; or an experiment: "
+                 f"{', '.join(experiments)}; "
+                 + (f"or a baseline: {', '.join(baselines)}" if baselines
+                    else f"or CleanRL's, after {FETCH_BASELINES}"))
     if args.backend == "slurm" and not shutil.which("sbatch"):
         fail("--backend slurm needs Slurm's sbatch, which is not on PATH: run the sweep on a Slurm login node, "
              "or use --backend local")
@@ -558,18 +566,12 @@ def main(argv):
 
     if args.backend == "slurm":
         check_slurm_options(args)
-    if recipes:  # the flags after `--` come last: they override the recipe's
-        variant = variant_name(["recipe", *flags])  # other flags, another directory: recipe_total-timesteps_2048
-        runs = [dict(script=recipes[env_id][0], env_id=env_id, seed=seed, flags=recipes[env_id][1] + flags,
-                     variant=variant) for seed in seeds for env_id in env_ids]  # fmt: skip
-    else:
-        runs = plan(script, env_ids, seeds, variants)
     paths = [run_dir(args.runs_dir, run) for run in runs]
     todo = [(p, r) for p, r in zip(paths, runs) if not is_done(p)]
     busy = [p for p, _ in todo if is_running(p)]  # its lock is held: a live process runs it
     todo = [(p, r) for p, r in todo if p not in busy]
     print(f"{len(runs)} runs in {args.runs_dir}: {len(runs) - len(todo) - len(busy)} already done, {len(todo)} to run "
-          f"({args.backend}{f', {workers} workers' if workers else ''})"
+          f"({args.backend}{f', {workers} worker' + 's' * (workers > 1) if workers else ''})"
           + (f"; {len(busy)} in progress in another process, left to it" if busy else ""), flush=True)  # fmt: skip
     for path, run in todo:
         prepare(path, run)

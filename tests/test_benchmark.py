@@ -443,7 +443,7 @@ def test_sweep_refuses_bad_options_in_one_line_before_writing(options, message, 
         ("report.py", ["{runs}", "--reference", "{not_json}"], "cannot read --reference"),
         ("report.py", ["{runs}", "--bootstrap-reps", "0"], "--bootstrap-reps 0: pass at least 1"),
         ("table1.py", ["{missing}"], "no directory"),
-        ("table1.py", ["{runs}"], "these runs of ppo_continuous.py hold none: pass the runs of `sweep.py --preset table1`"),
+        ("table1.py", ["{runs}"], "no finished runs under"),
         ("table1.py", ["{runs}", "--reference", "{missing}"], "cannot read --reference"),
         ("table1.py", ["{runs}", "--bootstrap-reps", "0"], "--bootstrap-reps 0: pass at least 1"),
         ("report.py", ["{runs}", "--reference", "{fifo}"], "cannot read --reference"),  # never blocks on the read
@@ -858,10 +858,10 @@ def test_summary_sets_default_runs_beside_the_published_numbers(tmp_path):
     summary = (tmp_path / "out" / "summary.md").read_text()
     row = next(line for line in summary.splitlines() if line.startswith("| Hopper-v4 |"))
     cells = [cell.strip() for cell in row.strip("|").split("|")]
-    assert cells[:3] == ["Hopper-v4", "1500 ± 500 (2)", "3000 ± 0 (1)"], row  # eval: one of the two seeds
+    assert cells[:3] == ["Hopper-v4", "1500 ± 500 (2)", "3000 (1)"], row  # eval: one of the two seeds
     assert "cleanrl 2383 ± 272" in cells[3] and "baselines-ppo2 2316" in cells[3]
-    assert cells[4:6] == ["50.0 ± 0.0 (1)", ""] and "sb3-contrib 3372 ± 215" in cells[6], row
-    assert "- trpo_continuous.py `--gamma 0.9`, Hopper-v4: 6.5 ± 0.0 (1)" in summary, summary
+    assert cells[4:6] == ["50.0 (1)", ""] and "sb3-contrib 3372 ± 215" in cells[6], row
+    assert "- trpo_continuous.py `--gamma 0.9`, Hopper-v4: 6.5 (1)" in summary, summary
     assert "- sb3-contrib: sb3-contrib TRPO docs" in summary
     # a script of the family that did not run has no columns
     shutil.rmtree(runs / "trpo_continuous")
@@ -1042,3 +1042,22 @@ def test_sps_measures_ours_the_baseline_and_the_bare_env_and_gives_the_ratios(tm
     assert float(ours_ratio) == pytest.approx(float(ours_sps) / float(theirs_sps), abs=0.01), table
     assert 0.5 < float(ours_ratio) < 2 and float(bare_ratio) > 0  # the same script twice: about 1x
     assert "--compile" not in proc.stdout  # TRPO has no --compile
+
+
+def test_other_variants_show_each_flag_once_as_the_script_reads_it():
+    """A shortened recipe's flags repeat the recipe's --total-timesteps: the summary shows the value the script used
+    (tyro keeps a repeated flag's last value), checked against tyro's own parse of both lists."""
+    import tyro
+
+    sys.path.insert(0, ROOT)
+    import ppo_continuous
+    import trpo_continuous
+
+    flags = sweep.RECIPES["Pendulum-v1"][1] + ["--total-timesteps", "8192", "--gamma", "0.95"]
+    shown = report.effective_flags(flags)
+    assert shown.count("--total-timesteps") == 1 and shown.count("--gamma") == 1 and len(shown) == len(flags) - 4
+    assert shown[-4:] == ["--total-timesteps", "8192", "--gamma", "0.95"] and "--no-anneal-lr" in shown
+    assert tyro.cli(ppo_continuous.Args, args=shown) == tyro.cli(ppo_continuous.Args, args=flags)
+    flags = ["--init-logstd", "-0.5", "--gamma", "0.9", "--init-logstd", "-1.0"]  # a value with a minus sign
+    assert report.effective_flags(flags) == ["--gamma", "0.9", "--init-logstd", "-1.0"]
+    assert tyro.cli(trpo_continuous.Args, args=report.effective_flags(flags)) == tyro.cli(trpo_continuous.Args, args=flags)
