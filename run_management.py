@@ -428,7 +428,9 @@ class Run:
         with failing(f"cannot write {self.dir} ({{}}): {{fix}}", OSError):
             self.writer = SummaryWriter(self.dir, purge_step=purge_step)
         resumed = f", resumed at step {self.saved['training']['global_step']}" if self.saved else ""
-        print(f"run {self.dir}{resumed}: checkpoint {self.path}; watch it with `tensorboard --logdir runs`", flush=True)
+        shown = os.path.dirname(self.path) or "."  # the run's directory as the user names it (--resume's path)
+        print(f"run {shown}{resumed}: checkpoint {self.path}; watch it with `tensorboard --logdir "
+              f"{shlex.quote(os.path.dirname(shown) or '.')}`", flush=True)  # fmt: skip
         table = "\n".join(f"|{key}|{value}|" for key, value in vars(args).items())
         self.writer.add_text("hyperparameters", "|param|value|\n|-|-|\n" + table)
         return self.writer
@@ -721,7 +723,9 @@ def evaluate_checkpoint(run):
              f"pass --env-id {state['env_id']}, or leave --env-id out")
     with failing(f"'{args.eval_checkpoint}' does not fit this script's network ({{}}): pass a checkpoint it wrote"):
         policy = script.load_policy(state)  # the script's network (and statistics) with the saved weights
-    name = f"{run.name}-eval"
+    # runs/<run_name>/x.pt is logged to runs/<run_name>-eval: the name of the run it evaluates (made a safe name)
+    own = re.sub(r"[^A-Za-z0-9._-]", "_", os.path.basename(os.path.dirname(os.path.abspath(args.eval_checkpoint))))
+    name = f"{own.lstrip('.')[:200] or run.name}-eval"
     with failing(f"'{args.eval_checkpoint}' holds a policy whose spaces do not fit {args.env_id} ({{}}): pass the "
                  f"checkpoint of a run on it", (RuntimeError, ValueError, IndexError)):  # fmt: skip
         returns = script.evaluate(*policy, args.env_id, args.eval_episodes, args.seed, args.capture_video, name)

@@ -336,7 +336,7 @@ def aggregate_lines(groups, reference, out, reps=BOOTSTRAP_REPS):
         lines.append(f"| {env} | {zero[env]:g} | {one[env]['return']:g} | {source} |")
     suites = {label: s for label, s in scores.items() if s.shape[1] >= PROFILE_MIN_ENVS}
     if not suites:
-        print(f"no performance_profile.png: no script and variant ran {PROFILE_MIN_ENVS} envs or more")
+        print(f"no performance_profile.png: no script and variant ran {PROFILE_MIN_ENVS} envs or more\n")
         return lines + [""]
     plot_profiles(suites, os.path.join(out, "performance_profile.png"))
     return lines + ["", f"The performance profile shows the groups that ran {PROFILE_MIN_ENVS} envs or more.", "",
@@ -377,16 +377,17 @@ def is_default(flags):
 
 
 def effective_flags(flags):
-    """The flags as the script reads them: a flag given twice keeps its last value (tyro's rule), in the place of
-    that last occurrence; a flag's values are the words after it up to the next --flag."""
+    """The flags as a script reads them: a flag given twice (--x or --no-x, with '=' or '_' or not) keeps its last
+    value, in the place of that last occurrence (tyro's rule); a flag's values are the words up to the next --flag."""
     groups = []
     for word in flags:
         if word.startswith("--") or not groups:
             groups.append([word])
         else:
             groups[-1].append(word)
-    last = {group[0]: i for i, group in enumerate(groups)}
-    return [word for i, group in enumerate(groups) if last[group[0]] == i for word in group]
+    key = lambda word: re.sub(r"^--no-", "--", word.split("=")[0].replace("_", "-"))
+    last = {key(group[0]): i for i, group in enumerate(groups)}
+    return [word for i, group in enumerate(groups) if last[key(group[0])] == i for word in group]
 
 
 def fmt_return(mean, std=None):
@@ -424,8 +425,8 @@ def summary_lines(runs, reference):
         if not envs:
             continue
         steps = sorted({fmt_steps(r["steps"]) for script in family for rs in defaults[script].values() for r in rs})
+        family = [script for script in family if any(defaults[script].values())]  # none for one that did not run
         lines += [f"### {' and '.join(family)} ({', '.join(steps)} steps)", ""]
-        family = [script for script in family if any(defaults[script].values())]  # no columns for one that did not run
         header = ["env"] + [f"{script[:-3]}: {col}" for script in family for col in ("training", "eval", "published")]
         lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         for env in envs:

@@ -179,7 +179,8 @@ def main():
     if args.steps is not None and args.steps < 1 or args.repeats < 1:
         fail("--steps and --repeats must be at least 1")
     if args.baseline is not None and not os.path.isfile(args.baseline):
-        fail(f"--baseline {args.baseline}: no such file; pass the path of a script to compare with")
+        fetch = f" (CleanRL's: {FETCH_BASELINES} writes them)" if "cleanrl_" in os.path.basename(args.baseline) else ""
+        fail(f"--baseline {args.baseline}: no such file; pass the path of a script to compare with{fetch}")
     ours_name, baseline_name, default_env, default_steps = TASKS["atari" if args.atari else "continuous"]
     if args.script and args.atari:
         fail("--script picks a continuous script: leave it out with --atari")

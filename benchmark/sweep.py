@@ -34,6 +34,8 @@ import subprocess
 import sys
 import time
 
+from report import effective_flags  # beside this file: a run's flags as its script reads them
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Other projects' scripts, run as they are to be measured beside ours (--script cleanrl_ppo_atari.py); CleanRL's
 # are written there by the command FETCH_BASELINES
@@ -120,11 +122,12 @@ def plan(script, env_ids, seeds, variants, recipes=None):
     recipes (env id: (script, flags)) gives each env its own script and flags instead of `script`; a variant's flags
     come after the recipe's and override them, and a recipe shortened so gets its own directory (recipe_<flags>)."""
 
-    def setup(env_id, flags):
+    def setup(env_id, flags):  # each flag once: a preset's value overridden after `--` leaves the run's name too
         if recipes is None:
-            return dict(script=script, flags=flags, variant=variant_name(flags))
+            return dict(script=script, flags=effective_flags(flags), variant=variant_name(effective_flags(flags)))
         own_script, own_flags = recipes[env_id]
-        return dict(script=own_script, flags=own_flags + flags, variant=variant_name(["recipe", *flags]))
+        return dict(script=own_script, flags=effective_flags(own_flags + flags),
+                    variant=variant_name(["recipe", *effective_flags(flags)]))
 
     return [dict(env_id=env_id, seed=seed, **setup(env_id, flags)) for seed in seeds for flags in variants
             for env_id in env_ids]  # fmt: skip
@@ -488,15 +491,19 @@ def main(argv):
     flags = []
     if "--" in argv:
         argv, flags = argv[: argv.index("--")], argv[argv.index("--") + 1 :]
-    parser = Parser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = Parser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter,
+                    usage="%(prog)s [options] [-- FLAGS FOR EVERY RUN]",
+                    epilog="Flags after `--` go to every run, after a preset's own: `-- --total-timesteps 1000000`.\n"
+                    "The sweep sets --env-id and --seed. Examples: benchmark/README.md.")
     parser.add_argument("--preset", choices=sorted(PRESETS),
                         help="a predefined sweep; the options below override its parts")
     parser.add_argument("--script",
-                        help="the script to run, e.g. ppo_continuous.py, or a baseline in benchmark/baselines/ "
-                        f"(CleanRL's, after {FETCH_BASELINES})")
+                        help="the script to run, e.g. ppo_continuous.py, an experiment in benchmark/experiments/, "
+                        f"or a baseline in benchmark/baselines/ (CleanRL's, after {FETCH_BASELINES})")
     parser.add_argument("--env-ids", nargs="+", help="env ids")
     parser.add_argument("--seeds", nargs="+", type=int, help="seeds")
-    parser.add_argument("--runs-dir", default=os.path.join("benchmark", "runs"), help="where the runs' directories go")
+    parser.add_argument("--runs-dir", default=os.path.join("benchmark", "runs"),
+                        help="where the runs' directories go (default: benchmark/runs)")
     parser.add_argument("--workers", type=int, help="parallel runs (default: one per core locally; no limit on Slurm)")
     parser.add_argument("--backend", choices=["local", "slurm"], default="local")
     parser.add_argument("--status-every", type=float, default=30.0, help="seconds between progress reports")
@@ -570,19 +577,21 @@ def main(argv):
     todo = [(p, r) for p, r in zip(paths, runs) if not is_done(p)]
     busy = [p for p, _ in todo if is_running(p)]  # its lock is held: a live process runs it
     todo = [(p, r) for p, r in todo if p not in busy]
-    print(f"{len(runs)} runs in {args.runs_dir}: {len(runs) - len(todo) - len(busy)} already done, {len(todo)} to run "
+    done = len(runs) - len(todo) - len(busy)
+    print(f"{len(runs)} run{'s' * (len(runs) > 1)} in {args.runs_dir}: {done} already done, {len(todo)} to run "
           f"({args.backend}{f', {workers} worker' + 's' * (workers > 1) if workers else ''})"
           + (f"; {len(busy)} in progress in another process, left to it" if busy else ""), flush=True)  # fmt: skip
     for path, run in todo:
         prepare(path, run)
     progress = Progress(args.runs_dir, len(todo), args.status_every)
-    if todo:
-        if args.backend == "local":
-            sweep_local([p for p, _ in todo], args.runs_dir, workers, progress)
-        else:
-            sweep_slurm([p for p, _ in todo], args.runs_dir, args, progress)
-            if args.no_wait:
-                return 0
+    if not todo:  # the first line said it all: every run done, or left to the process that runs it
+        return 0
+    if args.backend == "local":
+        sweep_local([p for p, _ in todo], args.runs_dir, workers, progress)
+    else:
+        sweep_slurm([p for p, _ in todo], args.runs_dir, args, progress)
+        if args.no_wait:
+            return 0
     failed = ", ".join(os.path.relpath(p, args.runs_dir) for p in progress.failed)
     print(f"finished: {len(progress.done)} done, {len(progress.failed)} failed"
           + (f", {len(progress.left)} left to another process" if progress.left else "")

@@ -156,6 +156,8 @@ def test_a_baseline_or_an_experiment_runs_in_a_sweep_like_ours(script, flags, fo
     path = runs / script[: -len(".py")] / sweep.variant_name(["--total-timesteps", "2048", *flags]) / "BreakoutNoFrameskip-v4" / "seed1"
     assert "finished: 1 done, 0 failed" in out and (path / "done").exists(), out
     assert json.loads((path / "run.json").read_text())["command"][1] == os.path.join(folder, script)
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=60)  # nothing left to run: the first line says so
+    assert again.returncode == 0 and again.stdout.strip().splitlines() == [f"1 run in {runs}: 1 already done, 0 to run (local, {os.cpu_count()} worker{'s' * (os.cpu_count() > 1)})"], again.stdout
     (run,) = report.load_runs(str(runs))
     assert run["script"] == script and run["steps"] == 2048 and run["episodes"] > 0
 
@@ -381,7 +383,8 @@ def test_each_recipe_is_its_scripts_flags_and_the_sweep_runs_it(tmp_path):
     assert proc.returncode == 0 and (path / "done").exists(), proc.stdout + proc.stderr
     run = json.loads((path / "run.json").read_text())
     assert run["script"] == "ppo_discrete.py" and run["seed"] == 2 and run["variant"] == variant
-    assert run["flags"] == sweep.RECIPES["LunarLander-v3"][1] + ["--total-timesteps", "2048", "--num-steps", "64"]
+    assert run["flags"] == report.effective_flags(sweep.RECIPES["LunarLander-v3"][1] + ["--total-timesteps", "2048", "--num-steps", "64"])
+    assert run["flags"][-4:] == ["--total-timesteps", "2048", "--num-steps", "64"] and run["flags"].count("--num-steps") == 1
     assert "--gamma 0.999" in (path / "log.txt").read_text().splitlines()[0]  # the command it ran
     for bad, says in ((["--env-ids", "CartPole-v1"], "has no recipe for it"), (["--script", "ppo_discrete.py"],
                                                                               "leave --script out")):  # fmt: skip
@@ -868,6 +871,8 @@ def test_summary_sets_default_runs_beside_the_published_numbers(tmp_path):
     proc = subprocess.run([sys.executable, os.path.join(ROOT, "benchmark", "report.py"), str(runs), "--out", str(tmp_path / "one"), "--bootstrap-reps", "300"], capture_output=True, text=True)
     header = next(line for line in (tmp_path / "one" / "summary.md").read_text().splitlines() if line.startswith("| env |"))
     assert proc.returncode == 0 and header == "| env | ppo_continuous: training | ppo_continuous: eval | ppo_continuous: published |", header
+    heading = next(line for line in (tmp_path / "one" / "summary.md").read_text().splitlines() if line.startswith("### ppo_"))
+    assert heading.startswith("### ppo_continuous.py (") and "trpo" not in heading, heading  # named after what ran
 
 
 # --- Slurm: a one-node cluster on this machine ------------------------------------------------------------------
@@ -1044,7 +1049,7 @@ def test_sps_measures_ours_the_baseline_and_the_bare_env_and_gives_the_ratios(tm
     assert "--compile" not in proc.stdout  # TRPO has no --compile
 
 
-def test_other_variants_show_each_flag_once_as_the_script_reads_it():
+def test_each_flag_once_as_the_script_reads_it_in_run_names_and_reports():
     """A shortened recipe's flags repeat the recipe's --total-timesteps: the summary shows the value the script used
     (tyro keeps a repeated flag's last value), checked against tyro's own parse of both lists."""
     import tyro
@@ -1061,3 +1066,11 @@ def test_other_variants_show_each_flag_once_as_the_script_reads_it():
     flags = ["--init-logstd", "-0.5", "--gamma", "0.9", "--init-logstd", "-1.0"]  # a value with a minus sign
     assert report.effective_flags(flags) == ["--gamma", "0.9", "--init-logstd", "-1.0"]
     assert tyro.cli(trpo_continuous.Args, args=report.effective_flags(flags)) == tyro.cli(trpo_continuous.Args, args=flags)
+    # a sweep's run: a preset's flag overridden after `--` is passed once and leaves the run's directory name
+    (run,) = sweep.plan("ppo_discrete.py", ["CartPole-v1"], [1], [sweep.PRESETS["classic"]["variants"][0] + ["--total-timesteps", "8192"]])
+    assert run["flags"] == ["--total-timesteps", "8192"] and run["variant"] == "total-timesteps_8192"
+    (run,) = sweep.plan(None, ["Pendulum-v1"], [1], [["--total-timesteps", "64", "--total-timesteps", "128"]], sweep.RECIPES)
+    assert run["variant"] == "recipe_total-timesteps_128" and run["flags"][-2:] == ["--total-timesteps", "128"]
+    assert run["flags"].count("--total-timesteps") == 1
+    presets = [v for p in sweep.PRESETS.values() for v in p.get("variants", [])] + [f for _, f in sweep.RECIPES.values()]
+    assert all(report.effective_flags(v) == v for v in presets)  # the published runs keep their directories

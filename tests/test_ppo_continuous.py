@@ -195,6 +195,7 @@ def test_learns_inverted_pendulum_and_checkpoint_reproduces_it(tmp_path, monkeyp
     returns = P.main(P.Args(env_id="InvertedPendulum-v4", eval_checkpoint=checkpoint, eval_episodes=5, exp_name="ip"))
     assert len(returns) == 5 and np.mean(returns) >= 900
     assert read_scalars(only_run(tmp_path, "-eval"))["eval/episodic_return"] == pytest.approx(returns)
+    assert only_run(tmp_path, "-eval").name == os.path.basename(os.path.dirname(checkpoint)) + "-eval"  # its run's name
     # the same policy with fresh (identity) statistics is what a checkpoint without them would give
     fresh = P.evaluate(agent, P.RunningMeanStd(obs_rms.mean.shape), "InvertedPendulum-v4", 3, seed=0)
     assert np.mean(fresh) < np.mean(returns)

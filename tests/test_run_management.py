@@ -251,11 +251,13 @@ def test_an_evaluation_takes_the_checkpoints_env_and_two_get_two_directories(tmp
     path = trained(tmp_path, monkeypatch, env_id="CartPole-v1")  # a registered env (a module: one must be given)
     proc = run("ppo_discrete.py", "--eval-checkpoint", str(path), "--eval-episodes", "2", cwd=tmp_path)  # no --env-id
     assert proc.returncode == 0 and "mean return" in proc.stdout, proc.stderr
-    monkeypatch.setattr(run_management.time, "time", lambda: 1_000_000.0)  # two more within one second
-    for _ in range(2):
+    for _ in range(2):  # two more: each its own directory, named after the run whose checkpoint it evaluates
         ppo_discrete.main(ppo_discrete.Args(env_id="CartPole-v1", eval_checkpoint=str(path), eval_episodes=1))
-    evals = sorted(p.name for p in (tmp_path / "runs").glob("*1000000-eval*"))
-    assert evals == ["CartPole-v1__ppo_discrete__1__1000000-eval", "CartPole-v1__ppo_discrete__1__1000000-eval-2"]
+    evals = sorted(p.name for p in (tmp_path / "runs").glob("*-eval*"))
+    assert evals == [f"{path.parent.name}-eval", f"{path.parent.name}-eval-2", f"{path.parent.name}-eval-3"], evals
+    # the run line names the run's directory as the user gave it, relative or not
+    proc = run("ppo_discrete.py", "--resume", os.path.relpath(path, tmp_path), "--total-timesteps", "1024", cwd=tmp_path)
+    assert f"run {os.path.relpath(path.parent, tmp_path)}, resumed at step" in proc.stdout, proc.stdout + proc.stderr
 
 
 def test_track_and_capture_video_offline_then_resume_continues_the_wandb_run(tmp_path):

@@ -216,7 +216,7 @@ def test_an_env_id_given_twice_runs_once_and_says_so(tmp_path):
     cmd = [sys.executable, SWEEP, "--script", "ppo_discrete.py", "--env-ids", "CartPole-v1", "CartPole-v1", "--runs-dir",
            str(tmp_path / "r"), *TINY]  # fmt: skip
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=300).stdout
-    assert "--env-ids: CartPole-v1 given twice: run once" in out and "1 runs in" in out and "1 done, 0 failed" in out
+    assert "--env-ids: CartPole-v1 given twice: run once" in out and "1 run in" in out and "1 done, 0 failed" in out
 
 
 def write_run(path, run_json, done=True):
