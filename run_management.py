@@ -514,6 +514,11 @@ class Run:
         if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
             then = ", then --resume the run from its checkpoint" if os.path.exists(self.path) else ""
             fail(f"the disk is full ({error.strerror}): free some space{then}")
+        compiler = kind and kind.__module__.startswith(("torch._inductor", "torch._dynamo"))
+        if getattr(self.args, "compile", False) and compiler:  # a $CXX that is not a C++ compiler, say
+            said = (str(error).strip().splitlines() or [""])[0][:160]
+            fail(f"--compile: torch.compile failed ({kind.__name__}: {said}): check the C++ compiler it runs ($CXX, "
+                 "or else g++), or run without --compile")
 
 
 def extended(args, saved):
@@ -660,7 +665,9 @@ def read_checkpoint(path, flag):
     if not os.path.isfile(path):
         fail(f"no checkpoint at '{path}': pass the .pt file in the run's directory (runs/<run_name>/)")
     with failing(f"'{path}' is not a checkpoint written by {PROG}: pass one that is"):
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch's warning about a plain pickle: the one line below says it all
+            warnings.simplefilter("ignore")
+            state = torch.load(path, map_location="cpu", weights_only=True)
         script = state["script"]  # not a dict, or no script: not a checkpoint
     if script != PROG and script in SCRIPTS:  # a name of ours, not a command from the file
         verb = "resume" if flag == "--resume" else "evaluate"

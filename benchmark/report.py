@@ -22,9 +22,11 @@ variants. runs.json lists every reported run's final returns, for use elsewhere.
 """
 
 import argparse
+import glob
 import json
 import os
 import re
+import stat
 import sys
 import warnings
 from collections import defaultdict
@@ -74,7 +76,7 @@ def load_runs(runs_dir, include_unfinished=False, skipped=None):
             skipped.append((path, "not finished (no `done` file; --include-unfinished reports it)"))
             continue
         try:
-            if not os.path.isfile(os.path.join(path, "run.json")):  # a pipe or a device would never end
+            if not regular(os.path.join(path, "run.json")):  # a pipe or a device would never end
                 raise ValueError("not a file")
             with open(os.path.join(path, "run.json")) as f:
                 run = json.load(f)
@@ -82,8 +84,9 @@ def load_runs(runs_dir, include_unfinished=False, skipped=None):
             skipped.append((path, "its run.json cannot be read"))
             continue
         fields = {"script": str, "env_id": str, "seed": int, "variant": str, "flags": list}
-        if not isinstance(run, dict) or not all(isinstance(run.get(k), t) for k, t in fields.items()) or not (
+        if not isinstance(run, dict) or not all(type(run.get(k)) is t for k, t in fields.items()) or not (
             re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*\.py", run["script"])
+            and re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_./:-]*", run["env_id"])  # a table's cell: no '|', no newline
             and re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.=-]*", run["variant"])
             and all(isinstance(f, str) for f in run["flags"])
         ):  # the names become file names under --out: one of ours, and one plain name
@@ -91,9 +94,13 @@ def load_runs(runs_dir, include_unfinished=False, skipped=None):
             continue
         events_root = os.path.join(path, "runs")
         event_dirs = [os.path.join(events_root, d) for d in sorted(os.listdir(events_root))] \
-            if os.path.isdir(events_root) else []  # fmt: skip
+            if os.path.isdir(events_root) and not os.path.islink(events_root) else []  # fmt: skip
+        event_dirs = [d for d in event_dirs if os.path.isdir(d) and not os.path.islink(d)]  # links: not followed
         if not event_dirs:
-            skipped.append((path, "no tensorboard events"))
+            skipped.append((path, "no tensorboard events (links are not followed)"))
+            continue
+        if not all(regular(os.path.join(event_dirs[-1], f)) for f in os.listdir(event_dirs[-1]) if "tfevents" in f):
+            skipped.append((path, "its events are not all regular files (a link or a pipe): not read"))
             continue
         try:
             scalars = read_events(event_dirs[-1])
@@ -111,7 +118,7 @@ def load_runs(runs_dir, include_unfinished=False, skipped=None):
         steps, walls, returns = scalars["charts/episodic_return"]
         start = min(w[0] for _, w, _ in scalars.values())
         wall_time = max(w[-1] for _, w, _ in scalars.values()) - start
-        if finished:
+        if finished and regular(os.path.join(path, "done")):
             try:
                 with open(os.path.join(path, "done")) as f:
                     wall_time = float(json.load(f).get("wall_time", wall_time))
@@ -134,11 +141,20 @@ def load_runs(runs_dir, include_unfinished=False, skipped=None):
     return runs
 
 
+def regular(path):
+    """A regular file itself, not a link, a pipe or a device (whose read could block for ever): what a handed runs
+    directory's files must be before they are read."""
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
 def last_logged_step(path):
     """The last `global_step=N SPS=` line of the run's log.txt (the project's scripts print one an iteration,
     after its events are written), or None."""
     try:
-        if not os.path.isfile(os.path.join(path, "log.txt")):  # a pipe or a device would never end
+        if not regular(os.path.join(path, "log.txt")):  # a pipe or a device would never end
             return None
         with open(os.path.join(path, "log.txt"), "rb") as f:
             found = re.findall(rb"global_step=(\d+) SPS=", f.read())
@@ -150,6 +166,8 @@ def last_logged_step(path):
 def read_eval(path):
     """The mean return of benchmark/evaluate.py's episodes for this run (mean action, final checkpoint), or None."""
     try:
+        if not regular(os.path.join(path, "eval.json")):
+            return None
         with open(os.path.join(path, "eval.json")) as f:
             return float(json.load(f)["mean"])
     except (OSError, ValueError, KeyError, TypeError):
@@ -370,9 +388,10 @@ FAMILIES = (("ppo_continuous.py", "trpo_continuous.py"), ("ppo_discrete.py",), (
 
 
 def is_default(flags):
-    """A run with the script's defaults: no flag but --total-timesteps."""
-    rest = [f for i, f in enumerate(flags)
-            if not (f == "--total-timesteps" or (i > 0 and flags[i - 1] == "--total-timesteps"))]  # fmt: skip
+    """A run with the script's defaults: no flag but --total-timesteps (--total-timesteps=N, --total_timesteps N)."""
+    words = [w for f in flags for w in (f.replace("_", "-").split("=", 1) if f.startswith("--") else [f])]
+    rest = [f for i, f in enumerate(words)
+            if not (f == "--total-timesteps" or (i > 0 and words[i - 1] == "--total-timesteps"))]  # fmt: skip
     return not rest
 
 
@@ -510,11 +529,15 @@ def read_options(description, outputs, runs_dir_hint):
 
 
 def make_out(out):
-    """The --out directory, made once the runs have passed their checks."""
+    """The --out directory, made once the runs have passed their checks. A symbolic link at --out, or among its
+    files, is refused: writing through it would write elsewhere (a handed runs directory's report/, say)."""
     try:
         os.makedirs(out, exist_ok=True)
     except OSError as e:
         fail(f"cannot make the --out directory {out} ({e.strerror}): pass a directory that can be made")
+    links = [p for p in [out] + glob.glob(os.path.join(out, "*")) if os.path.islink(p)]
+    if links:
+        fail(f"{links[0]} is a symbolic link, which the report would write through: remove it or pass another --out")
 
 
 def main():

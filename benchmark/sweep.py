@@ -34,7 +34,7 @@ import subprocess
 import sys
 import time
 
-from report import effective_flags  # beside this file: a run's flags as its script reads them
+from report import effective_flags, regular  # beside this file: a run's flags as its script reads them; a regular file
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Other projects' scripts, run as they are to be measured beside ours (--script cleanrl_ppo_atari.py); CleanRL's
@@ -169,7 +169,8 @@ def newest_checkpoint(path, script):
     (--resume would refuse it, and the run would fail at every attempt)."""
     import torch
 
-    found = sorted(glob.glob(os.path.join(path, "runs", "*", "*.pt")), key=os.path.getmtime)
+    found = [p for p in glob.glob(os.path.join(path, "runs", "*", "*.pt")) if regular(p)]  # a pipe would block
+    found = sorted(found, key=os.path.getmtime)
     if not found:
         return None
     try:
@@ -281,7 +282,14 @@ def run_task(path):
     else:
         set_aside(path)
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
-    with open(os.path.join(path, "log.txt"), "a") as log:  # an attempt that resumes adds to the log
+    # an attempt that resumes adds to the log; O_NOFOLLOW: a log.txt that is a symbolic link is not written through
+    try:
+        log_fd = os.open(os.path.join(path, "log.txt"), os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    except OSError as e:
+        print(f"{path}: cannot write its log.txt ({e.strerror}): a symbolic link is not written through", flush=True)
+        write_json(os.path.join(path, "failed"), {"returncode": 2, "error": f"log.txt: {e.strerror}"})
+        return 2
+    with open(log_fd, "a") as log:
         log.write(shlex.join(command) + "\n")  # as a shell would run it, pasted back
         log.flush()
         proc = subprocess.Popen(command, cwd=path, stdout=log, stderr=subprocess.STDOUT, env=env, pass_fds=(lock,))
@@ -527,6 +535,8 @@ def main(argv):
         fail(f"--preset {args.preset} runs each env's own script: leave --script out (--env-ids picks envs)")
     script, env_ids = args.script or preset.get("script"), args.env_ids or preset.get("env_ids") or list(recipes)
     seeds = list(dict.fromkeys(args.seeds or preset.get("seeds") or [1]))  # a seed given twice runs once
+    if not all(0 <= seed < 2**32 for seed in seeds):  # the scripts' own range: refused here, not in every run
+        fail(f"--seeds {' '.join(str(s) for s in seeds if not 0 <= s < 2**32)}: a seed is a whole number in [0, 2**32)")
     own = not args.script or args.script == preset.get("script")  # the preset's variants go with its script only
     variants = [v + flags for v in preset.get("variants", [[]])] if own else [flags]
     if not (script or recipes) or not env_ids:
@@ -573,7 +583,15 @@ def main(argv):
 
     if args.backend == "slurm":
         check_slurm_options(args)
+    if os.path.exists(args.runs_dir) and not os.path.isdir(args.runs_dir):
+        fail(f"--runs-dir {args.runs_dir} is not a directory: pass a directory (it is made if missing)")
     paths = [run_dir(args.runs_dir, run) for run in runs]
+    for path in paths:  # a handed runs directory: a link in it would have the sweep write (and lock) elsewhere
+        inside = args.runs_dir
+        for part in os.path.relpath(path, args.runs_dir).split(os.sep):
+            inside = os.path.join(inside, part)
+            if os.path.islink(inside):
+                fail(f"{inside} is a symbolic link: a sweep writes only inside --runs-dir; remove the link")
     todo = [(p, r) for p, r in zip(paths, runs) if not is_done(p)]
     busy = [p for p, _ in todo if is_running(p)]  # its lock is held: a live process runs it
     todo = [(p, r) for p, r in todo if p not in busy]
@@ -582,7 +600,10 @@ def main(argv):
           f"({args.backend}{f', {workers} worker' + 's' * (workers > 1) if workers else ''})"
           + (f"; {len(busy)} in progress in another process, left to it" if busy else ""), flush=True)  # fmt: skip
     for path, run in todo:
-        prepare(path, run)
+        try:
+            prepare(path, run)
+        except OSError as e:  # a file where a directory goes, a name too long, no permission
+            fail(f"cannot make {path} ({e.strerror}): pass a --runs-dir where the sweep can make directories")
     progress = Progress(args.runs_dir, len(todo), args.status_every)
     if not todo:  # the first line said it all: every run done, or left to the process that runs it
         return 0

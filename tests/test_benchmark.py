@@ -420,6 +420,7 @@ def test_presets_and_variant_names():
         (["--script", "ppo_discrete.py", "--backend", "slurm"], "--backend slurm needs Slurm's sbatch, which is not on PATH"),
         (["--preset", "nosuch"], "argument --preset: invalid choice: 'nosuch'"),  # argparse's own errors, in one line
         (["--seeds", "one"], "argument --seeds: invalid int value: 'one'"),
+        (["--script", "ppo_discrete.py", "--seeds", "1", "-1"], "--seeds -1: a seed is a whole number in [0, 2**32)"),
     ],
 )
 def test_sweep_refuses_bad_options_in_one_line_before_writing(options, message, tmp_path):
@@ -1074,3 +1075,51 @@ def test_each_flag_once_as_the_script_reads_it_in_run_names_and_reports():
     assert run["flags"].count("--total-timesteps") == 1
     presets = [v for p in sweep.PRESETS.values() for v in p.get("variants", [])] + [f for _, f in sweep.RECIPES.values()]
     assert all(report.effective_flags(v) == v for v in presets)  # the published runs keep their directories
+
+
+def test_a_handed_runs_directory_with_links_and_pipes_is_never_written_through_nor_blocks(tmp_path):
+    """A runs directory from someone else: a symbolic link in it is never written through (report.py's report/,
+    a run's directory or its log.txt for sweep.py), and a pipe where a file goes (done, eval.json, an events file,
+    a checkpoint) never blocks a read: one line and exit code 2 where the tools cannot go on."""
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "summary.md").write_text("precious")
+    runs = tmp_path / "runs"
+    fake_run(runs, "ppo_continuous.py", "Hopper-v4", 1, [], np.arange(20.0))
+    (runs / "report").symlink_to(victim)
+    report_cmd = [sys.executable, os.path.join(ROOT, "benchmark", "report.py"), str(runs), "--bootstrap-reps", "10"]
+    proc = subprocess.run(report_cmd, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and proc.stderr.strip().splitlines() == [
+        f"report.py: error: {runs / 'report'} is a symbolic link, which the report would write through: remove it or pass another --out"]
+    assert sorted(p.name for p in victim.iterdir()) == ["summary.md"] and (victim / "summary.md").read_text() == "precious"
+    (runs / "report").unlink()
+    piped = [fake_run(runs, "ppo_continuous.py", "Hopper-v4", seed, [], np.arange(20.0)) for seed in (2, 3, 4)]
+    (piped[0] / "done").unlink()
+    os.mkfifo(piped[0] / "done")  # finished, its wall time unread
+    os.mkfifo(piped[1] / "eval.json")  # no evaluation read
+    os.mkfifo(piped[2] / "runs" / "x" / "events.out.tfevents.9999999999.x")  # left out
+    proc = subprocess.run(report_cmd, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "seed4: its events are not all regular files" in proc.stdout, proc.stdout
+    assert json.loads((runs / "report" / "runs.json").read_text())[0]["seed"] in (1, 2, 3)
+    assert sorted(r["seed"] for r in json.loads((runs / "report" / "runs.json").read_text())) == [1, 2, 3]
+
+    sweep_cmd = [sys.executable, os.path.join(ROOT, "benchmark", "sweep.py"), "--script", "ppo_discrete.py", "--env-ids",
+                 "CartPole-v1", "--runs-dir", str(tmp_path / "sweep"), "--", "--total-timesteps", "512", "--num-steps", "128"]
+    seed1 = tmp_path / "sweep" / "ppo_discrete" / "total-timesteps_512_num-steps_128" / "CartPole-v1" / "seed1"
+    seed1.parent.mkdir(parents=True)
+    seed1.symlink_to(victim)  # a run's directory
+    proc = subprocess.run(sweep_cmd, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and proc.stderr.strip().splitlines() == [
+        f"sweep.py: error: {seed1} is a symbolic link: a sweep writes only inside --runs-dir; remove the link"]
+    assert sorted(p.name for p in victim.iterdir()) == ["summary.md"]
+    seed1.unlink()
+    (seed1 / "runs" / "x").mkdir(parents=True)
+    os.mkfifo(seed1 / "runs" / "x" / "ppo_discrete.pt")  # a checkpoint that is a pipe: not read, the run starts anew
+    (seed1 / "log.txt").symlink_to(victim / "summary.md")  # a log that is a link: not written through
+    proc = subprocess.run(sweep_cmd, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and (seed1 / "done").exists(), proc.stdout + proc.stderr
+    assert (victim / "summary.md").read_text() == "precious"  # the link was set aside (previous/), not written
+    assert [p.is_symlink() for p in seed1.glob("previous/*/log.txt")] == [True] and not (seed1 / "log.txt").is_symlink()
+    proc = subprocess.run(sweep_cmd[:-5] + ["--runs-dir", str(victim / "summary.md")], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "is not a directory: pass a directory" in proc.stderr and "Traceback" not in proc.stderr

@@ -95,3 +95,19 @@ def test_compile_without_a_cpp_compiler_is_one_line(tmp_path):
         assert proc.stderr.strip().splitlines() == [
             f"ppo_discrete.py: error: --compile: torch.compile builds C++ code with {compiler} ($CXX, or else g++), "
             "which does not run as a compiler: install g++ or set CXX to a C++ compiler, or leave --compile out"]
+
+
+def test_a_compiler_that_runs_but_builds_nothing_usable_is_one_line(tmp_path):
+    """A $CXX that answers --version but builds no loadable C++ (`true` builds nothing): inductor fails at the first
+    update, and the run ends in one line naming --compile and the compiler, exit code 2, not inductor's traceback."""
+    import os
+    import subprocess
+    import sys
+
+    script = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "ppo_discrete.py")
+    env = {**os.environ, "CXX": "true", "TORCHINDUCTOR_CACHE_DIR": str(tmp_path / "cache")}  # no cached kernels
+    proc = subprocess.run([sys.executable, script, "--compile", "--total-timesteps", "512", "--num-steps", "256",
+                           "--num-envs", "1"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)  # fmt: skip
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr and len(lines) == 1, proc.stderr[-3000:]
+    assert lines[0].startswith("ppo_discrete.py: error: --compile: torch.compile failed (") and "$CXX" in lines[0]
