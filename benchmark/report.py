@@ -387,24 +387,32 @@ def plot_profiles(scores, path):
 FAMILIES = (("ppo_continuous.py", "trpo_continuous.py"), ("ppo_discrete.py",), ("ppo_atari.py",))
 
 
-def is_default(flags):
-    """A run with the script's defaults: no flag but --total-timesteps (--total-timesteps=N, --total_timesteps N)."""
-    words = [w for f in flags for w in (f.replace("_", "-").split("=", 1) if f.startswith("--") else [f])]
-    rest = [f for i, f in enumerate(words)
-            if not (f == "--total-timesteps" or (i > 0 and words[i - 1] == "--total-timesteps"))]  # fmt: skip
-    return not rest
-
-
-def effective_flags(flags):
-    """The flags as a script reads them: a flag given twice (--x or --no-x, with '=' or '_' or not) keeps its last
-    value, in the place of that last occurrence (tyro's rule); a flag's values are the words up to the next --flag."""
+def flag_groups(flags):
+    """[[--flag, its values...], ...]: a flag's values are the words after it up to the next --flag."""
     groups = []
     for word in flags:
         if word.startswith("--") or not groups:
             groups.append([word])
         else:
             groups[-1].append(word)
-    key = lambda word: re.sub(r"^--no-", "--", word.split("=")[0].replace("_", "-"))
+    return groups
+
+
+def flag_name(word):
+    """A flag as tyro reads it: --total_timesteps=5 and --total-timesteps are both --total-timesteps."""
+    return word.split("=")[0].replace("_", "-")
+
+
+def is_default(flags):
+    """A run with the script's defaults: no flag but --total-timesteps (--total-timesteps=N, --total_timesteps N)."""
+    return all(flag_name(group[0]) == "--total-timesteps" and len(group) <= 2 for group in flag_groups(flags))
+
+
+def effective_flags(flags):
+    """The flags as a script reads them: a flag given twice (--x or --no-x, with '=' or '_' or not) keeps its last
+    value, in the place of that last occurrence (tyro's rule)."""
+    groups = flag_groups(flags)
+    key = lambda word: re.sub(r"^--no-", "--", flag_name(word))
     last = {key(group[0]): i for i, group in enumerate(groups)}
     return [word for i, group in enumerate(groups) if last[key(group[0])] == i for word in group]
 

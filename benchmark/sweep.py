@@ -124,7 +124,8 @@ def plan(script, env_ids, seeds, variants, recipes=None):
 
     def setup(env_id, flags):  # each flag once: a preset's value overridden after `--` leaves the run's name too
         if recipes is None:
-            return dict(script=script, flags=effective_flags(flags), variant=variant_name(effective_flags(flags)))
+            flags = effective_flags(flags)
+            return dict(script=script, flags=flags, variant=variant_name(flags))
         own_script, own_flags = recipes[env_id]
         return dict(script=own_script, flags=effective_flags(own_flags + flags),
                     variant=variant_name(["recipe", *effective_flags(flags)]))
@@ -282,14 +283,12 @@ def run_task(path):
     else:
         set_aside(path)
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
-    # an attempt that resumes adds to the log; O_NOFOLLOW: a log.txt that is a symbolic link is not written through
-    try:
-        log_fd = os.open(os.path.join(path, "log.txt"), os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
-    except OSError as e:
-        print(f"{path}: cannot write its log.txt ({e.strerror}): a symbolic link is not written through", flush=True)
-        write_json(os.path.join(path, "failed"), {"returncode": 2, "error": f"log.txt: {e.strerror}"})
+    log_path = os.path.join(path, "log.txt")
+    if os.path.lexists(log_path) and not regular(log_path):  # a link is not written through; a pipe would block
+        print(f"{path}: its log.txt is not a regular file (a link or a pipe): not written to", flush=True)
+        write_json(os.path.join(path, "failed"), {"returncode": 2, "error": "log.txt is not a regular file"})
         return 2
-    with open(log_fd, "a") as log:
+    with open(log_path, "a") as log:  # an attempt that resumes adds to the log
         log.write(shlex.join(command) + "\n")  # as a shell would run it, pasted back
         log.flush()
         proc = subprocess.Popen(command, cwd=path, stdout=log, stderr=subprocess.STDOUT, env=env, pass_fds=(lock,))
@@ -316,6 +315,8 @@ def run_task(path):
 
 def latest_return(path):
     """The last `return(last 10)=` a running script printed, or None."""
+    if not regular(os.path.join(path, "log.txt")):  # not yet written, or a link or a pipe: not read
+        return None
     try:
         with open(os.path.join(path, "log.txt"), "rb") as f:
             f.seek(max(0, os.path.getsize(f.name) - 4096))
@@ -326,6 +327,8 @@ def latest_return(path):
 
 
 def log_tail(path, lines=8):
+    if os.path.lexists(os.path.join(path, "log.txt")) and not regular(os.path.join(path, "log.txt")):
+        return "(its log.txt is not a regular file: not read)\n"
     try:
         with open(os.path.join(path, "log.txt"), errors="replace") as f:
             return "".join(f.readlines()[-lines:])
@@ -565,11 +568,11 @@ def main(argv):
     scripts = sorted({p["script"] for p in PRESETS.values() if "script" in p} | ours)
     experiments, baselines = experiment_scripts(), baseline_scripts()
     runs = plan(script, env_ids, seeds, variants, recipes or None)
-    for script in dict.fromkeys(run["script"] for run in runs):  # a recipe preset's scripts are the project's own
-        if script.startswith("cleanrl_") and not baselines:
-            fail(f"--script {script}: benchmark/baselines/ holds no CleanRL script yet: run {FETCH_BASELINES}")
-        if script not in scripts + experiments + baselines:  # a name, not a path: run directories stay in --runs-dir
-            fail(f"--script {script}: pick one of the project's scripts: {', '.join(scripts)}; or an experiment: "
+    for name in dict.fromkeys(run["script"] for run in runs):  # a recipe preset's scripts are the project's own
+        if name.startswith("cleanrl_") and not baselines:
+            fail(f"--script {name}: benchmark/baselines/ holds no CleanRL script yet: run {FETCH_BASELINES}")
+        if name not in scripts + experiments + baselines:  # a name, not a path: run directories stay in --runs-dir
+            fail(f"--script {name}: pick one of the project's scripts: {', '.join(scripts)}; or an experiment: "
                  f"{', '.join(experiments)}; "
                  + (f"or a baseline: {', '.join(baselines)}" if baselines
                     else f"or CleanRL's, after {FETCH_BASELINES}"))
@@ -604,9 +607,9 @@ def main(argv):
             prepare(path, run)
         except OSError as e:  # a file where a directory goes, a name too long, no permission
             fail(f"cannot make {path} ({e.strerror}): pass a --runs-dir where the sweep can make directories")
-    progress = Progress(args.runs_dir, len(todo), args.status_every)
     if not todo:  # the first line said it all: every run done, or left to the process that runs it
         return 0
+    progress = Progress(args.runs_dir, len(todo), args.status_every)
     if args.backend == "local":
         sweep_local([p for p, _ in todo], args.runs_dir, workers, progress)
     else:

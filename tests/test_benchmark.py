@@ -1121,5 +1121,9 @@ def test_a_handed_runs_directory_with_links_and_pipes_is_never_written_through_n
     assert proc.returncode == 0 and (seed1 / "done").exists(), proc.stdout + proc.stderr
     assert (victim / "summary.md").read_text() == "precious"  # the link was set aside (previous/), not written
     assert [p.is_symlink() for p in seed1.glob("previous/*/log.txt")] == [True] and not (seed1 / "log.txt").is_symlink()
+    piped_log = tmp_path / "piped"
+    piped_log.mkdir()
+    os.mkfifo(piped_log / "log.txt")  # the progress lines never block on a log that is a pipe
+    assert sweep.latest_return(str(piped_log)) is None and "not a regular file" in sweep.log_tail(str(piped_log))
     proc = subprocess.run(sweep_cmd[:-5] + ["--runs-dir", str(victim / "summary.md")], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and "is not a directory: pass a directory" in proc.stderr and "Traceback" not in proc.stderr
