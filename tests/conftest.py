@@ -32,8 +32,8 @@ def pytest_make_collect_report(collector):
 
 
 def pytest_collection_modifyitems(items):
-    """pytest-xdist (pytest.ini runs the tests on every core): the tests that start a Slurm cluster share the
-    machine's munged and run one after another, on one worker (--dist loadgroup)."""
+    """pytest-xdist (pytest.ini runs the tests on every core): the tests that start a Slurm cluster, each given
+    every core of the machine, run one after another, on one worker (--dist loadgroup)."""
     for item in items:
         if "slurm_cluster" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.xdist_group("slurm"))

@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -890,6 +891,7 @@ SlurmctldHost={host}
 SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
+AuthInfo=socket={munge_socket}
 StateSaveLocation={d}/state
 SlurmdSpoolDir={d}/spool
 SlurmctldPidFile={d}/slurmctld.pid
@@ -917,13 +919,10 @@ def log_end(path):
     return open(path).read()[-1500:] if os.path.exists(path) else "(no log)"
 
 
-MUNGE_PIDFILE = "/run/munge/munged.pid"
-
-
 @pytest.fixture
 def slurm_cluster(tmp_path_factory, monkeypatch):
-    """Starts munged (if needed), slurmctld and slurmd with a config of its own; stops them afterwards,
-    and only them, by their process ids. Where Slurm is missing or this is not root, the test is skipped
+    """Starts munged, slurmctld and slurmd, each with a socket, port or config of this cluster's own; stops them
+    afterwards, and only them. Where Slurm is missing or this is not root, the test is skipped
     with the reason (a laptop); under REQUIRE_ALL_TESTS=1 (.ci/run sets it) that skip fails (conftest.py)."""
     missing = [tool for tool in ("munged", "slurmctld", "slurmd", "sbatch", "squeue", "sinfo") if not shutil.which(tool, path=os.environ["PATH"] + ":/usr/sbin")]
     cannot = None
@@ -936,22 +935,30 @@ def slurm_cluster(tmp_path_factory, monkeypatch):
     d = tmp_path_factory.mktemp("slurm")
     for sub in ("state", "spool"):
         (d / sub).mkdir()
-    started_munge = not os.path.exists("/run/munge/munge.socket.2")  # no munged serving (a stopped one may linger as a zombie)
-    if started_munge:
-        os.makedirs("/run/munge", exist_ok=True)
-        shutil.chown("/run/munge", "munge", "munge")
-        if not os.path.exists("/etc/munge/munge.key"):
-            subprocess.run(["/usr/sbin/mungekey", "--create", "--keyfile", "/etc/munge/munge.key"], check=True)
-            shutil.chown("/etc/munge/munge.key", "munge", "munge")
-        started = subprocess.run(["runuser", "-u", "munge", "--", "/usr/sbin/munged"], capture_output=True, text=True)
-        if started.returncode != 0:
-            pytest.fail(f"munged did not start: {started.stderr.strip()}")
-    host = socket.gethostname().split(".")[0]
-    conf = d / "slurm.conf"
-    conf.write_text(SLURM_CONF.format(host=host, d=d, ctld_port=free_port(), d_port=free_port(), cpus=os.cpu_count(), mem_mb=os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2**20 - 1024))
-    monkeypatch.setenv("SLURM_CONF", str(conf))
-    daemons = [subprocess.Popen([f"/usr/sbin/{name}", "-D", "-f", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT) for name in ("slurmctld", "slurmd")]
+    # a munged of the cluster's own, on its own socket (slurm.conf's AuthInfo): no other test, and no earlier
+    # cluster's munged still shutting down, can take it away mid-test
+    if not os.path.exists("/etc/munge/munge.key"):
+        subprocess.run(["/usr/sbin/mungekey", "--create", "--keyfile", "/etc/munge/munge.key"], check=True)
+        shutil.chown("/etc/munge/munge.key", "munge", "munge")
+    munge_dir = tempfile.mkdtemp(prefix="munge-")  # munged wants its socket's directory its own and searchable by all
+    os.chmod(munge_dir, 0o755)
+    shutil.chown(munge_dir, "munge", "munge")
+    munge_socket = os.path.join(munge_dir, "socket")
+    with open(d / "munged.log", "w") as log:  # in the foreground munged logs to its standard error
+        munged = subprocess.Popen(["/usr/sbin/munged", "--foreground", f"--socket={munge_socket}", f"--pid-file={munge_dir}/pid", f"--seed-file={munge_dir}/seed"],
+                                  user="munge", group="munge", stdout=subprocess.DEVNULL, stderr=log)  # fmt: skip
+    daemons = []
     try:
+        deadline = time.time() + 30
+        while not os.path.exists(munge_socket) and munged.poll() is None and time.time() < deadline:
+            time.sleep(0.05)
+        if not os.path.exists(munge_socket):
+            pytest.fail(f"munged did not start: {log_end(d / 'munged.log')}")
+        host = socket.gethostname().split(".")[0]
+        conf = d / "slurm.conf"
+        conf.write_text(SLURM_CONF.format(host=host, d=d, munge_socket=munge_socket, ctld_port=free_port(), d_port=free_port(), cpus=os.cpu_count(), mem_mb=os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2**20 - 1024))
+        monkeypatch.setenv("SLURM_CONF", str(conf))
+        daemons = [subprocess.Popen([f"/usr/sbin/{name}", "-D", "-f", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT) for name in ("slurmctld", "slurmd")]
         deadline = time.time() + 60
         state = ""
         while time.time() < deadline:
@@ -964,7 +971,7 @@ def slurm_cluster(tmp_path_factory, monkeypatch):
         yield d
     finally:
         # the cluster is this fixture's own (SLURM_CONF): every job on it is one this test submitted
-        jobs = subprocess.run(["squeue", "-h", "-o", "%i"], capture_output=True, text=True).stdout.split()
+        jobs = subprocess.run(["squeue", "-h", "-o", "%i"], capture_output=True, text=True).stdout.split() if daemons else []
         if jobs:
             subprocess.run(["scancel", "--full", *jobs], capture_output=True)
         for daemon in daemons:
@@ -974,16 +981,13 @@ def slurm_cluster(tmp_path_factory, monkeypatch):
                 daemon.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 daemon.kill()
-        if started_munge and os.path.exists(MUNGE_PIDFILE):  # munged writes its process id there
-            pid = int(open(MUNGE_PIDFILE).read().split()[0])
-            os.kill(pid, signal.SIGTERM)
-            for _ in range(200):  # wait until it has gone, so that the next cluster starts a munged of its own
-                try:
-                    if open(f"/proc/{pid}/stat").read().split(")")[-1].split()[0] == "Z":
-                        break
-                except OSError:
-                    break
-                time.sleep(0.05)
+        munged.terminate()
+        try:
+            munged.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            munged.kill()
+            munged.wait()
+        shutil.rmtree(munge_dir, ignore_errors=True)
 
 
 def test_slurm_backend_runs_the_sweep_as_a_job_array(slurm_cluster, tmp_path):
