@@ -12,7 +12,8 @@ log.txt (its output, headed by the command as a shell would take it back), the s
 events under runs/, `done` once it exited with code 0 (`failed` otherwise), and .lock, which the process
 that runs it holds for as long as it lives (run_task, and the training script, which inherits it): a run is
 alive exactly while its lock is held, whoever started it. A sweep never touches a live run's directory, nor
-deletes a checkpoint: what an attempt left that cannot be resumed moves to previous/. Running the same
+deletes a checkpoint: what an attempt left that cannot be resumed moves to previous/, and so does all a run
+left, done or not, when its run.json names other flags (a recipe edited since it ran). Running the same
 sweep again skips the runs that are done, continues each interrupted run from the checkpoint it left (the
 scripts write one every --checkpoint-every iterations and when stopped, and `--resume` continues it), and
 starts the others afresh, so a sweep killed at any moment loses at most a few minutes of each run's work.
@@ -34,7 +35,7 @@ import subprocess
 import sys
 import time
 
-from report import effective_flags, regular  # beside this file: a run's flags as its script reads them; a regular file
+from report import effective_flags, flag_groups, regular  # beside this file: a run's flags as its script reads them
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Other projects' scripts, run as they are to be measured beside ours (--script cleanrl_ppo_atari.py); CleanRL's
@@ -224,15 +225,33 @@ def prepare(path, run):
     write_json(os.path.join(path, "run.json"), {**run, "command": command})
 
 
-def set_aside(path):
+def set_aside(path, run_json=False):
     """Under the run's lock, when it has no checkpoint to resume: what an earlier attempt left (its log, an
-    unreadable checkpoint) moves to previous/<time>/, so the run starts afresh and nothing is deleted."""
-    left = [name for name in os.listdir(path) if name not in (".lock", "run.json", "previous")]
-    if left:
-        keep = os.path.join(path, "previous", time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}")
-        os.makedirs(keep)
-        for name in left:
-            os.replace(os.path.join(path, name), os.path.join(keep, name))
+    unreadable checkpoint) moves to previous/<time>/, so the run starts afresh and nothing is deleted. run_json:
+    its run.json goes too (it names other flags than the run's now). Returns that folder, or None."""
+    left = [name for name in os.listdir(path) if name not in (".lock", "previous") and (run_json or name != "run.json")]
+    if left == ["run.json"] or not left:
+        return None
+    keep = os.path.join(path, "previous", time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}")
+    os.makedirs(keep)
+    for name in left:
+        os.replace(os.path.join(path, name), os.path.join(keep, name))
+    return keep
+
+
+def ran_otherwise(path, run):
+    """Whether the run's directory holds the work of other flags or another script than `run`'s (a recipe edited
+    since it ran: its name stays `recipe`): its run.json says so. An unreadable run.json says nothing."""
+    if not regular(os.path.join(path, "run.json")):  # none yet; or a pipe, whose open would block
+        return False
+    try:
+        with open(os.path.join(path, "run.json")) as f:
+            earlier = json.load(f)
+        script, flags = earlier["script"], effective_flags(earlier["flags"])
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return False
+    same = lambda a, b: sorted(map(tuple, flag_groups(a))) == sorted(map(tuple, flag_groups(b)))
+    return script != run["script"] or not same(flags, run["flags"])
 
 
 def script_path(script):
@@ -595,6 +614,13 @@ def main(argv):
             inside = os.path.join(inside, part)
             if os.path.islink(inside):
                 fail(f"{inside} is a symbolic link: a sweep writes only inside --runs-dir; remove the link")
+    for path, run in zip(paths, runs):  # its earlier work, done or not, is another run's: kept aside, it runs again
+        lock = hold(path) if ran_otherwise(path, run) else None  # a live run is left to its process
+        if lock is not None:
+            kept = set_aside(path, run_json=True)
+            os.close(lock)
+            if kept:
+                print(f"{path}: ran before with other flags; what it left moved to {kept}; it runs again", flush=True)
     todo = [(p, r) for p, r in zip(paths, runs) if not is_done(p)]
     busy = [p for p, _ in todo if is_running(p)]  # its lock is held: a live process runs it
     todo = [(p, r) for p, r in todo if p not in busy]

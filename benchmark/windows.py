@@ -74,7 +74,8 @@ def main(argv):
     if args.from_step is not None and args.from_step < args.window:
         parser.exit(2, "windows.py: error: --from-step must be at least --window (the first window's end)\n")
     if not os.path.isdir(os.path.dirname(os.path.abspath(args.out))):
-        parser.exit(2, f"windows.py: error: --out {args.out}: no directory {os.path.dirname(args.out)}: make it first\n")
+        where = os.path.dirname(args.out)
+        parser.exit(2, f"windows.py: error: --out {args.out}: no directory {where}: make it first\n")
     groups = {}
     for runs_dir in args.runs_dirs:
         if not os.path.isdir(runs_dir):

@@ -192,6 +192,36 @@ def test_an_attempt_that_cannot_be_resumed_is_set_aside_not_deleted(tmp_path):
     assert sorted(p.name for p in path.iterdir()) == ["previous"]
 
 
+def test_a_run_made_with_other_flags_is_set_aside_and_runs_again(tmp_path):
+    """A done run whose run.json names other flags (a recipe edited since; its directory keeps the name `recipe`):
+    everything it left moves to previous/ and it runs again with the flags it has now. The same flags written
+    another way (reordered, one given twice) are the same run: it stays done."""
+    cmd = [sys.executable, SWEEP, "--script", "ppo_discrete.py", "--env-ids", "CartPole-v1", "--runs-dir",
+           str(tmp_path / "r"), *TINY]  # fmt: skip
+    subprocess.run(cmd, capture_output=True, timeout=300, check=True)
+    (run,) = (tmp_path / "r").glob("ppo_discrete/*/CartPole-v1/seed1")
+    meta = json.loads((run / "run.json").read_text())
+    same = dict(meta, flags=["--num-steps", "32"] + meta["flags"][2:] + meta["flags"][:2])  # 32 overridden; reordered
+    (run / "run.json").write_text(json.dumps(same))
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=300).stdout
+    assert "1 already done, 0 to run" in out and not (run / "previous").exists(), out
+    other = dict(meta, flags=meta["flags"] + ["--gamma", "0.9"])
+    (run / "run.json").write_text(json.dumps(other))
+    log = (run / "log.txt").read_text()
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=300).stdout
+    assert "ran before with other flags" in out and "0 already done, 1 to run" in out, out
+    assert "finished: 1 done, 0 failed" in out and (run / "done").exists(), out
+    (kept,) = (run / "previous").iterdir()
+    assert json.loads((kept / "run.json").read_text()) == other and (kept / "log.txt").read_text() == log
+    assert (kept / "done").exists() and list(kept.glob("runs/*/*.pt"))
+    assert json.loads((run / "run.json").read_text())["flags"] == meta["flags"] and "--gamma" not in (run / "log.txt").read_text()
+
+
+def test_a_run_json_that_is_a_pipe_is_not_read(tmp_path):
+    os.mkfifo(tmp_path / "run.json")  # opened for reading, it would block until a writer came
+    assert not sweep.ran_otherwise(str(tmp_path), {"script": "ppo_discrete.py", "flags": []})
+
+
 @pytest.mark.parametrize(
     "options, message",
     [
