@@ -40,8 +40,7 @@ SCRIPTS = ("ppo_continuous.py", "ppo_discrete.py", "ppo_atari.py", "trpo_continu
 
 
 def _stopped_during_start_up(sig, _frame):
-    sys.stderr.write(f"{os.path.basename(sys.argv[0])}: stopped during start-up: nothing was saved\n")
-    sys.stderr.flush()
+    print(f"{os.path.basename(sys.argv[0])}: stopped during start-up: nothing was saved", file=sys.stderr, flush=True)
     os._exit(128 + sig)
 
 
@@ -84,10 +83,8 @@ STOPS = {"SIGINT": 130, "SIGTERM": 143, "SIGHUP": 129, "SIGUSR1": 138}  # exit c
 # The ranges every script's flags share; a script's RULES adds its own flags to them
 RULES = {
     "a whole number of at least 1": (lambda v: v >= 1, ("total_timesteps", "num_envs", "num_steps", "eval_episodes")),
-    "positive": (lambda v: v > 0, ()),
-    "0 or more": (lambda v: v >= 0, ("checkpoint_every",)),
-    "in (0, 1]": (lambda v: 0 < v <= 1, ("gamma",)),
-    "in [0, 1]": (lambda v: 0 <= v <= 1, ("gae_lambda",)),
+    "positive": (lambda v: v > 0, ()), "0 or more": (lambda v: v >= 0, ("checkpoint_every",)),
+    "in (0, 1]": (lambda v: 0 < v <= 1, ("gamma",)), "in [0, 1]": (lambda v: 0 <= v <= 1, ("gae_lambda",)),
     "in (0, 1)": (lambda v: 0 < v < 1, ()),
     "a whole number in [0, 2**32)": (lambda v: 0 <= v < 2**32, ("seed",)),  # numpy's seeds
 }  # fmt: skip
@@ -131,6 +128,11 @@ def failing(message, errors=Exception):
 
 
 # ---------------------------------------------------------------------------------------------------- flags
+# tyro 1.0 cuts --help at each line of a field's docstring that wraps in the source: the lines are joined first
+_field_docs = tyro._docstrings.parse_docstring_from_object
+tyro._docstrings.parse_docstring_from_object = lambda cls: {k: " ".join(v.split()) for k, v in _field_docs(cls).items()}
+
+
 def parse_args(script):
     """The script's Args from the command line (tyro). --help prints the help and exits 0. A bad flag ends in
     one line: tyro runs without its console output and, when it refuses, flag_error says why."""
@@ -308,13 +310,12 @@ class Run:
     MAY_CHANGE (its own flags' ranges, and those --resume may change), ACTION_SPACE or its own check_env(args),
     load_policy(state) and evaluate(*policy, env_id, eval_episodes, seed, capture_video, run_name).
 
-    Run(args) checks the flags and the env and names the run (on --resume, the checkpoint's directory and the
-    run's own flags); reset(envs) resets the envs (on --resume, onto their saved random streams); keep() names
-    what a checkpoint holds and restores it on --resume; start(envs) claims the run's directory and opens the
-    log; check() ends the run, between env steps or minibatches, after a stop signal; end_iteration() checks
-    that training stayed finite and takes the snapshot that a checkpoint writes. Leaving `with run:` writes the
-    last snapshot (at the end, unless --checkpoint-every 0 without --save-model; after a stop or an error,
-    always) and closes everything."""
+    Run(args) checks the flags and the env and names the run (on --resume, the checkpoint's directory and the run's own
+    flags); reset(envs) resets the envs (on --resume, onto their saved random streams); keep() names what a checkpoint
+    holds and restores it on --resume; start(envs) claims the run's directory and opens the log; check() ends the run,
+    between env steps or minibatches, after a stop signal; end_iteration() checks that training stayed finite and takes
+    the snapshot that a checkpoint writes. Leaving `with run:` writes the last snapshot (at the end, unless
+    --checkpoint-every 0 without --save-model; after a stop or an error, always) and closes everything."""
 
     def __init__(self, args):
         global PROG

@@ -2,6 +2,7 @@
 outside the run's directories; no stop loses work; --resume continues the envs' random streams; W&B resumes;
 bad input is one line and exit code 2."""
 
+import ast
 import os
 import signal
 import subprocess
@@ -50,6 +51,18 @@ def test_help_exits_0_and_lists_no_computed_size(script, tmp_path):
     assert proc.returncode == 0 and "--total-timesteps" in proc.stdout and "Traceback" not in proc.stderr, proc.stderr
     assert "--batch-size" not in proc.stdout and "--num-iterations" not in proc.stdout
     assert "--resume" in proc.stdout and list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_help_prints_each_flags_docstring_unbroken(script, tmp_path):
+    """On a terminal wide enough, each field's docstring (read from the source with ast), its source lines joined,
+    is on one line of --help: a docstring wrapped in the source is not cut again at each of its lines."""
+    tree = ast.parse(open(os.path.join(ROOT, script)).read())
+    body = next(node for node in tree.body if isinstance(node, ast.ClassDef) and node.name == "Args").body
+    docs = [" ".join(b.value.value.split()) for a, b in zip(body, body[1:])
+            if isinstance(a, ast.AnnAssign) and isinstance(b, ast.Expr) and isinstance(b.value.value, str)]  # fmt: skip
+    lines = run(script, "--help", cwd=tmp_path, env={"COLUMNS": "1000"}).stdout.splitlines()
+    assert len(docs) > 20 and [doc for doc in docs if not any(doc in line for line in lines)] == []
 
 
 def test_a_module_env_id_in_a_handed_checkpoint_is_never_imported(tmp_path, monkeypatch, capsys):
