@@ -1041,16 +1041,17 @@ def test_sps_measures_ours_the_baseline_and_the_bare_env_and_gives_the_ratios(tm
     shutil.copy(os.path.join(ROOT, "trpo_continuous.py"), tmp_path / "trpo_continuous.py")
     shutil.copy(os.path.join(ROOT, "run_management.py"), tmp_path / "run_management.py")
     cmd = [sys.executable, os.path.join(ROOT, "benchmark", "sps.py"), "--script", "trpo_continuous.py", "--steps", "2048",
-           "--repeats", "1", "--baseline", str(tmp_path / "trpo_continuous.py"), "--env-id", "Hopper-v4"]
+           "--repeats", "3", "--baseline", str(tmp_path / "trpo_continuous.py"), "--env-id", "Hopper-v4"]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
-    table = proc.stdout.split("end to end, median of 1, ratio to the baseline:")[1].strip().splitlines()
-    rows = [re.fullmatch(r"\s*(\S+).*?\s([\d.]+) SPS\s+([\d.]+)x\s+runs: [\d.]+", line) for line in table]
+    table = proc.stdout.split("end to end, median of 3, ratio to the baseline:")[1].strip().splitlines()
+    rows = [re.fullmatch(r"\s*(\S+).*?\s([\d.]+) SPS\s+([\d.]+)x\s+runs: \d+, \d+, \d+", line) for line in table]
     assert len(rows) == 3 and all(rows), table  # the bare env, ours, the baseline
     (bare, _, bare_ratio), (ours, ours_sps, ours_ratio), (_, theirs_sps, one) = (row.groups() for row in rows)
     assert bare == "gymnasium.make(Hopper-v4)," and ours == "trpo_continuous.py" and float(one) == 1.0, table
     assert float(ours_ratio) == pytest.approx(float(ours_sps) / float(theirs_sps), abs=0.01), table
-    assert 0.5 < float(ours_ratio) < 2 and float(bare_ratio) > 0  # the same script twice: about 1x
+    # the same script twice: about 1x; one 2048-step run on a busy machine varied 2x, so a median of 3 in a wide band
+    assert 1 / 3 < float(ours_ratio) < 3 and float(bare_ratio) > 0
     assert "--compile" not in proc.stdout  # TRPO has no --compile
 
 
