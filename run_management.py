@@ -9,8 +9,9 @@ Threat model: a checkpoint, a run directory or a run.json may come from a strang
 - Nothing is imported or executed: torch.load(weights_only=True) builds tensors and plain containers only, and
   a `module:EnvId` stored in a checkpoint is imported only when the same --env-id is on the command line.
 - Nothing is written outside the run's own directories: the stored run name is not used, the stored exp_name
-  must be one plain name, and what this command does besides training (W&B, videos, the device) is decided by
-  its command line alone, never by the file.
+  must be one plain name, what this command does besides training (W&B, videos, the device, --eval-checkpoint)
+  is decided by its command line alone, never by the file, and a link planted at the checkpoint's temporary
+  name is not written through.
 - Anything malformed (a stored flag of a type or range no command line gives, training numbers that do not
   add up, an optimiser, statistic or random state of another shape or range, another script's checkpoint, an
   older format) ends the run in one line on stderr naming the cause and the fix, exit code 2, as does every
@@ -20,7 +21,8 @@ Stops: Ctrl-C (exit 130), SIGTERM (143), SIGHUP (129: a closed terminal or ssh s
 warning before a time limit) is recorded and ends the run at its next step or minibatch, and the last finished
 iteration is written to the checkpoint (atomically, by a rename), always after that iteration's scalars are in
 the events file: a SIGKILL loses at most the iterations since the last checkpoint, and --resume drops the
-events logged after it (tensorboard's purge_step) and redoes them. During start-up they end it in one line.
+events logged after it (tensorboard's purge_step) and redoes them. During start-up they end it in one line;
+once the run has ended, without one (it saved already).
 
 What --resume reproduces: every state of the learner bit for bit (weights, optimiser, statistics, KL
 coefficient, the python, numpy, torch and rollout random streams, the episode statistics) and the envs' random
@@ -88,12 +90,12 @@ RULES = {
     "in (0, 1)": (lambda v: 0 < v < 1, ()),
     "a whole number in [0, 2**32)": (lambda v: 0 <= v < 2**32, ("seed",)),  # numpy's seeds
 }  # fmt: skip
+# --resume: flags that this command line alone decides, never a checkpoint (a handed one could turn on W&B)
+OWN = {"track", "wandb_project_name", "wandb_entity", "capture_video", "cuda", "eval_episodes", "compile",
+       "eval_checkpoint"}  # fmt: skip
 # --resume: the flags that may differ from the run's own in every script (none changes the run's results up to
 # where it stopped); a script's MAY_CHANGE adds its own
-MAY_CHANGE = {"total_timesteps", "checkpoint_every", "save_model", "cuda", "track", "wandb_project_name",
-              "wandb_entity", "capture_video", "eval_episodes", "eval_checkpoint", "resume", "compile"}  # fmt: skip
-# --resume: flags that this command line alone decides, never a checkpoint (a handed one could turn on W&B)
-OWN = {"track", "wandb_project_name", "wandb_entity", "capture_video", "cuda", "eval_episodes", "compile"}
+MAY_CHANGE = OWN | {"total_timesteps", "checkpoint_every", "save_model", "resume"}
 EVAL_MAX_STEPS = 10_000  # where an evaluation episode of an env without a time limit is cut
 GIVEN_FLAGS = None  # the flags on the command line (parse_args), which --resume compares with the run's own
 PROG = os.path.basename(sys.argv[0])  # the script's file name, that error lines begin with (set by Run)
@@ -509,8 +511,8 @@ class Run:
             if self.wandb:
                 self.send_videos()
                 self.wandb.finish()
-            for name, handler in self.previous.items():
-                signal.signal(getattr(signal, name), handler)
+            for name, handler in self.previous.items():  # not start-up's, which would say that nothing was saved
+                signal.signal(getattr(signal, name), signal.SIG_DFL if handler is _stopped_during_start_up else handler)
             self.lock.release()
         if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
             then = ", then --resume the run from its checkpoint" if os.path.exists(self.path) else ""
@@ -644,13 +646,13 @@ def set_rng_state(state, rng):
 
 
 def save_checkpoint(path, state):
-    """Serialised in memory, written to a temporary file, then renamed: a stopped run never leaves a half-written
-    checkpoint, and a full disk is reported by the write that met it."""
+    """Serialised in memory, written to a temporary file (never through a link planted there), then renamed: a
+    stopped run never leaves a half-written checkpoint, and a full disk is reported by the write that met it."""
     buffer = io.BytesIO()
     torch.save(state, buffer)
     try:
         with failing(f"could not write the checkpoint {path} ({{}}): {{fix}}", OSError):
-            with open(path + ".tmp", "wb") as f:
+            with open(path + ".tmp", "wb", opener=lambda p, flags: os.open(p, flags | os.O_NOFOLLOW, 0o666)) as f:
                 f.write(buffer.getbuffer())
                 f.flush()
                 os.fsync(f.fileno())

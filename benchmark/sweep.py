@@ -145,10 +145,33 @@ def is_done(path):
 
 
 def write_json(path, value):
-    """Written to a temporary file, then renamed: a reader never sees half a file."""
-    with open(path + ".tmp", "w") as f:
+    """Written to a temporary file, then renamed: a reader never sees half a file. The temporary file is made
+    anew (O_EXCL), so that a link or a file planted under its name is never written through."""
+    with contextlib.suppress(FileNotFoundError):
+        os.remove(path + ".tmp")  # what an interrupted write left; a link is removed, not what it points to
+    with open(path + ".tmp", "x") as f:
         json.dump(value, f, indent=1)
     os.replace(path + ".tmp", path)
+
+
+# A run's directory as the sweep and the script make it: what each of its own names must be
+RUN_DIR_NAMES = {"previous": "a directory", "runs": "a directory", "run.json": "a file", "log.txt": "a file",
+                 "done": "a file", "failed": "a file", ".lock": "a file"}
+
+
+def foreign_entry(path):
+    """A handed run directory: one line naming what in it the sweep must not write through or into (a link,
+    anywhere in it, would have the run's files written outside --runs-dir; one of the sweep's own names of
+    the wrong kind would end it in a traceback), or None."""
+    for top, dirs, files in os.walk(path):  # links to directories are listed, not followed
+        for name in dirs + files:
+            if os.path.islink(os.path.join(top, name)):
+                return f"{os.path.join(top, name)} is a symbolic link: a sweep writes only inside --runs-dir; remove it"
+    for name, kind in RUN_DIR_NAMES.items():
+        entry = os.path.join(path, name)
+        if os.path.lexists(entry) and os.path.isdir(entry) != (kind == "a directory"):
+            return f"{entry} is not {kind}, which the sweep keeps there: move it away"
+    return None
 
 
 def checkpoint_format(script):
@@ -196,7 +219,7 @@ def hold(path):
     """The run's lock (an flock on its .lock), as a file descriptor, or None if a live process holds it. The
     descriptor goes to the training script too (pass_fds), so the lock lasts while either of them lives."""
     os.makedirs(path, exist_ok=True)
-    fd = os.open(os.path.join(path, ".lock"), os.O_RDWR | os.O_CREAT, 0o644)
+    fd = os.open(os.path.join(path, ".lock"), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -241,14 +264,15 @@ def set_aside(path, run_json=False):
 
 def ran_otherwise(path, run):
     """Whether the run's directory holds the work of other flags or another script than `run`'s (a recipe edited
-    since it ran: its name stays `recipe`): its run.json says so. An unreadable run.json says nothing."""
+    since it ran: its name stays `recipe`): its run.json says so. An unreadable run.json says nothing (a
+    checkpoint beside it is resumed: the script refuses it in one line if its flags are not the run's)."""
     if not regular(os.path.join(path, "run.json")):  # none yet; or a pipe, whose open would block
         return False
     try:
         with open(os.path.join(path, "run.json")) as f:
             earlier = json.load(f)
         script, flags = earlier["script"], effective_flags(earlier["flags"])
-    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+    except (OSError, ValueError, TypeError, KeyError, AttributeError, RecursionError):  # Recursion: nested too deep
         return False
     same = lambda a, b: sorted(map(tuple, flag_groups(a))) == sorted(map(tuple, flag_groups(b)))
     return script != run["script"] or not same(flags, run["flags"])
@@ -454,7 +478,7 @@ def sweep_slurm(paths, runs_dir, args, progress):
     os.makedirs(os.path.join(runs_dir, "slurm"), exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}"  # two sweeps in one second: two names
     manifest = os.path.abspath(os.path.join(runs_dir, "slurm", f"manifest-{stamp}.txt"))
-    with open(manifest, "w") as f:
+    with open(manifest, "x") as f:
         f.write("".join(os.path.abspath(p) + "\n" for p in paths))
     options = (("mem", args.slurm_mem), ("time", args.slurm_time), ("partition", args.slurm_partition))
     sbatch = ["sbatch", "--parsable", f"--job-name={args.slurm_job_name}",
@@ -464,7 +488,7 @@ def sweep_slurm(paths, runs_dir, args, progress):
     sbatch += [f"--{key}={value}" for key, value in options if value]
     script = os.path.abspath(os.path.join(runs_dir, "slurm", f"sweep-{stamp}.sbatch"))  # never read as an option
     quote = shlex.quote
-    with open(script, "w") as f:
+    with open(script, "x") as f:
         f.write(SBATCH.format(submitted=shlex.join(sbatch + [script]), grace=args.slurm_signal_grace,
                               manifest=quote(manifest), python=quote(sys.executable),
                               sweep=quote(os.path.abspath(__file__))))  # fmt: skip
@@ -614,6 +638,12 @@ def main(argv):
             inside = os.path.join(inside, part)
             if os.path.islink(inside):
                 fail(f"{inside} is a symbolic link: a sweep writes only inside --runs-dir; remove the link")
+        problem = foreign_entry(path) if os.path.isdir(path) else None
+        if problem:
+            fail(problem)
+    slurm_dir = os.path.join(args.runs_dir, "slurm")  # where the Slurm backend writes its scripts
+    if args.backend == "slurm" and os.path.islink(slurm_dir):
+        fail(f"{slurm_dir} is a symbolic link: a sweep writes only inside --runs-dir; remove the link")
     for path, run in zip(paths, runs):  # its earlier work, done or not, is another run's: kept aside, it runs again
         lock = hold(path) if ran_otherwise(path, run) else None  # a live run is left to its process
         if lock is not None:

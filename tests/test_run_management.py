@@ -138,6 +138,35 @@ def test_what_this_command_does_besides_training_is_never_the_checkpoints(tmp_pa
     assert not (tmp_path / "wandb").exists() and not (tmp_path / "videos").exists()
 
 
+def test_a_handed_checkpoint_that_stored_eval_checkpoint_still_resumes(tmp_path, monkeypatch):
+    """--eval-checkpoint is this command line's alone: a stored one neither evaluates nor refuses the resume."""
+    path = trained(tmp_path, monkeypatch)
+    state = torch.load(path, weights_only=True)
+    state["args"].update(eval_checkpoint=str(path))
+    torch.save(state, path)
+    ppo_discrete.main(ppo_discrete.Args(resume=str(path), env_id=TOY["env_id"], total_timesteps=128))
+    assert torch.load(path, weights_only=True)["training"]["iteration"] == 4
+
+
+def test_a_checkpoint_is_never_written_through_a_link_at_its_temporary_name(tmp_path, capsys):
+    (tmp_path / "victim").write_text("kept")
+    (tmp_path / "t.pt.tmp").symlink_to(tmp_path / "victim")
+    line = one_line_exit_2(lambda: run_management.save_checkpoint(str(tmp_path / "t.pt"), {"a": 1}), capsys)
+    assert "could not write the checkpoint" in line and (tmp_path / "victim").read_text() == "kept"
+    assert not (tmp_path / "t.pt").exists() and not (tmp_path / "t.pt.tmp").is_symlink()
+
+
+def test_a_signal_after_the_run_has_saved_never_says_nothing_was_saved(tmp_path, monkeypatch):
+    """As a script, the module's start-up handler answers stop signals until the run takes them over; once the run
+    has saved and ends, a late signal (the sweep's follow-up SIGTERM) ends the process without that false line."""
+    before = signal.signal(signal.SIGTERM, run_management._stopped_during_start_up)
+    try:
+        trained(tmp_path, monkeypatch)
+        assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    finally:
+        signal.signal(signal.SIGTERM, before)
+
+
 @pytest.mark.parametrize("path", ["", "runs"])
 def test_an_empty_or_directory_checkpoint_path_is_one_line(path, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)

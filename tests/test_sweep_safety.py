@@ -5,6 +5,7 @@ touched, no checkpoint is deleted), and the result tools treat run directories a
 import json
 import os
 import shlex
+import shutil
 import signal
 import stat
 import subprocess
@@ -219,6 +220,66 @@ def test_a_run_made_with_other_flags_is_set_aside_and_runs_again(tmp_path):
 
 def test_a_run_json_that_is_a_pipe_is_not_read(tmp_path):
     os.mkfifo(tmp_path / "run.json")  # opened for reading, it would block until a writer came
+    assert not sweep.ran_otherwise(str(tmp_path), {"script": "ppo_discrete.py", "flags": []})
+
+
+@pytest.fixture(scope="module")
+def finished_sweep(tmp_path_factory):
+    """A tiny sweep's runs directory, its one run done."""
+    runs = tmp_path_factory.mktemp("finished") / "r"
+    subprocess.run([sys.executable, SWEEP, "--script", "ppo_discrete.py", "--env-ids", "CartPole-v1", "--runs-dir",
+                    str(runs), *TINY], capture_output=True, timeout=300, check=True)  # fmt: skip
+    return runs
+
+
+def link_runs_outside(run, outside):
+    (run / "runs").rename(outside / "runs")
+    (run / "runs").symlink_to(outside / "runs", target_is_directory=True)
+
+
+@pytest.mark.parametrize(
+    "plant, entry, says",
+    [
+        (lambda run, outside: (run / "previous").symlink_to(outside, target_is_directory=True), "previous", "is a symbolic link"),
+        (link_runs_outside, "runs", "is a symbolic link"),
+        (lambda run, outside: (run / ".lock").unlink() or (run / ".lock").symlink_to(outside / "lock"), ".lock", "is a symbolic link"),
+        (lambda run, outside: (run / "run.json.tmp").symlink_to(outside / "victim"), "run.json.tmp", "is a symbolic link"),
+        (lambda run, outside: (run / "previous").write_text("a file"), "previous", "is not a directory"),
+        (lambda run, outside: (run / "failed").mkdir(), "failed", "is not a file"),
+    ],
+    ids=["previous-link", "runs-link", "lock-link", "tmp-link", "previous-file", "failed-directory"],
+)
+def test_a_link_or_a_misplaced_entry_in_a_handed_run_is_one_line_and_nothing_is_written(
+    plant, entry, says, finished_sweep, tmp_path
+):
+    """A handed runs directory whose run (not done: the sweep would run it) holds a link (writing through it would
+    leave --runs-dir) or one of the sweep's own names of the wrong kind (a traceback): one line naming it, exit
+    code 2, and nothing changes, inside or outside."""
+    runs, outside = tmp_path / "r", tmp_path / "outside"
+    shutil.copytree(finished_sweep, runs, symlinks=True)
+    outside.mkdir()
+    (outside / "victim").write_text("kept")
+    (run,) = runs.glob("ppo_discrete/*/CartPole-v1/seed1")
+    (run / "done").unlink()
+    plant(run, outside)
+    before = {p: p.lstat().st_mtime_ns for p in tmp_path.rglob("*")}
+    proc = subprocess.run([sys.executable, SWEEP, "--script", "ppo_discrete.py", "--env-ids", "CartPole-v1",
+                           "--runs-dir", str(runs), *TINY], capture_output=True, text=True, timeout=120)  # fmt: skip
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and len(lines) == 1 and f"{entry} {says}" in lines[0], proc.stderr
+    assert {p: p.lstat().st_mtime_ns for p in tmp_path.rglob("*")} == before and (outside / "victim").read_text() == "kept"
+
+
+def test_write_json_never_writes_through_a_link_planted_at_its_temporary_name(tmp_path):
+    (tmp_path / "victim").write_text("kept")
+    (tmp_path / "done.tmp").symlink_to(tmp_path / "victim")
+    sweep.write_json(str(tmp_path / "done"), {"returncode": 0})
+    assert (tmp_path / "victim").read_text() == "kept" and not (tmp_path / "done").is_symlink()
+    assert json.loads((tmp_path / "done").read_text()) == {"returncode": 0} and not (tmp_path / "done.tmp").exists()
+
+
+def test_a_run_json_nested_too_deep_says_nothing_rather_than_a_traceback(tmp_path):
+    (tmp_path / "run.json").write_text("[" * 200_000)
     assert not sweep.ran_otherwise(str(tmp_path), {"script": "ppo_discrete.py", "flags": []})
 
 
