@@ -206,7 +206,7 @@ def check_objectives(runs):
         if label:
             flag_sets[label].add(" ".join(run["flags"]))
     if len(flag_sets) < 2:
-        found = f"only {next(iter(flag_sets))}" if flag_sets else "none"
+        found = f"only {next(iter(flag_sets))}" if flag_sets else "no run that names its objective with --loss"
         fail(f"Table 1 compares objectives, and these runs of ppo_continuous.py hold {found}: pass the runs of "
              "`sweep.py --preset table1` (or runs that differ by --loss)")
     mixed = sorted(label for label in flag_sets if len(flag_sets[label]) > 1)

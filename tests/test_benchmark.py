@@ -759,6 +759,7 @@ def test_table1_refuses_an_objective_run_under_two_protocols(tmp_path):
         fake_run(tmp_path / "runs", "ppo_continuous.py", "Hopper-v4", seed, ["--loss", "clip"], np.full(12, 2.0))
         fake_run(tmp_path / "runs", "ppo_continuous.py", "Hopper-v4", seed, ["--loss", "none"], np.full(12, 3.0))
         fake_run(tmp_path / "one", "ppo_continuous.py", "Hopper-v4", seed, ["--loss", "none"], np.full(12, 3.0))
+        fake_run(tmp_path / "default", "ppo_continuous.py", "Hopper-v4", seed, [], np.full(12, 3.0))  # no --loss
     script = os.path.join(ROOT, "benchmark", "table1.py")
     proc = subprocess.run([sys.executable, script, str(tmp_path / "runs"), "--out", str(tmp_path / "out"), "--bootstrap-reps", "300"],
                           capture_output=True, text=True)  # fmt: skip
@@ -767,6 +768,8 @@ def test_table1_refuses_an_objective_run_under_two_protocols(tmp_path):
                            "report each protocol's runs from a runs directory of its own (sweep.py --runs-dir)\n"), proc.stderr
     proc = subprocess.run([sys.executable, script, str(tmp_path / "one"), "--out", str(tmp_path / "out")], capture_output=True, text=True)
     assert proc.returncode == 2 and "hold only no clipping or penalty: pass the runs of" in proc.stderr and not (tmp_path / "out").exists()
+    proc = subprocess.run([sys.executable, script, str(tmp_path / "default"), "--out", str(tmp_path / "out")], capture_output=True, text=True)
+    assert proc.returncode == 2 and "hold no run that names its objective with --loss: pass" in proc.stderr, proc.stderr
     proc = subprocess.run([sys.executable, os.path.join(ROOT, "benchmark", "report.py"), str(tmp_path / "runs"), "--out", str(tmp_path / "report"), "--bootstrap-reps", "300"],
                           capture_output=True, text=True)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
