@@ -1,6 +1,7 @@
 """Evaluate every finished run of a sweep as RL Zoo and sb3-contrib report their results: the run's final
 checkpoint, acting with the mean action (the greedy one for discrete actions; Atari samples), over N
-episodes on a fresh env.
+episodes on a fresh env seeded 0 (the script's own --eval-checkpoint seeds the env with its --seed, 1 unless
+given: other episodes, so its mean differs a little from this one).
 
     python benchmark/evaluate.py benchmark/runs --episodes 10 --workers 2
 
