@@ -655,8 +655,10 @@ def main(argv):
     busy = [p for p, _ in todo if is_running(p)]  # its lock is held: a live process runs it
     todo = [(p, r) for p, r in todo if p not in busy]
     done = len(runs) - len(todo) - len(busy)
+    started = sum(os.path.exists(os.path.join(p, "log.txt")) for p, _ in todo)  # an earlier attempt wrote its log
+    again = f", {started} of them started before (each goes on from the checkpoint it left, if any)" if started else ""
     print(f"{len(runs)} run{'s' * (len(runs) > 1)} in {args.runs_dir}: {done} already done, {len(todo)} to run "
-          f"({args.backend}{f', {workers} worker' + 's' * (workers > 1) if workers else ''})"
+          f"({args.backend}{f', {workers} worker' + 's' * (workers > 1) if workers else ''}){again}"
           + (f"; {len(busy)} in progress in another process, left to it" if busy else ""), flush=True)  # fmt: skip
     for path, run in todo:
         try:

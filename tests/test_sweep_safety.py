@@ -162,6 +162,7 @@ def test_an_unreadable_run_json_beside_a_checkpoint_loses_nothing(tmp_path):
     (log.parent / "run.json").write_text("")
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=300).stdout
     assert "0 already done, 1 to run" in out and (log.parent / "done").exists(), out
+    assert "1 to run (local, 1 worker), 1 of them started before (each goes on from the checkpoint it left" in out, out
     first = log.read_text().splitlines()[0]
     assert shlex.split(first) == json.loads((log.parent / "run.json").read_text())["command"]
     assert len(after_resumes(log.read_text())) == 2 and not (log.parent / "previous").exists()
