@@ -1124,11 +1124,14 @@ def test_a_handed_runs_directory_with_links_and_pipes_is_never_written_through_n
     seed1.unlink()
     (seed1 / "runs" / "x").mkdir(parents=True)
     os.mkfifo(seed1 / "runs" / "x" / "ppo_discrete.pt")  # a checkpoint that is a pipe: not read, the run starts anew
-    (seed1 / "log.txt").symlink_to(victim / "summary.md")  # a log that is a link: not written through
+    (seed1 / "log.txt").symlink_to(victim / "summary.md")  # a log that is a link: refused, not written through
+    proc = subprocess.run(sweep_cmd, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and proc.stderr.strip().splitlines() == [
+        f"sweep.py: error: {seed1 / 'log.txt'} is a symbolic link: a sweep writes only inside --runs-dir; remove it"]
+    assert (victim / "summary.md").read_text() == "precious" and not (seed1 / "done").exists()
+    (seed1 / "log.txt").unlink()
     proc = subprocess.run(sweep_cmd, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and (seed1 / "done").exists(), proc.stdout + proc.stderr
-    assert (victim / "summary.md").read_text() == "precious"  # the link was set aside (previous/), not written
-    assert [p.is_symlink() for p in seed1.glob("previous/*/log.txt")] == [True] and not (seed1 / "log.txt").is_symlink()
     piped_log = tmp_path / "piped"
     piped_log.mkdir()
     os.mkfifo(piped_log / "log.txt")  # the progress lines never block on a log that is a pipe
