@@ -162,8 +162,11 @@ RUN_DIR_NAMES = {"previous": "a directory", "runs": "a directory", "run.json": "
 def foreign_entry(path):
     """A handed run directory: one line naming what in it the sweep must not write through or into (a link,
     anywhere in it, would have the run's files written outside --runs-dir; one of the sweep's own names of
-    the wrong kind would end it in a traceback), or None."""
+    the wrong kind would end it in a traceback), or None. wandb/ (a run with --track) is W&B's own: it makes links
+    there itself, and only a --track on the sweep's command line has W&B write in it."""
     for top, dirs, files in os.walk(path):  # links to directories are listed, not followed
+        if top == path:  # not walked into: W&B's folder (a link there, in its place, is still refused)
+            dirs[:] = [name for name in dirs if name != "wandb" or os.path.islink(os.path.join(top, name))]
         for name in dirs + files:
             if os.path.islink(os.path.join(top, name)):
                 return f"{os.path.join(top, name)} is a symbolic link: a sweep writes only inside --runs-dir; remove it"

@@ -280,7 +280,7 @@ def test_a_full_disk_met_by_the_write_is_one_line_naming_the_disk(module, tmp_pa
         def write(self, data):
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(run_management, "open", lambda path, mode: FullDisk(), raising=False)
+    monkeypatch.setattr(run_management, "open", lambda path, mode, **kw: FullDisk(), raising=False)
     with pytest.raises(SystemExit) as exc:
         module.main(module.Args(**TINY[module], save_model=True, exp_name="rt"))
     err = capsys.readouterr().err.strip().splitlines()

@@ -271,6 +271,18 @@ def test_a_link_or_a_misplaced_entry_in_a_handed_run_is_one_line_and_nothing_is_
     assert {p: p.lstat().st_mtime_ns for p in tmp_path.rglob("*")} == before and (outside / "victim").read_text() == "kept"
 
 
+def test_the_links_w_and_b_makes_in_its_own_folder_are_not_refused(tmp_path):
+    """A run with --track: W&B links wandb/latest-run, its logs and the events file; the sweep takes the run. A
+    link in wandb's place is refused."""
+    (tmp_path / "wandb" / "offline-run-1").mkdir(parents=True)
+    (tmp_path / "wandb" / "latest-run").symlink_to("offline-run-1")
+    (tmp_path / "wandb" / "offline-run-1" / "events").symlink_to(tmp_path / "runs")
+    assert sweep.foreign_entry(str(tmp_path)) is None
+    (tmp_path / "wandb").rename(tmp_path / "elsewhere")
+    (tmp_path / "wandb").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    assert sweep.foreign_entry(str(tmp_path)) == f"{tmp_path / 'wandb'} is a symbolic link: a sweep writes only inside --runs-dir; remove it"
+
+
 def test_write_json_never_writes_through_a_link_planted_at_its_temporary_name(tmp_path):
     (tmp_path / "victim").write_text("kept")
     (tmp_path / "done.tmp").symlink_to(tmp_path / "victim")
