@@ -6,17 +6,18 @@
     python benchmark/sweep.py --preset table1 --backend slurm --slurm-cpus-per-task 1 --slurm-mem 4G \
         --slurm-time 4:00:00
 
-Everything after `--` is passed to every run (except --env-id and --seed: the sweep sets them). Each run
-has its own directory, RUNS_DIR/<script>/<variant>/<env id>/seed<S>/, holding run.json (what runs),
-log.txt (its output, headed by the command as a shell would take it back), the script's tensorboard
-events under runs/, `done` once it exited with code 0 (`failed` otherwise), and .lock, which the process
-that runs it holds for as long as it lives (run_task, and the training script, which inherits it): a run is
-alive exactly while its lock is held, whoever started it. A sweep never touches a live run's directory, nor
+Everything after `--` is passed to every run (except --env-id and --seed, which the sweep sets, and --resume);
+the project's scripts' own parser and checks read it before any run starts, so that a bad value is one line, not
+every run failed. Each run has its own directory, RUNS_DIR/<script>/<variant>/<env id>/seed<S>/, holding
+run.json (what runs), log.txt (its output, headed by the command as a shell would take it back), the script's
+tensorboard events under runs/, `done` once it exited with code 0 (`failed` otherwise), and .lock, which the
+process that runs it holds for as long as it lives (run_task, and the training script, which inherits it): a run
+is alive exactly while its lock is held, whoever started it. A sweep never touches a live run's directory, nor
 deletes a checkpoint: what an attempt left that cannot be resumed moves to previous/, and so does all a run
-left, done or not, when its run.json names other flags (a recipe edited since it ran). Running the same
-sweep again skips the runs that are done, continues each interrupted run from the checkpoint it left (the
-scripts write one every --checkpoint-every iterations and when stopped, and `--resume` continues it), and
-starts the others afresh, so a sweep killed at any moment loses at most a few minutes of each run's work.
+left, done or not, when its run.json names other flags (a recipe edited since it ran). Running the same sweep
+again skips the runs that are done, continues each interrupted run from the checkpoint it left (the scripts
+write one every --checkpoint-every iterations and when stopped, and `--resume` continues it), and starts the
+others afresh, so a sweep killed at any moment loses at most a few minutes of each run's work.
 `python benchmark/report.py RUNS_DIR` reads the results, whichever backend produced them.
 """
 
@@ -25,6 +26,8 @@ import contextlib
 import fcntl
 import glob
 import hashlib
+import importlib
+import io
 import json
 import os
 import re
@@ -418,6 +421,26 @@ class Progress:
             print(f"    {os.path.relpath(path, self.runs_dir)}: return(last 10) {latest}", flush=True)
 
 
+def check_flags(runs):
+    """The flags after `--`, as each run of one of the project's scripts will have them, read by that script's own
+    parser and checks (its Args, its ranges, the batch against its minibatches) before anything is written: a bad
+    value ends the sweep in one line instead of failing every run. Experiments and baselines check their own."""
+    sys.path.insert(0, ROOT)
+    for script, flags in dict.fromkeys((run["script"], tuple(run["flags"])) for run in runs):
+        if not os.path.exists(os.path.join(ROOT, script)):
+            continue
+        module = importlib.import_module(script[: -len(".py")])  # the project's own script: its main is not run
+        argv, sys.argv, said = sys.argv, [script, *flags], io.StringIO()
+        try:
+            with contextlib.redirect_stderr(said), contextlib.chdir(ROOT):  # chdir: its checks of ./videos
+                module.run_management.check_args(module.run_management.parse_args(module), None, module)
+        except SystemExit as e:
+            if e.code:
+                fail(f"after `--`: {said.getvalue().strip().replace(': error: ', ': ', 1)}")
+        finally:
+            sys.argv = argv
+
+
 def fail(message):
     """A bad option: one line and exit code 2 (main checks its options before it writes anything)."""
     print(f"sweep.py: error: {message}", file=sys.stderr)
@@ -596,6 +619,13 @@ def main(argv):
     owned = [f for f in flags if f.split("=")[0].replace("_", "-").lower() in ("--env-id", "--seed")]
     if owned:  # tyro takes the last of a flag given twice: every seed would run the same one
         fail(f"{owned[0].split('=')[0]} after `--`: the sweep sets each run's env and seed; pass --env-ids and --seeds")
+    owned = [f.split("=")[0] for f in flags if f.split("=")[0].replace("_", "-").lower() in ("--resume",
+                                                                                            "--eval-checkpoint")]
+    if owned:  # every run would resume (or only evaluate) the same checkpoint
+        fail(f"{owned[0]} after `--`: the sweep resumes each run from its own checkpoint; leave {owned[0]} out")
+    if {"-h", "--help"} & set(flags):  # each run would print its help and be `done`
+        fail(f"--help after `--` would go to every run: for the flags a run takes, see `python {script or 'SCRIPT'} "
+             "--help`")
     for env_id in env_ids:  # each names a directory under --runs-dir, which must stay there
         bad = any(part in ("", ".", "..") for part in env_id.split("/")) or env_id.startswith("-")
         if bad or not env_id.isprintable() or " " in env_id:  # a newline would shift the Slurm manifest's lines
@@ -622,6 +652,8 @@ def main(argv):
                  f"{', '.join(experiments)}; "
                  + (f"or a baseline: {', '.join(baselines)}" if baselines
                     else f"or CleanRL's, after {FETCH_BASELINES}"))
+    if flags:
+        check_flags(runs)
     if args.backend == "slurm" and not shutil.which("sbatch"):
         fail("--backend slurm needs Slurm's sbatch, which is not on PATH: run the sweep on a Slurm login node, "
              "or use --backend local")

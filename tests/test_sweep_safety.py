@@ -316,6 +316,33 @@ def test_the_sweep_owns_env_ids_and_seeds(options, message, tmp_path):
     assert not (tmp_path / "r").exists()
 
 
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (["--script", "ppo_discrete.py", "--env-ids", "CartPole-v1", "--", "--learning-rate", "-1"],
+         "after `--`: ppo_discrete.py: --learning-rate -1.0: must be positive"),
+        (["--script", "ppo_discrete.py", "--env-ids", "CartPole-v1", "--", "--num-minibatches=7"],
+         "does not split into 7 minibatches"),
+        (["--script", "ppo_atari.py", "--env-ids", "BreakoutNoFrameskip-v4", "--", "--clip-coef", "x"],
+         "ppo_atari.py: --clip-coef 'x': must be a number"),
+        (["--preset", "recipes", "--", "--total-timesteps", "10"],
+         "ppo_continuous.py: --total-timesteps 10 is less than one batch of 4096 samples"),
+        (["--script", "ppo_discrete.py", "--env-ids", "CartPole-v1", "--", "--no-such-flag"], "unknown flag"),
+        (["--script", "ppo_discrete.py", "--env-ids", "CartPole-v1", "--", "--resume", "x.pt"], "--resume after `--`"),
+        (["--script", "ppo_discrete.py", "--env-ids", "CartPole-v1", "--", "--help"],
+         "see `python ppo_discrete.py --help`"),
+    ],
+)
+def test_a_bad_flag_after_the_separator_ends_the_sweep_before_any_run(options, message, tmp_path):
+    """The flags after `--` are read by the script's own parser and checks before the sweep writes anything: a bad
+    one is one line naming it, not a failure in every run (--help would have made every run `done`)."""
+    proc = subprocess.run([sys.executable, SWEEP, "--runs-dir", str(tmp_path / "r"), *options], capture_output=True,
+                          text=True, timeout=120)  # fmt: skip
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and len(lines) == 1 and message in lines[0], lines
+    assert not (tmp_path / "r").exists()
+
+
 def test_an_env_id_given_twice_runs_once_and_says_so(tmp_path):
     cmd = [sys.executable, SWEEP, "--script", "ppo_discrete.py", "--env-ids", "CartPole-v1", "CartPole-v1", "--runs-dir",
            str(tmp_path / "r"), *TINY]  # fmt: skip
