@@ -273,8 +273,8 @@ def check_flat_env(args, action_space):
         fix = f"use --env-id {gym.envs.registration.get_env_id(namespace, name, newest)}"
     else:
         fix = "run `pip install -r requirements.txt`"
-    cannot_run = (gym.error.DependencyNotInstalled, ImportError)
-    with failing(f"{args.env_id} cannot be made with the installed packages ({{}}): {fix}", cannot_run):
+    made = f"{args.env_id} cannot be made with the installed packages ({{}}): {fix}"  # warnings: the run's envs say it
+    with warnings.catch_warnings(action="ignore"), failing(made, (gym.error.DependencyNotInstalled, ImportError)):
         env = gym.make(args.env_id, **(dict(render_mode="rgb_array") if args.capture_video else {}))
     obs_space, act_space = env.observation_space, env.action_space
     if not (isinstance(obs_space, gym.spaces.Box) and len(obs_space.shape) == 1):
