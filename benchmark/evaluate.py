@@ -21,6 +21,8 @@ import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 
+from sweep import write_json  # beside this file: renamed into place, never written through a planted link
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPTS = ("ppo_continuous.py", "ppo_discrete.py", "ppo_atari.py", "trpo_continuous.py")  # all it ever runs
 
@@ -75,11 +77,9 @@ def evaluate(path, run, episodes):
     if proc.returncode != 0 or not found:
         return f"failed {path}: {(proc.stderr.strip().splitlines() or ['no output'])[-1]}"
     returns = [float(x) for x in found.group(1).split(", ")]
-    # a new file of a name of its own, renamed over eval.json: a link at either name is replaced, never followed
-    with tempfile.NamedTemporaryFile("w", dir=path, suffix=".tmp", delete=False) as f:
-        json.dump({"episodes": len(returns), "returns": returns, "mean": sum(returns) / len(returns),
-                   "checkpoint": os.path.relpath(checkpoint, path)}, f)  # fmt: skip
-    os.replace(f.name, os.path.join(path, "eval.json"))
+    write_json(os.path.join(path, "eval.json"), {"episodes": len(returns), "returns": returns,
+                                                 "mean": sum(returns) / len(returns),
+                                                 "checkpoint": os.path.relpath(checkpoint, path)})  # fmt: skip
     return f"eval   {path}: {sum(returns) / len(returns):.1f} over {len(returns)} episodes"
 
 
