@@ -24,6 +24,7 @@ import importlib.util
 import inspect
 import os
 import re
+import shlex
 import statistics
 import subprocess
 import sys
@@ -59,11 +60,15 @@ def run_checked(cmd, cwd=None):
     return proc.stdout
 
 
-def measure(script, steps, env_id, extra=()):
-    """Runs one training job in a scratch directory; returns the last SPS it printed."""
+def measure(script, steps, env_id, extra=(), log=None):
+    """Runs one training job in a scratch directory; returns the last SPS it printed. log: a file that keeps the
+    command and what it printed (each iteration's SPS; the compile time a --compile run reports)."""
     cmd = [sys.executable, script, "--env-id", env_id, "--total-timesteps", str(steps), *extra]
     with tempfile.TemporaryDirectory() as cwd:
         out = run_checked(cmd, cwd)
+    if log:
+        with open(log, "w") as f:
+            f.write(shlex.join(cmd) + "\n" + out)
     found = re.findall(r"SPS(?:=|: )(\d+)", out)  # ours print SPS=N, CleanRL's SPS: N
     if not found:
         fail(f"{os.path.basename(script)} printed no SPS: pass a training script that prints SPS=N or SPS: N")
@@ -165,6 +170,8 @@ def main():
     parser.add_argument("--cuda", action="store_true", help="pass --cuda to both scripts (the networks on the GPU)")
     parser.add_argument("--no-end-to-end", action="store_true", help="with --atari: time the rollout only")
     parser.add_argument("--no-compile", action="store_true", help="leave out the runs of ours with --compile")
+    parser.add_argument("--logs", metavar="DIR", default=None,
+                        help="keep each end-to-end run's output in DIR/run<N>-<ours|compile|baseline>.log")
     parser.add_argument("--script", choices=["ppo_continuous.py", "trpo_continuous.py"], default=None,
                         help="ours, when not --atari (trpo_continuous.py has no --compile; compare it with --baseline)")
     # --rollout-of: the worker process of rollout_in_subprocess
@@ -187,6 +194,12 @@ def main():
     if args.no_end_to_end and not args.atari:
         fail("--no-end-to-end leaves only the rollout measurements, which are --atari's: add --atari or leave it out")
     ours_name = args.script or ours_name
+    if args.logs:
+        try:
+            os.makedirs(args.logs, exist_ok=True)
+        except OSError as e:
+            fail(f"--logs {args.logs}: cannot make it ({e.strerror}): pass a directory you can write to")
+    log = lambda i, what: args.logs and os.path.join(args.logs, f"run{i + 1}-{what}.log")  # noqa: E731
     args.no_compile = args.no_compile or ours_name == "trpo_continuous.py"
     env_id, steps = args.env_id or default_env, args.steps or default_steps
     ours_script = os.path.join(ROOT, ours_name)
@@ -202,16 +215,16 @@ def main():
     ours, compiled, theirs, bare, ours_roll, theirs_roll, ours_env, theirs_env = [], [], [], [], [], [], [], []
     for i in range(args.repeats):
         if not args.no_end_to_end:
-            ours.append(measure(ours_script, steps, env_id, ours_extra))
+            ours.append(measure(ours_script, steps, env_id, ours_extra, log(i, "ours")))
             print(f"run {i + 1}: {ours_name} end to end {ours[-1]} SPS", flush=True)
             if not args.no_compile:  # compilation included, as a user's run pays it
-                compiled.append(measure(ours_script, steps, env_id, ours_extra + ["--compile"]))
+                compiled.append(measure(ours_script, steps, env_id, ours_extra + ["--compile"], log(i, "compile")))
                 print(f"run {i + 1}: {ours_name} --compile end to end {compiled[-1]} SPS", flush=True)
             if not args.atari:
                 bare.append(bare_env_sps(env_id, steps))
                 print(f"run {i + 1}: gymnasium.make({env_id}) alone {bare[-1]:.0f} SPS", flush=True)
             if baseline:
-                theirs.append(measure(baseline, steps, env_id, theirs_extra))
+                theirs.append(measure(baseline, steps, env_id, theirs_extra, log(i, "baseline")))
                 print(f"run {i + 1}: baseline end to end {theirs[-1]} SPS", flush=True)
         if args.atari:
             ours_roll.append(rollout_in_subprocess(ours_script, env_id, steps, args.cuda))

@@ -1044,7 +1044,8 @@ def test_sps_measures_ours_the_baseline_and_the_bare_env_and_gives_the_ratios(tm
     shutil.copy(os.path.join(ROOT, "trpo_continuous.py"), tmp_path / "trpo_continuous.py")
     shutil.copy(os.path.join(ROOT, "run_management.py"), tmp_path / "run_management.py")
     cmd = [sys.executable, os.path.join(ROOT, "benchmark", "sps.py"), "--script", "trpo_continuous.py", "--steps", "2048",
-           "--repeats", "3", "--baseline", str(tmp_path / "trpo_continuous.py"), "--env-id", "Hopper-v4"]
+           "--repeats", "3", "--baseline", str(tmp_path / "trpo_continuous.py"), "--env-id", "Hopper-v4",
+           "--logs", str(tmp_path / "logs")]  # fmt: skip
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     table = proc.stdout.split("end to end, median of 3, ratio to the baseline:")[1].strip().splitlines()
@@ -1056,6 +1057,11 @@ def test_sps_measures_ours_the_baseline_and_the_bare_env_and_gives_the_ratios(tm
     # the same script twice: about 1x; one 2048-step run on a busy machine varied 2x, so a median of 3 in a wide band
     assert 1 / 3 < float(ours_ratio) < 3 and float(bare_ratio) > 0
     assert "--compile" not in proc.stdout  # TRPO has no --compile
+    # --logs keeps each run's output: the SPS it printed last is the one in the row's runs
+    for row, what in ((table[1], "ours"), (table[2], "baseline")):
+        logged = [re.findall(r"SPS=(\d+)", (tmp_path / "logs" / f"run{i}-{what}.log").read_text())[-1] for i in (1, 2, 3)]
+        assert row.endswith("runs: " + ", ".join(logged)), (row, logged)
+    assert sorted(os.listdir(tmp_path / "logs")) == [f"run{i}-{w}.log" for i in (1, 2, 3) for w in ("baseline", "ours")]
 
 
 def test_each_flag_once_as_the_script_reads_it_in_run_names_and_reports():
