@@ -172,7 +172,8 @@ def foreign_entry(path):
             dirs[:] = [name for name in dirs if name != "wandb" or os.path.islink(os.path.join(top, name))]
         for name in dirs + files:
             if os.path.islink(os.path.join(top, name)):
-                return f"{os.path.join(top, name)} is a symbolic link: a sweep writes only inside --runs-dir; remove it"
+                return (f"{os.path.join(top, name)} is a symbolic link: a sweep writes only inside --runs-dir; remove "
+                        "the link")
     for name, kind in RUN_DIR_NAMES.items():
         entry = os.path.join(path, name)
         if os.path.lexists(entry) and os.path.isdir(entry) != (kind == "a directory"):
@@ -312,7 +313,11 @@ def run_task(path):
     output goes to log.txt, and `done` or `failed` records how it ended. A run that is interrupted records
     nothing; the next attempt (the next sweep, or Slurm's requeue) continues it from its checkpoint. A run that
     another process holds is left to it (exit code BUSY)."""
-    lock = hold(path)
+    try:
+        lock = hold(path)
+    except OSError as e:  # a link planted at .lock since the sweep looked (O_NOFOLLOW), or the directory gone
+        print(f"{path}: its .lock cannot be opened ({e.strerror}): not run; remove what stands there", flush=True)
+        return 2
     if lock is None:
         print(f"{path}: another process runs it; left to it", flush=True)
         return BUSY

@@ -280,7 +280,7 @@ def test_the_links_w_and_b_makes_in_its_own_folder_are_not_refused(tmp_path):
     assert sweep.foreign_entry(str(tmp_path)) is None
     (tmp_path / "wandb").rename(tmp_path / "elsewhere")
     (tmp_path / "wandb").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
-    assert sweep.foreign_entry(str(tmp_path)) == f"{tmp_path / 'wandb'} is a symbolic link: a sweep writes only inside --runs-dir; remove it"
+    assert sweep.foreign_entry(str(tmp_path)) == f"{tmp_path / 'wandb'} is a symbolic link: a sweep writes only inside --runs-dir; remove the link"
 
 
 def test_write_json_never_writes_through_a_link_planted_at_its_temporary_name(tmp_path):
@@ -289,6 +289,16 @@ def test_write_json_never_writes_through_a_link_planted_at_its_temporary_name(tm
     sweep.write_json(str(tmp_path / "done"), {"returncode": 0})
     assert (tmp_path / "victim").read_text() == "kept" and not (tmp_path / "done").is_symlink()
     assert json.loads((tmp_path / "done").read_text()) == {"returncode": 0} and not (tmp_path / "done.tmp").exists()
+
+
+def test_a_link_planted_at_the_lock_after_the_sweep_looked_is_one_line_not_a_traceback(tmp_path):
+    """A run's task (what a local worker or a Slurm array task runs) finds a link at .lock: not followed, not run."""
+    path = tmp_path / "run"
+    sweep.prepare(str(path), {"script": "ppo_discrete.py", "env_id": "CartPole-v1", "seed": 1, "flags": []})
+    (path / ".lock").symlink_to(tmp_path / "elsewhere")
+    proc = subprocess.run([sys.executable, SWEEP, "--run-task", str(path)], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and proc.stdout.strip().endswith("not run; remove what stands there"), proc
+    assert "Traceback" not in proc.stderr and not (tmp_path / "elsewhere").exists() and not (path / "log.txt").exists()
 
 
 def test_a_run_json_nested_too_deep_says_nothing_rather_than_a_traceback(tmp_path):
