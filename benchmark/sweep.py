@@ -7,17 +7,18 @@
         --slurm-time 4:00:00
 
 Everything after `--` is passed to every run (except --env-id and --seed, which the sweep sets, and --resume);
-the project's scripts' own parser and checks read it before any run starts, so that a bad value is one line, not
-every run failed. Each run has its own directory, RUNS_DIR/<script>/<variant>/<env id>/seed<S>/, holding
-run.json (what runs), log.txt (its output, headed by the command as a shell would take it back), the script's
-tensorboard events under runs/, `done` once it exited with code 0 (`failed` otherwise), and .lock, which the
-process that runs it holds for as long as it lives (run_task, and the training script, which inherits it): a run
-is alive exactly while its lock is held, whoever started it. A sweep never touches a live run's directory, nor
-deletes a checkpoint: what an attempt left that cannot be resumed moves to previous/, and so does all a run
-left, done or not, when its run.json names other flags (a recipe edited since it ran). Running the same sweep
-again skips the runs that are done, continues each interrupted run from the checkpoint it left (the scripts
-write one every --checkpoint-every iterations and when stopped, and `--resume` continues it), and starts the
-others afresh, so a sweep killed at any moment loses at most a few minutes of each run's work.
+the project's scripts' own checks read it, and each env id, before any run starts, so that a bad value or a
+misspelt env id is one line, not every run failed. Each run has its own directory,
+RUNS_DIR/<script>/<variant>/<env id>/seed<S>/, holding run.json (what runs), log.txt (its output, headed by the
+command as a shell would take it back), the script's tensorboard events under runs/, `done` once it exited with
+code 0 (`failed` otherwise), and .lock, which the process that runs it holds for as long as it lives (run_task,
+and the training script, which inherits it): a run is alive exactly while its lock is held, whoever started it.
+A sweep never touches a live run's directory, nor deletes a checkpoint: what an attempt left that cannot be
+resumed moves to previous/, and so does all a run left, done or not, when its run.json names other flags (a
+recipe edited since it ran). Running the same sweep again skips the runs that are done, continues each
+interrupted run from the checkpoint it left (the scripts write one every --checkpoint-every iterations and when
+stopped, and `--resume` continues it), and starts the others afresh, so a sweep killed at any moment loses at
+most a few minutes of each run's work.
 `python benchmark/report.py RUNS_DIR` reads the results, whichever backend produced them.
 """
 
@@ -426,24 +427,35 @@ class Progress:
             print(f"    {os.path.relpath(path, self.runs_dir)}: return(last 10) {latest}", flush=True)
 
 
-def check_flags(runs):
-    """The flags after `--`, as each run of one of the project's scripts will have them, read by that script's own
-    parser and checks (its Args, its ranges, the batch against its minibatches) before anything is written: a bad
-    value ends the sweep in one line instead of failing every run. Experiments and baselines check their own."""
+def check_runs(runs, flags):
+    """Before anything is written, each run of one of the project's scripts as that script checks it: its env id
+    against gymnasium's registry (as the script's imports fill it) and, when flags follow `--`, its flags read by
+    the script's own parser and checks (its Args, its ranges, the batch against its minibatches); a typo then ends
+    the sweep in one line instead of failing every run. Experiments and baselines check their own."""
     sys.path.insert(0, ROOT)
-    for script, flags in dict.fromkeys((run["script"], tuple(run["flags"])) for run in runs):
-        if not os.path.exists(os.path.join(ROOT, script)):
-            continue
-        module = importlib.import_module(script[: -len(".py")])  # the project's own script: its main is not run
-        argv, sys.argv, said = sys.argv, [script, *flags], io.StringIO()
+    ours = [run for run in runs if os.path.exists(os.path.join(ROOT, run["script"]))]
+    module = lambda script: importlib.import_module(script[: -len(".py")])  # noqa: E731  (its main is not run)
+    for script, env_id in dict.fromkeys((run["script"], run["env_id"]) for run in ours):
+        said_as(f"--env-ids {env_id}: {script}", module(script).run_management.check_env_id, env_id, True)  # trusted
+    for script, its_flags in dict.fromkeys((run["script"], tuple(run["flags"])) for run in ours) if flags else ():
+        manage, argv, sys.argv = module(script).run_management, sys.argv, [script, *its_flags]
         try:
-            with contextlib.redirect_stderr(said), contextlib.chdir(ROOT):  # chdir: its checks of ./videos
-                module.run_management.check_args(module.run_management.parse_args(module), None, module)
-        except SystemExit as e:
-            if e.code:
-                fail(f"after `--`: {said.getvalue().strip().replace(': error: ', ': ', 1)}")
+            said_as(f"after `--`: {script}", lambda: manage.check_args(manage.parse_args(module(script)), None,
+                                                                       module(script)))  # fmt: skip
         finally:
             sys.argv = argv
+
+
+def said_as(prefix, check, *args):
+    """Runs one of a script's checks; the one line it would end the script with ends the sweep, after prefix."""
+    said = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(said), contextlib.chdir(ROOT):  # chdir: the checks of ./videos
+            check(*args)
+    except SystemExit as e:
+        if e.code:
+            line = said.getvalue().strip().split(": error: ", 1)[-1]  # without the script's name: prefix has it
+            fail(f"{prefix}: {line.replace('--env-id with', '--env-ids with')}")
 
 
 def fail(message):
@@ -657,8 +669,7 @@ def main(argv):
                  f"{', '.join(experiments)}; "
                  + (f"or a baseline: {', '.join(baselines)}" if baselines
                     else f"or CleanRL's, after {FETCH_BASELINES}"))
-    if flags:
-        check_flags(runs)
+    check_runs(runs, flags)
     if args.backend == "slurm" and not shutil.which("sbatch"):
         fail("--backend slurm needs Slurm's sbatch, which is not on PATH: run the sweep on a Slurm login node, "
              "or use --backend local")

@@ -338,14 +338,18 @@ def test_the_sweep_owns_env_ids_and_seeds(options, message, tmp_path):
         (["--preset", "recipes", "--", "--total-timesteps", "10"],
          "ppo_continuous.py: --total-timesteps 10 is less than one batch of 4096 samples"),
         (["--script", "ppo_discrete.py", "--env-ids", "CartPole-v1", "--", "--no-such-flag"], "unknown flag"),
+        (["--script", "ppo_discrete.py", "--env-ids", "CartPole-v1", "CartPol-v1"],
+         "--env-ids CartPol-v1: ppo_discrete.py: unknown env id 'CartPol-v1': pass --env-ids with a registered environment "
+         "(did you mean CartPole-v1"),
+        (["--preset", "atari", "--env-ids", "Breakout-v9"], "--env-ids Breakout-v9: ppo_atari.py: unknown env id"),
         (["--script", "ppo_discrete.py", "--env-ids", "CartPole-v1", "--", "--resume", "x.pt"], "--resume after `--`"),
         (["--script", "ppo_discrete.py", "--env-ids", "CartPole-v1", "--", "--help"],
          "see `python ppo_discrete.py --help`"),
     ],
 )
-def test_a_bad_flag_after_the_separator_ends_the_sweep_before_any_run(options, message, tmp_path):
-    """The flags after `--` are read by the script's own parser and checks before the sweep writes anything: a bad
-    one is one line naming it, not a failure in every run (--help would have made every run `done`)."""
+def test_a_bad_flag_or_env_id_ends_the_sweep_before_any_run(options, message, tmp_path):
+    """The env ids, and the flags after `--`, are read by the script's own checks before the sweep writes anything:
+    a bad one is one line naming it, not a failure in every run (--help would have made every run `done`)."""
     proc = subprocess.run([sys.executable, SWEEP, "--runs-dir", str(tmp_path / "r"), *options], capture_output=True,
                           text=True, timeout=120)  # fmt: skip
     lines = proc.stderr.strip().splitlines()
