@@ -1135,7 +1135,7 @@ def test_a_handed_runs_directory_with_links_and_pipes_is_never_written_through_n
     (seed1 / "log.txt").symlink_to(victim / "summary.md")  # a log that is a link: refused, not written through
     proc = subprocess.run(sweep_cmd, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and proc.stderr.strip().splitlines() == [
-        f"sweep.py: error: {seed1 / 'log.txt'} is a symbolic link: a sweep writes only inside --runs-dir; remove it"]
+        f"sweep.py: error: {seed1 / 'log.txt'} is a symbolic link: a sweep writes only inside --runs-dir; remove the link"]
     assert (victim / "summary.md").read_text() == "precious" and not (seed1 / "done").exists()
     (seed1 / "log.txt").unlink()
     proc = subprocess.run(sweep_cmd, capture_output=True, text=True, timeout=120)
