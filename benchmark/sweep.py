@@ -6,10 +6,10 @@
     python benchmark/sweep.py --preset table1 --backend slurm --slurm-cpus-per-task 1 --slurm-mem 4G \
         --slurm-time 4:00:00
 
-Everything after `--` is passed to every run (except --env-id and --seed, which the sweep sets, and --resume);
-the project's scripts' own checks read it, and each env id, before any run starts, so that a bad value or a
-misspelt env id is one line, not every run failed. Each run has its own directory,
-RUNS_DIR/<script>/<variant>/<env id>/seed<S>/, holding run.json (what runs), log.txt (its output, headed by the
+Everything after `--` is passed to every run (except --env-id and --seed, which the sweep sets, --resume,
+--eval-checkpoint, --help and tyro's --tyro-* flags); the project's four scripts' own checks read it, and each
+env id, before any run starts, so that a bad value or a misspelt env id is one line, not every run failed.
+Each run has its own directory, RUNS_DIR/<script>/<variant>/<env id>/seed<S>/, holding run.json (what runs), log.txt (its output, headed by the
 command as a shell would take it back), the script's tensorboard events under runs/, `done` once it exited with
 code 0 (`failed` otherwise), and .lock, which the process that runs it holds for as long as it lives (run_task,
 and the training script, which inherits it): a run is alive exactly while its lock is held, whoever started it.
@@ -37,6 +37,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 from report import effective_flags, flag_groups, regular  # beside this file: a run's flags as its script reads them
@@ -182,6 +183,17 @@ def foreign_entry(path):
     return None
 
 
+def planted(path):
+    """A link at a run's directory or at one of the three folders above it inside --runs-dir, planted since the sweep
+    looked (the run's files would be written elsewhere), as one line; or None."""
+    above = path.rstrip(os.sep)
+    for _ in range(4):  # RUNS_DIR/script/variant/env/seedN
+        if os.path.islink(above):
+            return f"{above} is a symbolic link: a sweep writes only inside --runs-dir; remove the link"
+        above = os.path.dirname(above)
+    return None
+
+
 def checkpoint_format(script):
     """The checkpoint format the project's script writes now (run_management.py's CHECKPOINT_FORMAT, which all
     four scripts import), or None for a script that is not the project's."""
@@ -240,7 +252,10 @@ def is_running(path):
     """Whether a process runs the run now: one holds its lock."""
     if not os.path.exists(os.path.join(path, ".lock")):
         return False
-    fd = hold(path)
+    try:
+        fd = hold(path)
+    except OSError:  # a link planted at .lock since the sweep looked: no process holds it; run_task says so
+        return False
     if fd is None:
         return True
     os.close(fd)
@@ -314,6 +329,9 @@ def run_task(path):
     output goes to log.txt, and `done` or `failed` records how it ended. A run that is interrupted records
     nothing; the next attempt (the next sweep, or Slurm's requeue) continues it from its checkpoint. A run that
     another process holds is left to it (exit code BUSY)."""
+    if planted(path):
+        print(planted(path), flush=True)
+        return 2
     try:
         lock = hold(path)
     except OSError as e:  # a link planted at .lock since the sweep looked (O_NOFOLLOW), or the directory gone
@@ -324,15 +342,26 @@ def run_task(path):
         return BUSY
     if is_done(path):  # finished by another process since this sweep looked
         return 0
-    with open(os.path.join(path, "run.json")) as f:
-        run = json.load(f)
+    problem = planted(path) or foreign_entry(path)  # the sweep looked before it started; this task may run days later
+    if not problem:
+        try:
+            if not regular(os.path.join(path, "run.json")):  # gone, or a pipe, whose open would block
+                raise OSError("not a regular file")
+            with open(os.path.join(path, "run.json")) as f:
+                run = json.load(f)
+            script, command = str(run["script"]), [str(word) for word in run["command"]]
+        except (OSError, ValueError, TypeError, KeyError, RecursionError) as e:
+            reason = f"no {e}" if isinstance(e, KeyError) else e
+            problem = f"{path}: its run.json cannot be read ({reason}): not run; the sweep's command writes it anew"
+    if problem:
+        print(problem, flush=True)
+        return 2
     with contextlib.suppress(FileNotFoundError):  # an earlier attempt's failure: this attempt's marker is its own
         os.remove(os.path.join(path, "failed"))
-    newest = newest_checkpoint(path, run["script"])  # read once: (path, finished) or None
+    newest = newest_checkpoint(path, script)  # read once: (path, finished) or None
     if newest and newest[1]:  # its script finished after its task was killed
         write_json(os.path.join(path, "done"), {"returncode": 0, "note": "the script finished; its task had ended"})
         return 0
-    command = run["command"]
     if newest:
         command = command + ["--resume", newest[0]]
     else:
@@ -427,35 +456,47 @@ class Progress:
             print(f"    {os.path.relpath(path, self.runs_dir)}: return(last 10) {latest}", flush=True)
 
 
+CHECKED = ("ppo_continuous.py", "ppo_discrete.py", "ppo_atari.py", "trpo_continuous.py")  # the project's own
+
+
 def check_runs(runs, flags):
-    """Before anything is written, each run of one of the project's scripts as that script checks it: its env id
+    """Before anything is written, each run of one of the project's four scripts as that script checks it: its env id
     against gymnasium's registry (as the script's imports fill it) and, when flags follow `--`, its flags read by
     the script's own parser and checks (its Args, its ranges, the batch against its minibatches); a typo then ends
-    the sweep in one line instead of failing every run. Experiments and baselines check their own."""
+    the sweep in one line instead of failing every run. Only those four are imported here: any other script
+    (an experiment, a baseline, a file of the user's) checks its own when it runs, as does an env id
+    `module:Name`, whose module is imported from the run's directory."""
     sys.path.insert(0, ROOT)
-    ours = [run for run in runs if os.path.exists(os.path.join(ROOT, run["script"]))]
+    ours = {(run["script"], tuple(run["flags"])): run for run in runs if run["script"] in CHECKED}
     module = lambda script: importlib.import_module(script[: -len(".py")])  # noqa: E731  (its main is not run)
-    for script, env_id in dict.fromkeys((run["script"], run["env_id"]) for run in ours):
-        said_as(f"--env-ids {env_id}: {script}", module(script).run_management.check_env_id, env_id, True)  # trusted
-    for script, its_flags in dict.fromkeys((run["script"], tuple(run["flags"])) for run in ours) if flags else ():
+    for script, env_id in dict.fromkeys((run["script"], run["env_id"]) for run in runs if run["script"] in CHECKED):
+        if ":" not in env_id:
+            said_as(f"--env-ids {env_id}: {script}", module(script).run_management.check_env_id, env_id, True)
+    for (script, its_flags), run in ours.items() if flags else ():
         manage, argv, sys.argv = module(script).run_management, sys.argv, [script, *its_flags]
+        recipe = f" (the recipe for {run['env_id']})" if run["variant"].startswith("recipe") else ""
         try:
-            said_as(f"after `--`: {script}", lambda: manage.check_args(manage.parse_args(module(script)), None,
-                                                                       module(script)))  # fmt: skip
+            said_as(f"after `--`: {script}{recipe}", lambda: manage.check_args(manage.parse_args(module(script)),
+                                                                               None, module(script)))  # fmt: skip
         finally:
             sys.argv = argv
 
 
 def said_as(prefix, check, *args):
-    """Runs one of a script's checks; the one line it would end the script with ends the sweep, after prefix."""
+    """Runs one of a script's checks in an empty folder, as a run starts in its own (whose ./videos is its own). The
+    one line it would end the script with ends the sweep, after prefix; so does a check that ends otherwise (it
+    printed and exited 0, or raised): each run would end so too."""
     said = io.StringIO()
     try:
-        with contextlib.redirect_stderr(said), contextlib.chdir(ROOT):  # chdir: the checks of ./videos
-            check(*args)
+        with tempfile.TemporaryDirectory() as empty, contextlib.chdir(empty):
+            with contextlib.redirect_stderr(said), contextlib.redirect_stdout(said):
+                check(*args)
     except SystemExit as e:
-        if e.code:
-            line = said.getvalue().strip().split(": error: ", 1)[-1]  # without the script's name: prefix has it
-            fail(f"{prefix}: {line.replace('--env-id with', '--env-ids with')}")
+        line = said.getvalue().strip().split(": error: ", 1)[-1]  # without the script's name: prefix has it
+        fail(f"{prefix}: {line.replace('--env-id with', '--env-ids with')}" if e.code else
+             f"{prefix}: the flags end the script before it trains (exit code {e.code}); leave that flag out")
+    except Exception as e:  # noqa: BLE001  (whatever a check raises, each run would raise it too)
+        fail(f"{prefix}: the script's checks fail on these flags ({type(e).__name__}: {e}); fix the flags after `--`")
 
 
 def fail(message):
@@ -640,6 +681,9 @@ def main(argv):
                                                                                             "--eval-checkpoint")]
     if owned:  # every run would resume (or only evaluate) the same checkpoint
         fail(f"{owned[0]} after `--`: the sweep resumes each run from its own checkpoint; leave {owned[0]} out")
+    tyro = [f.split("=")[0] for f in flags if f.replace("_", "-").lower().startswith("--tyro")]
+    if tyro:  # tyro's own flags (shell completion) would write or print instead of training, in every run
+        fail(f"{tyro[0]} after `--`: a flag of tyro's own, not a run's; leave it out")
     if {"-h", "--help"} & set(flags):  # each run would print its help and be `done`
         fail(f"--help after `--` would go to every run: for the flags a run takes, see `python {script or 'SCRIPT'} "
              "--help`")
@@ -734,4 +778,8 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except KeyboardInterrupt:  # Ctrl-C before the sweep's own handlers are set (while the scripts load): one line
+        print("sweep.py: interrupted; the same command goes on from where the runs are", file=sys.stderr)
+        sys.exit(130)

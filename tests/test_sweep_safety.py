@@ -301,6 +301,67 @@ def test_a_link_planted_at_the_lock_after_the_sweep_looked_is_one_line_not_a_tra
     assert "Traceback" not in proc.stderr and not (tmp_path / "elsewhere").exists() and not (path / "log.txt").exists()
 
 
+@pytest.mark.parametrize("flag", ["--tyro-write-completion", "--tyro_write_completion"])
+def test_tyros_own_flags_after_dashes_are_refused_and_nothing_is_written(flag, tmp_path):
+    """tyro's completion flags would have the sweep's check (and then every run) write a file where they say."""
+    proc = subprocess.run([sys.executable, SWEEP, "--script", "ppo_discrete.py", "--env-ids", "CartPole-v1", "--runs-dir",
+                           str(tmp_path / "r"), "--", flag, "bash", str(tmp_path / "written")], capture_output=True,
+                          text=True, timeout=120)  # fmt: skip
+    assert proc.returncode == 2 and proc.stderr.splitlines() == [
+        f"sweep.py: error: {flag} after `--`: a flag of tyro's own, not a run's; leave it out"]
+    assert not (tmp_path / "written").exists() and not (tmp_path / "r").exists() and not proc.stdout
+
+
+def test_the_checks_import_only_the_projects_scripts_and_run_in_an_empty_folder(tmp_path, monkeypatch):
+    """A user's own ppo_*.py is run by its runs, never imported into the sweep; an env id `module:Name` is left to
+    the runs (its module is imported from the run's directory); the checks run where a run starts, in a new folder
+    (./videos there is the run's, not the repository's)."""
+    (tmp_path / "ppo_mine.py").write_text(f"open({str(tmp_path / 'imported')!r}, 'w')\n")
+    monkeypatch.setattr(sweep, "ROOT", str(tmp_path))
+    sweep.check_runs([dict(script="ppo_mine.py", env_id="CartPole-v1", seed=1, flags=["--x"], variant="x")], ["--x"])
+    assert not (tmp_path / "imported").exists()
+    monkeypatch.setattr(sweep, "ROOT", ROOT)
+    sweep.check_runs([dict(script="ppo_discrete.py", env_id="nosuchmodule:Foo-v0", seed=1, flags=[], variant="default")],
+                     [])  # fmt: skip
+    seen = []
+    sweep.said_as("x", lambda: seen.append((os.getcwd(), os.listdir("."))))
+    assert seen[0][1] == [] and seen[0][0] != ROOT and not os.path.exists(seen[0][0])
+
+
+@pytest.mark.parametrize("plant", ["torn", "empty", "directory", "pipe", "link at the run", "link at previous"])
+def test_a_run_task_that_finds_its_run_json_or_directory_changed_is_one_line_not_a_traceback(plant, tmp_path):
+    """A Slurm task may start days after the sweep looked: what stands in its run directory then is checked again
+    under the lock; nothing is followed, written or blocked on, and the task ends in one line with exit code 2."""
+    path = tmp_path / "r" / "ppo_discrete" / "default" / "CartPole-v1" / "seed1"
+    sweep.prepare(str(path), {"script": "ppo_discrete.py", "env_id": "CartPole-v1", "seed": 1, "flags": []})
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    if plant in ("torn", "empty", "directory", "pipe"):
+        (path / "run.json").unlink()
+    if plant in ("torn", "empty"):
+        (path / "run.json").write_text("{" if plant == "torn" else "{}")
+    elif plant == "directory":
+        (path / "run.json").mkdir()
+    elif plant == "pipe":
+        os.mkfifo(path / "run.json")
+    elif plant == "link at the run":
+        shutil.move(path, elsewhere / "seed1")
+        path.symlink_to(elsewhere / "seed1")
+    else:
+        (path / "previous").symlink_to(elsewhere)
+    proc = subprocess.run([sys.executable, SWEEP, "--run-task", str(path)], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and len(proc.stdout.splitlines()) == 1 and not proc.stderr, proc
+    assert "not run" in proc.stdout or "remove the link" in proc.stdout or "move it away" in proc.stdout
+    assert sorted(os.listdir(elsewhere)) == (["seed1"] if plant == "link at the run" else [])
+    assert not (elsewhere / "seed1" / ".lock").exists() and not (path / "log.txt").exists()
+
+
+def test_a_link_planted_at_the_lock_is_no_live_run(tmp_path):
+    (tmp_path / "elsewhere").write_text("kept")
+    (tmp_path / ".lock").symlink_to(tmp_path / "elsewhere")
+    assert sweep.is_running(str(tmp_path)) is False and (tmp_path / "elsewhere").read_text() == "kept"
+
+
 def test_a_run_json_nested_too_deep_says_nothing_rather_than_a_traceback(tmp_path):
     (tmp_path / "run.json").write_text("[" * 200_000)
     assert not sweep.ran_otherwise(str(tmp_path), {"script": "ppo_discrete.py", "flags": []})
@@ -336,7 +397,7 @@ def test_the_sweep_owns_env_ids_and_seeds(options, message, tmp_path):
         (["--script", "ppo_atari.py", "--env-ids", "BreakoutNoFrameskip-v4", "--", "--clip-coef", "x"],
          "ppo_atari.py: --clip-coef 'x': must be a number"),
         (["--preset", "recipes", "--", "--total-timesteps", "10"],
-         "ppo_continuous.py: --total-timesteps 10 is less than one batch of 4096 samples"),
+         "ppo_continuous.py (the recipe for Pendulum-v1): --total-timesteps 10 is less than one batch of 4096"),
         (["--script", "ppo_discrete.py", "--env-ids", "CartPole-v1", "--", "--no-such-flag"], "unknown flag"),
         (["--script", "ppo_discrete.py", "--env-ids", "CartPole-v1", "CartPol-v1"],
          "--env-ids CartPol-v1: ppo_discrete.py: unknown env id 'CartPol-v1': pass --env-ids with a registered environment "
@@ -345,6 +406,8 @@ def test_the_sweep_owns_env_ids_and_seeds(options, message, tmp_path):
         (["--script", "ppo_discrete.py", "--env-ids", "CartPole-v1", "--", "--resume", "x.pt"], "--resume after `--`"),
         (["--script", "ppo_discrete.py", "--env-ids", "CartPole-v1", "--", "--help"],
          "see `python ppo_discrete.py --help`"),
+        (["--preset", "recipes", "--env-ids", "LunarLander-v3", "--", "--num-minibatches", "7"],
+         "after `--`: ppo_discrete.py (the recipe for LunarLander-v3): the batch of 16384 samples"),
     ],
 )
 def test_a_bad_flag_or_env_id_ends_the_sweep_before_any_run(options, message, tmp_path):
