@@ -9,16 +9,16 @@
 Everything after `--` is passed to every run (except --env-id and --seed, which the sweep sets, --resume,
 --eval-checkpoint, --help and tyro's --tyro-* flags); the project's four scripts' own checks read it, and each
 env id, before any run starts, so that a bad value or a misspelt env id is one line, not every run failed.
-Each run has its own directory, RUNS_DIR/<script>/<variant>/<env id>/seed<S>/, holding run.json (what runs), log.txt (its output, headed by the
-command as a shell would take it back), the script's tensorboard events under runs/, `done` once it exited with
-code 0 (`failed` otherwise), and .lock, which the process that runs it holds for as long as it lives (run_task,
-and the training script, which inherits it): a run is alive exactly while its lock is held, whoever started it.
-A sweep never touches a live run's directory, nor deletes a checkpoint: what an attempt left that cannot be
-resumed moves to previous/, and so does all a run left, done or not, when its run.json names other flags (a
-recipe edited since it ran). Running the same sweep again skips the runs that are done, continues each
-interrupted run from the checkpoint it left (the scripts write one every --checkpoint-every iterations and when
-stopped, and `--resume` continues it), and starts the others afresh, so a sweep killed at any moment loses at
-most a few minutes of each run's work.
+Each run has its own directory, RUNS_DIR/<script>/<variant>/<env id>/seed<S>/, holding run.json (what runs),
+log.txt (its output, headed by the command as a shell would take it back), the script's tensorboard events under
+runs/, `done` once it exited with code 0 (`failed` otherwise), and .lock, which the process that runs it holds for
+as long as it lives (run_task, and the training script, which inherits it): a run is alive exactly while its lock
+is held, whoever started it. A sweep never touches a live run's directory, nor deletes a checkpoint: what an
+attempt left that cannot be resumed moves to previous/, and so does all a run left, done or not, when its run.json
+names other flags (a recipe edited since it ran). Running the same sweep again skips the runs that are done,
+continues each interrupted run from the checkpoint it left (the scripts write one every --checkpoint-every
+iterations and when stopped, and `--resume` continues it), and starts the others afresh, so a sweep killed at any
+moment loses at most a few minutes of each run's work.
 `python benchmark/report.py RUNS_DIR` reads the results, whichever backend produced them.
 """
 
