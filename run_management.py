@@ -158,7 +158,7 @@ def flag_error(cls, argv):
     """What is wrong with argv for the dataclass cls: an unknown flag, a missing value, or the first value that
     tyro refuses when given alone."""
     flags = {"--" + name.replace("_", "-"): hint for name, hint in typing.get_type_hints(cls).items()}
-    flags.update({"--no-" + flag[2:]: None for flag, hint in list(flags.items()) if hint is bool})
+    flags.update({"--no-" + flag[2:]: bool for flag, hint in list(flags.items()) if hint is bool})
     words = list(argv)
     while words:
         word = words.pop(0)
@@ -167,7 +167,7 @@ def flag_error(cls, argv):
             close = difflib.get_close_matches(flag, list(flags), n=2)
             what = f"unknown flag {word!r}" if word.startswith("-") else f"unexpected argument {word!r}"
             return what + (f" (did you mean {' or '.join(close)}?)" if close else "")
-        if flags[flag] in (bool, None):
+        if flags[flag] is bool and not eq:  # a switch is --x or --no-x; tyro refuses --x=false
             continue
         if not eq and (not words or words[0].startswith("--")):
             return f"{flag} needs a value"
@@ -185,7 +185,7 @@ def describe(hint):
     if typing.get_origin(hint) is typing.Literal:
         return "one of " + ", ".join(map(str, typing.get_args(hint)))
     options = [a for a in typing.get_args(hint) if a is not type(None)] or [hint]
-    return {int: "a whole number", float: "a number", str: "a string", bool: "true or false"}.get(options[0], "valid")
+    return {int: "a whole number", float: "a number", str: "a string", bool: "a bare switch"}.get(options[0], "valid")
 
 
 def check_args(args, saved, script):

@@ -223,6 +223,8 @@ def test_an_env_id_with_an_empty_module(module, tmp_path, monkeypatch, capsys):
         ("ppo_discrete.py", ["--learning-rate"], "--learning-rate needs a value"),
         ("ppo_discrete.py", ["--batch-size", "64"], "unknown flag '--batch-size'"),
         ("ppo_discrete.py", ["stray"], "unexpected argument 'stray'"),
+        ("ppo_continuous.py", ["--no-anneal-lr=true"], "--no-anneal-lr 'true': must be a bare switch"),
+        ("trpo_continuous.py", ["--capture-video=false"], "--capture-video 'false': must be a bare switch"),
     ],
 )
 def test_the_parsers_own_errors_are_one_line(script, flags, message, tmp_path):
