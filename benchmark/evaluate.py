@@ -53,7 +53,7 @@ def final_checkpoint(path, run):
         exp_name = str(flags[flags.index("--exp-name") + 1])
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", exp_name):  # one name: the glob stays in the run's directory
         return None
-    found = sorted(glob.glob(os.path.join(os.path.abspath(path), "runs", "*", f"{exp_name}.pt")))
+    found = sorted(glob.glob(os.path.join(glob.escape(os.path.abspath(path)), "runs", "*", f"{exp_name}.pt")))
     return found[-1] if found else None
 
 
@@ -66,7 +66,7 @@ def evaluate(path, run, episodes):
         return f"failed {path}: its run.json names no script of this project ({', '.join(SCRIPTS)})"
     checkpoint = final_checkpoint(path, run)
     if checkpoint is None:
-        return f"skipped {path}: no checkpoint (was it run with --checkpoint-every 0?)"
+        return f"skipped {path}: no checkpoint (run with --checkpoint-every 0, or it was removed)"
     with tempfile.TemporaryDirectory() as scratch:
         proc = subprocess.run(
             [sys.executable, os.path.join(ROOT, run["script"]),
@@ -93,8 +93,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("runs_dir")
     parser.add_argument("--episodes", type=int, default=10,
-                        help="episodes per run (RL Zoo's benchmark uses 10 or more)")
-    parser.add_argument("--workers", type=int, default=os.cpu_count(), help="evaluations at a time")
+                        help="episodes per run (default: 10; RL Zoo's benchmark uses 10 or more)")
+    parser.add_argument("--workers", type=int, default=os.cpu_count(),
+                        help="evaluations at a time (default: one per core)")
     args = parser.parse_args()
     if not os.path.isdir(args.runs_dir):
         fail(f"no directory {args.runs_dir}: pass the runs directory of a sweep")

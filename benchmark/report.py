@@ -507,10 +507,11 @@ def read_options(description, outputs, runs_dir_hint):
     parser = OneLineParser(description=description)
     parser.add_argument("runs_dir")
     parser.add_argument("--out", help=f"where {outputs} go (default: RUNS_DIR/report)")
-    parser.add_argument("--reference", default=os.path.join(HERE, "reference.json"))
+    parser.add_argument("--reference", default=os.path.join(HERE, "reference.json"),
+                        help="published scores to compare with (default: benchmark/reference.json)")
     parser.add_argument("--include-unfinished", action="store_true", help="also report runs without a `done` file")
     parser.add_argument("--bootstrap-reps", type=int, default=BOOTSTRAP_REPS,
-                        help="bootstrap resamples for the confidence intervals")
+                        help=f"bootstrap resamples for the confidence intervals (default: {BOOTSTRAP_REPS})")
     args = parser.parse_args()
     if not os.path.isdir(args.runs_dir):
         fail(f"no directory {args.runs_dir}: pass {runs_dir_hint}")
@@ -543,7 +544,7 @@ def make_out(out):
         os.makedirs(out, exist_ok=True)
     except OSError as e:
         fail(f"cannot make the --out directory {out} ({e.strerror}): pass a directory that can be made")
-    links = [p for p in [out] + glob.glob(os.path.join(out, "*")) if os.path.islink(p)]
+    links = [p for p in [out] + glob.glob(os.path.join(glob.escape(out), "*")) if os.path.islink(p)]
     if links:
         fail(f"{links[0]} is a symbolic link, which the report would write through: remove it or pass another --out")
 

@@ -40,6 +40,16 @@ import sys
 import tempfile
 import time
 
+
+def _stopped_early(sig, _frame):  # until the sweep's own handlers are set: the imports below take seconds
+    if "--run-task" not in sys.argv:  # a worker ends without a word: the sweep it belongs to says it
+        print("sweep.py: stopped; the same command goes on from where the runs are", file=sys.stderr, flush=True)
+    os._exit(128 + sig)
+
+
+for _sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP) if __name__ == "__main__" else ():  # not in evaluate.py
+    signal.signal(_sig, _stopped_early)
+
 from report import effective_flags, flag_groups, regular  # beside this file: a run's flags as its script reads them
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -161,7 +171,8 @@ def write_json(path, value):
 
 # A run's directory as the sweep and the script make it: what each of its own names must be
 RUN_DIR_NAMES = {"previous": "a directory", "runs": "a directory", "run.json": "a file", "log.txt": "a file",
-                 "done": "a file", "failed": "a file", ".lock": "a file"}
+                 "done": "a file", "failed": "a file", ".lock": "a file", "run.json.tmp": "a file",
+                 "done.tmp": "a file", "failed.tmp": "a file"}
 
 
 def foreign_entry(path):
@@ -170,7 +181,8 @@ def foreign_entry(path):
     the wrong kind would end it in a traceback), or None. wandb/ (a run with --track) is W&B's own: it makes links
     there itself, and only a --track on the sweep's command line has W&B write in it."""
     for top, dirs, files in os.walk(path):  # links to directories are listed, not followed
-        if top == path:  # not walked into: W&B's folder (a link there, in its place, is still refused)
+        if top == path or os.path.dirname(top) == os.path.join(path, "previous"):  # not walked into: W&B's folder,
+            # or one set aside with an earlier attempt (a link there, in its place, is still refused)
             dirs[:] = [name for name in dirs if name != "wandb" or os.path.islink(os.path.join(top, name))]
         for name in dirs + files:
             if os.path.islink(os.path.join(top, name)):
@@ -214,7 +226,8 @@ def newest_checkpoint(path, script):
     (--resume would refuse it, and the run would fail at every attempt)."""
     import torch
 
-    found = [p for p in glob.glob(os.path.join(path, "runs", "*", "*.pt")) if regular(p)]  # a pipe would block
+    found = glob.glob(os.path.join(glob.escape(path), "runs", "*", "*.pt"))  # escaped: a [ in --runs-dir is a name
+    found = [p for p in found if regular(p)]  # a pipe would block
     found = sorted(found, key=os.path.getmtime)
     if not found:
         return None
@@ -238,7 +251,6 @@ def last_checkpoint(path, script):
 def hold(path):
     """The run's lock (an flock on its .lock), as a file descriptor, or None if a live process holds it. The
     descriptor goes to the training script too (pass_fds), so the lock lasts while either of them lives."""
-    os.makedirs(path, exist_ok=True)
     fd = os.open(os.path.join(path, ".lock"), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -264,11 +276,38 @@ def is_running(path):
 
 def prepare(path, run):
     """Writes the run's run.json (atomically; a live run's is left alone). The rest of a new attempt's set-up
-    happens in run_task, under the run's lock."""
-    command = [sys.executable, script_path(run["script"]), "--env-id", run["env_id"], "--seed", str(run["seed"])]
-    command += run["flags"]
+    happens in run_task, under the run's lock. An earlier attempt's `failed` goes: a Slurm follower would read it
+    as this attempt's."""
     os.makedirs(path, exist_ok=True)
-    write_json(os.path.join(path, "run.json"), {**run, "command": command})
+    write_json(os.path.join(path, "run.json"), {**run, "command": command_of(run)})
+    with contextlib.suppress(FileNotFoundError):
+        os.remove(os.path.join(path, "failed"))
+
+
+def command_of(run):
+    """The command that runs `run` (run.json's fields): one of the sweep's scripts by name, its env id, seed and
+    flags; never a program or path that a run.json names (run_task reads run.json again when it starts)."""
+    words, script = [run["env_id"], str(int(run["seed"])), *run["flags"]], run["script"]
+    if not isinstance(run["flags"], list) or not all(isinstance(w, str) and "\0" not in w for w in words):
+        raise TypeError("its env id and flags are not all text")
+    if script not in own_scripts() + experiment_scripts() + baseline_scripts() or refused(run["flags"]):
+        raise ValueError(f"script {script!r} with flags {run['flags']!r} is not a run the sweep makes")
+    return [sys.executable, script_path(script), "--env-id", run["env_id"], "--seed", str(run["seed"]), *run["flags"]]
+
+
+def refused(flags):
+    """The first flag after `--` that the sweep does not pass on, as one line; or None."""
+    for name in (flag.split("=")[0] for flag in flags):
+        said = name.replace("_", "-").lower()
+        if said in ("--env-id", "--seed"):  # tyro takes the last of a flag given twice: every seed would run one
+            return f"{name} after `--`: the sweep sets each run's env and seed; pass --env-ids and --seeds"
+        if said in ("--resume", "--eval-checkpoint"):  # every run would resume (or only evaluate) one checkpoint
+            return f"{name} after `--`: the sweep resumes each run from its own checkpoint; leave {name} out"
+        if said.startswith("--tyro"):  # tyro's own flags (shell completion) would write or print, in every run
+            return f"{name} after `--`: a flag of tyro's own, not a run's; leave it out"
+        if said in ("-h", "--help"):  # each run would print its help and be `done`
+            return "--help after `--` would go to every run: for the flags a run takes, see `python SCRIPT --help`"
+    return None
 
 
 def set_aside(path, run_json=False):
@@ -285,15 +324,21 @@ def set_aside(path, run_json=False):
     return keep
 
 
+def read_json(path, limit=1 << 20):
+    """A small JSON file of a run's directory (run.json, a marker): a regular file (a pipe would block) of at most
+    `limit` bytes (a huge one would fill memory); OSError or ValueError otherwise."""
+    if not regular(path) or os.path.getsize(path) > limit:
+        raise OSError(f"{os.path.basename(path)} is not a regular file of at most {limit} bytes")
+    with open(path) as f:
+        return json.load(f)
+
+
 def ran_otherwise(path, run):
     """Whether the run's directory holds the work of other flags or another script than `run`'s (a recipe edited
     since it ran: its name stays `recipe`): its run.json says so. An unreadable run.json says nothing (a
     checkpoint beside it is resumed: the script refuses it in one line if its flags are not the run's)."""
-    if not regular(os.path.join(path, "run.json")):  # none yet; or a pipe, whose open would block
-        return False
     try:
-        with open(os.path.join(path, "run.json")) as f:
-            earlier = json.load(f)
+        earlier = read_json(os.path.join(path, "run.json"))  # none yet, a pipe, a huge file: OSError
         script, flags = earlier["script"], effective_flags(earlier["flags"])
     except (OSError, ValueError, TypeError, KeyError, AttributeError, RecursionError):  # Recursion: nested too deep
         return False
@@ -308,6 +353,12 @@ def script_path(script):
         if os.path.exists(os.path.join(folder, script)):
             return os.path.join(folder, script)
     return os.path.join(BASELINES, script)
+
+
+def own_scripts():
+    """The project's scripts, by name: the presets' and any ppo_*.py or trpo_*.py beside them."""
+    beside = {f for f in os.listdir(ROOT) if f.startswith(("ppo_", "trpo_")) and f.endswith(".py")}
+    return sorted({p["script"] for p in PRESETS.values() if "script" in p} | beside)
 
 
 def experiment_scripts():
@@ -329,8 +380,8 @@ def run_task(path):
     output goes to log.txt, and `done` or `failed` records how it ended. A run that is interrupted records
     nothing; the next attempt (the next sweep, or Slurm's requeue) continues it from its checkpoint. A run that
     another process holds is left to it (exit code BUSY)."""
-    if planted(path):
-        print(planted(path), flush=True)
+    if planted(path) or not regular(os.path.join(path, "run.json")):  # nothing made where a sweep did not prepare
+        print(planted(path) or f"{path}: no run.json: not a run the sweep prepared; not run", flush=True)
         return 2
     try:
         lock = hold(path)
@@ -345,11 +396,8 @@ def run_task(path):
     problem = planted(path) or foreign_entry(path)  # the sweep looked before it started; this task may run days later
     if not problem:
         try:
-            if not regular(os.path.join(path, "run.json")):  # gone, or a pipe, whose open would block
-                raise OSError("not a regular file")
-            with open(os.path.join(path, "run.json")) as f:
-                run = json.load(f)
-            script, command = str(run["script"]), [str(word) for word in run["command"]]
+            run = read_json(os.path.join(path, "run.json"))
+            script, command = run["script"], command_of(run)
         except (OSError, ValueError, TypeError, KeyError, RecursionError) as e:
             reason = f"no {e}" if isinstance(e, KeyError) else e
             problem = f"{path}: its run.json cannot be read ({reason}): not run; the sweep's command writes it anew"
@@ -368,8 +416,9 @@ def run_task(path):
         set_aside(path)
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
     log_path = os.path.join(path, "log.txt")
-    if os.path.lexists(log_path) and not regular(log_path):  # a link is not written through; a pipe would block
-        print(f"{path}: its log.txt is not a regular file (a link or a pipe): not written to", flush=True)
+    if os.path.lexists(log_path) and (not regular(log_path) or os.lstat(log_path).st_nlink > 1):  # a link is not
+        # written through (nor a hard link's other names); a pipe would block
+        print(f"{path}: its log.txt is not a regular file of its own (a link or a pipe): not written to", flush=True)
         write_json(os.path.join(path, "failed"), {"returncode": 2, "error": "log.txt is not a regular file"})
         return 2
     with open(log_path, "a") as log:  # an attempt that resumes adds to the log
@@ -382,6 +431,7 @@ def run_task(path):
         # reach the run after it has saved and given its handlers back, and print a traceback)
         requeue = []
         signal.signal(signal.SIGTERM, lambda *_: proc.terminate())
+        signal.signal(signal.SIGHUP, lambda *_: proc.terminate())
         signal.signal(signal.SIGINT, lambda *_: None)
         signal.signal(signal.SIGUSR1, lambda *_: requeue.append(True) or proc.terminate())
         start = time.time()
@@ -470,7 +520,7 @@ def check_runs(runs, flags):
     ours = {(run["script"], tuple(run["flags"])): run for run in runs if run["script"] in CHECKED}
     module = lambda script: importlib.import_module(script[: -len(".py")])  # noqa: E731  (its main is not run)
     for script, env_id in dict.fromkeys((run["script"], run["env_id"]) for run in runs if run["script"] in CHECKED):
-        if ":" not in env_id:
+        if ":" not in env_id or env_id.startswith(":"):  # no module to import: the script's line says so
             said_as(f"--env-ids {env_id}: {script}", module(script).run_management.check_env_id, env_id, True)
     for (script, its_flags), run in ours.items() if flags else ():
         manage, argv, sys.argv = module(script).run_management, sys.argv, [script, *its_flags]
@@ -511,12 +561,12 @@ class Parser(argparse.ArgumentParser):
 
 
 def sweep_local(paths, runs_dir, workers, progress):
-    """Runs `workers` tasks at a time. Ctrl-C or SIGTERM to the sweep stops its runs, which save, and
+    """Runs `workers` tasks at a time. Ctrl-C, SIGTERM or SIGHUP to the sweep stops its runs, which save, and
     ends it with 130. The handler only records the signal, and the loop acts on it: an exception raised
     inside the handler could land in Popen.poll() while it holds its lock, and the wait() that follows
     would then never return."""
     pending, running, stop = list(paths), {}, []
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, lambda *_: stop.append(True))
     while (pending or running) and not stop:
         while pending and len(running) < workers:
@@ -582,7 +632,8 @@ def sweep_slurm(paths, runs_dir, args, progress):
         fail(f"cannot run sbatch ({e}): use --backend slurm where Slurm's commands are installed")
     if out.returncode != 0:
         reason = " ".join(line.replace("sbatch: error: ", "") for line in out.stderr.strip().splitlines())
-        fail(f"sbatch refused the job array ({reason}): fix the --slurm-* options, see {script}")
+        fail(f"sbatch refused the job array ({reason}): check the --slurm-* options, and that this machine can submit "
+             f"jobs (sinfo), see {script}")
     job = out.stdout.strip().split(";")[0]
     print(f"submitted job array {job}: {len(paths)} tasks, script {script}", flush=True)
     if args.no_wait:
@@ -619,9 +670,8 @@ def sweep_slurm(paths, runs_dir, args, progress):
 
 def _failed_code(path):
     try:
-        with open(os.path.join(path, "failed")) as f:
-            return json.load(f)["returncode"]
-    except OSError:
+        return int(read_json(os.path.join(path, "failed"))["returncode"])
+    except (OSError, ValueError, TypeError, KeyError, RecursionError):
         return "none: the Slurm task ended without finishing (see RUNS_DIR/slurm/*.out)"
 
 
@@ -643,17 +693,20 @@ def main(argv):
     parser.add_argument("--runs-dir", default=os.path.join("benchmark", "runs"),
                         help="where the runs' directories go (default: benchmark/runs)")
     parser.add_argument("--workers", type=int, help="parallel runs (default: one per core locally; no limit on Slurm)")
-    parser.add_argument("--backend", choices=["local", "slurm"], default="local")
-    parser.add_argument("--status-every", type=float, default=30.0, help="seconds between progress reports")
+    parser.add_argument("--backend", choices=["local", "slurm"], default="local",
+                        help="run on this machine, or as one Slurm job array (default: local)")
+    parser.add_argument("--status-every", type=float, default=30.0,
+                        help="seconds between progress reports (default: 30)")
     parser.add_argument("--slurm-cpus-per-task", type=int, default=1)
     parser.add_argument("--slurm-mem", help="memory per task, e.g. 4G")
     parser.add_argument("--slurm-time", help="time limit per task, e.g. 2:00:00")
     parser.add_argument("--slurm-partition")
     parser.add_argument("--slurm-signal-grace", type=int, default=180,
-                        help="seconds before the time limit at which a task saves its run and requeues itself")
+                        help="seconds before the time limit at which a task saves its run and requeues itself "
+                        "(default: 180)")
     parser.add_argument("--slurm-job-name", default="ppo-sweep")
     parser.add_argument("--no-wait", action="store_true", help="Slurm: submit and return instead of following the job")
-    parser.add_argument("--poll", type=float, default=5.0, help="Slurm: seconds between queue checks")
+    parser.add_argument("--poll", type=float, default=5.0, help="Slurm: seconds between queue checks (default: 5)")
     parser.add_argument("--run-task", metavar="RUN_DIR", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.run_task:
@@ -674,24 +727,13 @@ def main(argv):
     if recipes and not set(env_ids) <= set(recipes):
         fail(f"--env-ids {' '.join(e for e in env_ids if e not in recipes)}: --preset {args.preset} has no recipe for "
              f"it; its envs: {', '.join(recipes)}")
-    owned = [f for f in flags if f.split("=")[0].replace("_", "-").lower() in ("--env-id", "--seed")]
-    if owned:  # tyro takes the last of a flag given twice: every seed would run the same one
-        fail(f"{owned[0].split('=')[0]} after `--`: the sweep sets each run's env and seed; pass --env-ids and --seeds")
-    owned = [f.split("=")[0] for f in flags if f.split("=")[0].replace("_", "-").lower() in ("--resume",
-                                                                                            "--eval-checkpoint")]
-    if owned:  # every run would resume (or only evaluate) the same checkpoint
-        fail(f"{owned[0]} after `--`: the sweep resumes each run from its own checkpoint; leave {owned[0]} out")
-    tyro = [f.split("=")[0] for f in flags if f.replace("_", "-").lower().startswith("--tyro")]
-    if tyro:  # tyro's own flags (shell completion) would write or print instead of training, in every run
-        fail(f"{tyro[0]} after `--`: a flag of tyro's own, not a run's; leave it out")
-    if {"-h", "--help"} & set(flags):  # each run would print its help and be `done`
-        fail(f"--help after `--` would go to every run: for the flags a run takes, see `python {script or 'SCRIPT'} "
-             "--help`")
+    if refused(flags):
+        fail(refused(flags).replace("SCRIPT", script or "SCRIPT"))
     for env_id in env_ids:  # each names a directory under --runs-dir, which must stay there
         bad = any(part in ("", ".", "..") for part in env_id.split("/")) or env_id.startswith("-")
         if bad or not env_id.isprintable() or " " in env_id:  # a newline would shift the Slurm manifest's lines
             fail(f"--env-ids {env_id!r}: not an env id; pass ids such as HalfCheetah-v4")
-    if args.poll <= 0 or args.status_every < 0:
+    if not 0 < args.poll < 1e6 or not 0 <= args.status_every < 1e6:  # nan and inf too
         fail("--poll must be positive and --status-every 0 or more")
     dirs = {}
     for env_id in dict.fromkeys(env_ids):  # ALE/Pong-v5 and ALE_Pong-v5 would share a directory
@@ -701,8 +743,7 @@ def main(argv):
         print(f"--env-ids: {', '.join(sorted({e for e in env_ids if env_ids.count(e) > 1}))} given twice: run once",
               flush=True)  # fmt: skip
         env_ids = list(dict.fromkeys(env_ids))
-    ours = {f for f in os.listdir(ROOT) if f.startswith(("ppo_", "trpo_")) and f.endswith(".py")}
-    scripts = sorted({p["script"] for p in PRESETS.values() if "script" in p} | ours)
+    scripts = own_scripts()
     experiments, baselines = experiment_scripts(), baseline_scripts()
     runs = plan(script, env_ids, seeds, variants, recipes or None)
     for name in dict.fromkeys(run["script"] for run in runs):  # a recipe preset's scripts are the project's own
@@ -733,12 +774,18 @@ def main(argv):
             inside = os.path.join(inside, part)
             if os.path.islink(inside):
                 fail(f"{inside} is a symbolic link: a sweep writes only inside --runs-dir; remove the link")
+            if os.path.lexists(inside) and not os.path.isdir(inside):  # a file, a pipe: no directory can be made
+                fail(f"{inside} is not a directory, which the sweep makes there: move it away")
+            if len(os.fsencode(part)) > 255:  # the longest name most filesystems keep
+                fail(f"{part[:40]}...: a directory name over 255 bytes (from --env-ids): pass a shorter env id")
         problem = foreign_entry(path) if os.path.isdir(path) else None
         if problem:
             fail(problem)
     slurm_dir = os.path.join(args.runs_dir, "slurm")  # where the Slurm backend writes its scripts
     if args.backend == "slurm" and os.path.islink(slurm_dir):
         fail(f"{slurm_dir} is a symbolic link: a sweep writes only inside --runs-dir; remove the link")
+    if args.backend == "slurm" and os.path.lexists(slurm_dir) and not os.path.isdir(slurm_dir):
+        fail(f"{slurm_dir} is not a directory, which the sweep makes there for its Slurm scripts: move it away")
     for path, run in zip(paths, runs):  # its earlier work, done or not, is another run's: kept aside, it runs again
         lock = hold(path) if ran_otherwise(path, run) else None  # a live run is left to its process
         if lock is not None:
@@ -778,8 +825,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main(sys.argv[1:]))
-    except KeyboardInterrupt:  # Ctrl-C before the sweep's own handlers are set (while the scripts load): one line
-        print("sweep.py: interrupted; the same command goes on from where the runs are", file=sys.stderr)
-        sys.exit(130)
+    sys.exit(main(sys.argv[1:]))

@@ -218,7 +218,7 @@ def check_objectives(runs):
 def main():
     args, runs, reference = report.read_options(__doc__.split("\n\n")[0], "table1.md and table1_curves.png",
                                                 "the runs directory of a Table 1 sweep, e.g. "
-                                                "benchmark/runs/ppo_continuous")
+                                                "benchmark/sweeps/ppo2/ppo_continuous")
     out = args.out
     check_objectives(runs)
     finals = {(table1_run_label(run), run["env_id"]): 1.0 for run in runs if table1_run_label(run)}

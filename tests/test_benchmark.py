@@ -337,6 +337,7 @@ def test_a_run_in_progress_in_another_process_is_left_to_it_and_a_seed_runs_once
     cmd = [sys.executable, os.path.join(ROOT, "benchmark", "sweep.py"), "--script", "ppo_discrete.py", "--env-ids", "CartPole-v1",
            "Acrobot-v1", "--seeds", "1", "1", "--runs-dir", str(runs), "--", "--total-timesteps", "256", "--num-steps", "64"]  # fmt: skip
     busy = runs / "ppo_discrete" / "total-timesteps_256_num-steps_64" / "Acrobot-v1" / "seed1"
+    busy.mkdir(parents=True)
     held = sweep.hold(str(busy))  # a process that runs it (a task of another sweep, or its orphaned script)
     (busy / "log.txt").write_text("running elsewhere\n")
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=300).stdout
@@ -526,9 +527,10 @@ def test_ctrl_c_stops_an_evaluation_in_one_line(tmp_path, monkeypatch):
     assert not (path / "eval.json").exists()
 
 
-@pytest.mark.parametrize("to_the_group", [False, True], ids=["sigterm-to-the-sweep", "ctrl-c-in-its-terminal"])
-def test_a_stopped_local_sweep_stops_its_runs(to_the_group, tmp_path):
-    """SIGTERM to the sweep, or Ctrl-C in its terminal (SIGINT to every process of the foreground group:
+@pytest.mark.parametrize("sig, to_the_group", [(signal.SIGTERM, False), (signal.SIGHUP, False), (signal.SIGINT, True)],
+                         ids=["sigterm-to-the-sweep", "sighup-to-the-sweep", "ctrl-c-in-its-terminal"])
+def test_a_stopped_local_sweep_stops_its_runs(sig, to_the_group, tmp_path):
+    """SIGTERM or SIGHUP to the sweep, or Ctrl-C in its terminal (SIGINT to every process of the foreground group:
     the sweep, its tasks and their runs): the runs save their checkpoints on the way out, none is left
     running or marked done, and no process prints a traceback."""
     runs = tmp_path / "runs"
@@ -541,9 +543,9 @@ def test_a_stopped_local_sweep_stops_its_runs(to_the_group, tmp_path):
         assert time.time() < deadline and proc.poll() is None
         time.sleep(0.5)
     if to_the_group:
-        os.killpg(proc.pid, signal.SIGINT)
+        os.killpg(proc.pid, sig)
     else:
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(sig)
     out, _ = proc.communicate(timeout=120)
     assert proc.returncode == 130 and "run the same command again to resume" in out and "Traceback" not in out, out
     assert all("Traceback" not in log.read_text() for log in logs)
@@ -553,17 +555,35 @@ def test_a_stopped_local_sweep_stops_its_runs(to_the_group, tmp_path):
     assert subprocess.run(["pgrep", "-f", str(runs)], capture_output=True).returncode == 1  # no run left behind
 
 
-def test_a_task_whose_script_dies_of_a_signal_exits_as_a_shell_says_it(tmp_path):
+def test_ctrl_c_while_the_sweep_loads_its_checks_is_one_line(tmp_path):
+    """Ctrl-C in the terminal in the seconds the sweep spends loading the scripts for its checks: one line, exit
+    code 130, nothing written."""
+    cmd = [sys.executable, os.path.join(ROOT, "benchmark", "sweep.py"), "--script", "ppo_discrete.py", "--env-ids",
+           "CartPole-v1", "--runs-dir", str(tmp_path / "runs"), "--", "--total-timesteps", "512"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # fmt: skip
+    time.sleep(1)  # importing torch and the scripts takes seconds
+    os.killpg(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and not out and err.splitlines() == [
+        "sweep.py: stopped; the same command goes on from where the runs are"], err
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_task_whose_script_dies_of_a_signal_exits_as_a_shell_says_it(tmp_path, monkeypatch):
     """A script killed by SIGTERM without a handler (a baseline's) ends its task with 143, a stop (no marker,
     the next sweep runs it again); one killed by SIGKILL with 137, a failure with its marker."""
-    for sig, code, marker in (("TERM", 143, None), ("KILL", 137, "failed")):
-        path = tmp_path / sig
-        path.mkdir()
-        (path / "run.json").write_text(json.dumps({"script": "x.py", "command": ["sh", "-c", f"kill -{sig} $$"]}))
-        proc = subprocess.run([sys.executable, os.path.join(ROOT, "benchmark", "sweep.py"), "--run-task", str(path)],
-                              capture_output=True, text=True, timeout=60)  # fmt: skip
-        assert proc.returncode == code and sorted(p.name for p in path.glob("[a-z]*")) == sorted(
-            ["log.txt", "run.json"] + ([marker] if marker else [])), (proc.returncode, proc.stderr)
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1)}
+    try:
+        for sig, code, marker in (("TERM", 143, None), ("KILL", 137, "failed")):
+            path = tmp_path / sig
+            sweep.prepare(str(path), dict(script="ppo_discrete.py", env_id="CartPole-v1", seed=1, flags=[]))
+            monkeypatch.setattr(sweep, "command_of", lambda run, sig=sig: ["sh", "-c", f"kill -{sig} $$"])
+            assert sweep.run_task(str(path)) == code and sorted(p.name for p in path.glob("[a-z]*")) == sorted(
+                ["log.txt", "run.json"] + ([marker] if marker else []))
+    finally:  # run_task's own handlers, set in this process
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
 
 
 def cwd_of(pid):

@@ -247,8 +247,11 @@ def link_runs_outside(run, outside):
         (lambda run, outside: (run / "run.json.tmp").symlink_to(outside / "victim"), "run.json.tmp", "is a symbolic link"),
         (lambda run, outside: (run / "previous").write_text("a file"), "previous", "is not a directory"),
         (lambda run, outside: (run / "failed").mkdir(), "failed", "is not a file"),
+        (lambda run, outside: (run / "done.tmp").mkdir(), "done.tmp", "is not a file"),
+        (lambda run, outside: shutil.move(run, outside / "seed1") and run.write_text("x"), "seed1", "is not a directory"),
     ],
-    ids=["previous-link", "runs-link", "lock-link", "tmp-link", "previous-file", "failed-directory"],
+    ids=["previous-link", "runs-link", "lock-link", "tmp-link", "previous-file", "failed-directory", "tmp-directory",
+         "run-a-file"],
 )
 def test_a_link_or_a_misplaced_entry_in_a_handed_run_is_one_line_and_nothing_is_written(
     plant, entry, says, finished_sweep, tmp_path
@@ -328,7 +331,8 @@ def test_the_checks_import_only_the_projects_scripts_and_run_in_an_empty_folder(
     assert seen[0][1] == [] and seen[0][0] != ROOT and not os.path.exists(seen[0][0])
 
 
-@pytest.mark.parametrize("plant", ["torn", "empty", "directory", "pipe", "link at the run", "link at previous"])
+@pytest.mark.parametrize("plant", ["torn", "empty", "directory", "pipe", "link at the run", "link at previous",
+                                   "a program", "a tyro flag", "huge"])
 def test_a_run_task_that_finds_its_run_json_or_directory_changed_is_one_line_not_a_traceback(plant, tmp_path):
     """A Slurm task may start days after the sweep looked: what stands in its run directory then is checked again
     under the lock; nothing is followed, written or blocked on, and the task ends in one line with exit code 2."""
@@ -347,13 +351,58 @@ def test_a_run_task_that_finds_its_run_json_or_directory_changed_is_one_line_not
     elif plant == "link at the run":
         shutil.move(path, elsewhere / "seed1")
         path.symlink_to(elsewhere / "seed1")
-    else:
+    elif plant == "link at previous":
         (path / "previous").symlink_to(elsewhere)
+    elif plant == "huge":  # read whole, it would fill memory
+        os.truncate(path / "run.json", 8 << 30)
+    else:  # run.json names a program, or flags that write where they say: never run, whatever run.json says
+        wrote = str(elsewhere / "x")
+        run = dict(script="sh", env_id="CartPole-v1", seed=1, flags=["-c", f"touch {wrote}"], command=["touch", wrote])
+        run = run if plant == "a program" else {**run, "script": "ppo_discrete.py",
+                                                "flags": ["--tyro-write-completion", "bash", wrote]}  # fmt: skip
+        (path / "run.json").write_text(json.dumps(run))
     proc = subprocess.run([sys.executable, SWEEP, "--run-task", str(path)], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and len(proc.stdout.splitlines()) == 1 and not proc.stderr, proc
     assert "not run" in proc.stdout or "remove the link" in proc.stdout or "move it away" in proc.stdout
     assert sorted(os.listdir(elsewhere)) == (["seed1"] if plant == "link at the run" else [])
     assert not (elsewhere / "seed1" / ".lock").exists() and not (path / "log.txt").exists()
+
+
+def test_a_runs_directory_named_with_glob_characters_resumes_its_own_checkpoint(tmp_path):
+    """A [ in --runs-dir is part of a name, not a pattern: the run's checkpoint is found (not another directory's)."""
+    import torch
+
+    path, other = tmp_path / "r[1]" / "seed1", tmp_path / "r1" / "seed1"
+    for where, iteration in ((path, 3), (other, 7)):
+        (where / "runs" / "x").mkdir(parents=True)
+        state = dict(args=dict(total_timesteps=100, num_envs=1, num_steps=10), training=dict(iteration=iteration),
+                     format=sweep.checkpoint_format("ppo_discrete.py"))  # fmt: skip
+        torch.save(state, where / "runs" / "x" / "ppo_discrete.pt")
+    assert sweep.newest_checkpoint(str(path), "ppo_discrete.py") == (str(path / "runs" / "x" / "ppo_discrete.pt"), False)
+
+
+def test_what_an_earlier_attempt_left_is_not_read_as_this_attempts(tmp_path):
+    """A `failed` of an earlier attempt goes when the run is prepared again (a Slurm follower would report it at
+    once); one that is torn, a list or a pipe is read as no code, neither a traceback nor a block; W&B's folder
+    set aside into previous/ with an earlier attempt keeps its own links."""
+    run = {"script": "ppo_discrete.py", "env_id": "CartPole-v1", "seed": 1, "flags": []}
+    sweep.prepare(str(tmp_path), run)
+    (tmp_path / "failed").write_text('{"returncode": 1}')
+    assert sweep._failed_code(str(tmp_path)) == 1
+    sweep.prepare(str(tmp_path), run)
+    assert not (tmp_path / "failed").exists()
+    for body in ("garbage", "[]"):
+        (tmp_path / "failed").write_text(body)
+        assert sweep._failed_code(str(tmp_path)).startswith("none")
+    (tmp_path / "failed").unlink()
+    os.mkfifo(tmp_path / "failed")
+    assert sweep._failed_code(str(tmp_path)).startswith("none")
+    (tmp_path / "failed").unlink()
+    (tmp_path / "previous" / "20261205-000000-1" / "wandb").mkdir(parents=True)
+    (tmp_path / "previous" / "20261205-000000-1" / "wandb" / "latest-run").symlink_to(tmp_path / "previous")
+    assert sweep.foreign_entry(str(tmp_path)) is None
+    (tmp_path / "previous" / "20261205-000000-1" / "log.txt").symlink_to(tmp_path / "run.json")
+    assert "log.txt is a symbolic link" in sweep.foreign_entry(str(tmp_path))
 
 
 def test_a_link_planted_at_the_lock_is_no_live_run(tmp_path):
