@@ -149,7 +149,7 @@ class Args:
     """if toggled, record env 0's games as the agent sees them (84x84 gray) into videos/{run_name}"""
     checkpoint_every: int = 100
     """write the full training state to runs/{run_name}/{exp_name}.pt every N iterations (0: only at the end
-    with --save-model, or when stopped); 100 iterations are 1-3 minutes of a MuJoCo or Atari run here"""
+    with --save-model, or when stopped); 100 iterations are a few minutes of a MuJoCo or Atari run"""
     save_model: bool = False
     """if toggled, write the checkpoint runs/{run_name}/{exp_name}.pt at the end even with --checkpoint-every 0"""
     resume: Optional[str] = None
