@@ -99,13 +99,18 @@ def main(argv):
     print(f"wrote {args.out}.md and {args.out}.png")
 
 
+def steps(n):
+    """A step count as the tables write it: 50k, 499.7k; under 1000 the number itself."""
+    return f"{n / 1000:.{0 if n % 1000 == 0 else 1}f}k" if n >= 1000 else str(int(n))
+
+
 def write_markdown(table, args):
     ends = max((ends for ends, _ in table.values()), key=len)
     n = len(ends)
-    lines = [f"# {args.env_id}: mean episodic return per {args.window // 1000}k-step window", "",
+    lines = [f"# {args.env_id}: mean episodic return per {steps(args.window)}-step window", "",
              "Each cell: the mean over seeds of each run's mean return in the window, [min, max] over seeds, then the "
              "seeds' own values.", "",
-             "| run | seeds | " + " | ".join(f"{e / 1000:.{0 if e % 1000 == 0 else 1}f}k" for e in ends) + " |",
+             "| run | seeds | " + " | ".join(steps(e) for e in ends) + " |",
              "|---|---|" + "---|" * n]  # fmt: skip
     for label, (_, per_seed) in table.items():
         cells = []
@@ -129,7 +134,7 @@ def summary_lines(table, from_step):
             warnings.simplefilter("ignore", RuntimeWarning)  # a run that played no game after from_step: NaN
             means = {seed: float(np.nanmean(values[later])) for seed, values in per_seed.items()}
         per_run[label] = {seed: mean for seed, mean in means.items() if not np.isnan(mean)}
-    step = f"{from_step / 1000:g}k"
+    step = steps(from_step)
     lines = ["", f"## Each run's mean over the windows ending at {step} or later", "",
              "| run | seeds | per run | mean |", "|---|---|---|---|"]  # fmt: skip
     for label, means in per_run.items():
@@ -170,7 +175,7 @@ def plot(table, args):
         ax.plot(ends, mean, label=f"{label}, {len(per_seed)} seeds")
         ax.fill_between(ends, low, high, alpha=0.2)
     ax.set_xlabel("steps")
-    ax.set_ylabel(f"mean return per {args.window // 1000}k-step window")
+    ax.set_ylabel(f"mean return per {steps(args.window)}-step window")
     ax.set_title(args.env_id)
     # below the axes: the labels carry each set's flags and are longer than the plot is wide
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(0, -0.15), frameon=False)

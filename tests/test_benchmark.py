@@ -698,6 +698,7 @@ def test_windows_table_has_each_windows_mean_over_seeds(tmp_path):
     ours = "| ppo_atari.py (--total-timesteps 2000) | 1, 2 | 4.5 [3.0, 6.0] (3.0, 6.0) | 12.0 [8.0, 16.0] (8.0, 16.0) | " \
            "19.5 [13.0, 26.0] (13.0, 26.0) | 27.0 [18.0, 36.0] (18.0, 36.0) |"  # fmt: skip
     assert ours in table, table
+    assert "per 500-step window" in table and "| run | seeds | 500 | 1k | 1.5k | 2k |" in table, table
     assert "| cleanrl_ppo_atari.py (--total-timesteps 2000) | 1 | 5.0 [5.0, 5.0] (5.0) |" in table
     assert "-21" not in table and (tmp_path / "w.png").read_bytes()[:4] == b"\x89PNG"
 
