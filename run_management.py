@@ -195,7 +195,8 @@ def check_args(args, saved, script):
     for name, value in dataclasses.asdict(args).items():
         if value is None or isinstance(value, (bool, str)):  # None: an optional limit left off
             continue
-        flag = f"--{name.replace('_', '-')} {value}"
+        stored = f" (as '{args.resume}' holds it: damaged)" if saved and name not in (GIVEN_FLAGS or ()) else ""
+        flag = f"--{name.replace('_', '-')} {value}{stored}"
         if not math.isfinite(value):
             fail(f"{flag}: must be a finite number")
         for rule, (holds, names) in rules.items():
@@ -307,7 +308,7 @@ def check_flat_env(args, action_space):
 
 
 # ------------------------------------------------------------------------------------------------ the run
-class Run:
+class Run(contextlib.AbstractContextManager):  # `with run:` is the run itself
     """What main does besides the algorithm, for the script module given, which provides: Args, RULES and
     MAY_CHANGE (its own flags' ranges, and those --resume may change), ACTION_SPACE or its own check_env(args),
     load_policy(state) and evaluate(*policy, env_id, eval_episodes, seed, capture_video, run_name).
@@ -489,9 +490,6 @@ class Run:
             self.save()
         if self.code is not None:
             sys.exit(self.code)
-
-    def __enter__(self):
-        return self
 
     def __exit__(self, kind, error, traceback):
         try:  # a run that ends early (a signal, an error) keeps its last finished iteration, whatever the flags

@@ -114,6 +114,8 @@ def test_a_handed_checkpoint_writes_only_into_its_own_directory(tmp_path, monkey
         (lambda s: s["training"].update(iteration=-5), "iteration -5 at step 64"),
         (lambda s: s["training"].update(global_step=2**70), "at step 1180591620717411303424"),
         (lambda s: s["args"].update(seed=True), "is damaged: its --seed True is not a whole number"),
+        # a value of the right type out of its range is the checkpoint's, not a flag the user gave
+        (lambda s: s["args"].update(gamma=5.0), "t.pt' holds it: damaged): must be in (0, 1]"),
     ],
 )
 def test_a_damaged_checkpoint_is_one_line(change, message, tmp_path, monkeypatch, capsys):
