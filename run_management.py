@@ -774,11 +774,13 @@ def episodes(make_env, env_id, capture_video, run_name, sizes, act, eval_episode
 
 
 def cli(args_class):
-    """`python script.py ...` for the script whose Args class is given: parse, run main, and end a lack of memory
-    in one line."""
-    script = sys.modules[args_class.__module__]
-    args = parse_args(script)
+    """`python script.py ...` for the script whose Args class is given: parse, run main, and end a lack of memory,
+    or an output that closed (`| head`), in one line."""
+    args = parse_args(script := sys.modules[args_class.__module__])
     try:
         script.main(args)
     except MemoryError:
         fail("out of memory for the rollout's storage: lower --num-steps or --num-envs")
+    except BrokenPipeError:  # stdout's reader ended; leaving `with run:` saved the run, as after a stop signal
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the exit's own flush goes nowhere
+        fail("its output closed (e.g. `| head` ended): stopped, last iteration saved; send it to a file (`> log.txt`)")

@@ -250,6 +250,17 @@ def test_a_closed_terminal_or_slurms_warning_saves_and_exits(sig, code, tmp_path
     assert torch.load(next((tmp_path / "runs").glob("*/h.pt")), weights_only=True)["training"]["iteration"] >= 1
 
 
+def test_an_output_that_closes_saves_and_is_one_line(tmp_path):
+    """`python ppo_discrete.py | head`: when head has read its lines, the run saves, says so in one line and exits 2."""
+    cmd = [sys.executable, "-u", os.path.join(ROOT, "ppo_discrete.py"), "--total-timesteps", "100000000", "--exp-name", "p"]
+    proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    while "global_step=" not in proc.stdout.readline():  # training has begun and printed
+        assert proc.poll() is None, proc.stderr.read()
+    proc.stdout.close()  # the reader ends, as head does
+    err = proc.stderr.read().strip().splitlines()
+    assert proc.wait(timeout=120) == 2 and len(err) == 1 and "output closed" in err[0], err
+    assert torch.load(next((tmp_path / "runs").glob("*/p.pt")), weights_only=True)["training"]["iteration"] >= 1
+
 def test_ctrl_c_during_the_imports_is_one_line(tmp_path):
     proc = subprocess.Popen([sys.executable, os.path.join(ROOT, "ppo_continuous.py")], cwd=tmp_path, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
