@@ -305,6 +305,8 @@ def refused(flags):
             return f"{name} after `--`: the sweep resumes each run from its own checkpoint; leave {name} out"
         if said.startswith("--tyro"):  # tyro's own flags (shell completion) would write or print, in every run
             return f"{name} after `--`: a flag of tyro's own, not a run's; leave it out"
+        if said == "--":  # the run's own flags after it (--resume, which the sweep adds) would not be flags
+            return "`--` twice: the flags after the first `--` go to every run; give `--` once"
         if said in ("-h", "--help"):  # each run would print its help and be `done`
             return "--help after `--` would go to every run: for the flags a run takes, see `python SCRIPT --help`"
     return None
@@ -688,8 +690,8 @@ def main(argv):
     parser.add_argument("--script",
                         help="the script to run, e.g. ppo_continuous.py, an experiment in benchmark/experiments/, "
                         f"or a baseline in benchmark/baselines/ (CleanRL's, after {FETCH_BASELINES})")
-    parser.add_argument("--env-ids", nargs="+", help="env ids")
-    parser.add_argument("--seeds", nargs="+", type=int, help="seeds")
+    parser.add_argument("--env-ids", nargs="+", help="env ids (default: the preset's)")
+    parser.add_argument("--seeds", nargs="+", type=int, help="seeds (default: the preset's, or 1)")
     parser.add_argument("--runs-dir", default=os.path.join("benchmark", "runs"),
                         help="where the runs' directories go (default: benchmark/runs)")
     parser.add_argument("--workers", type=int, help="parallel runs (default: one per core locally; no limit on Slurm)")
@@ -697,14 +699,14 @@ def main(argv):
                         help="run on this machine, or as one Slurm job array (default: local)")
     parser.add_argument("--status-every", type=float, default=30.0,
                         help="seconds between progress reports (default: 30)")
-    parser.add_argument("--slurm-cpus-per-task", type=int, default=1)
+    parser.add_argument("--slurm-cpus-per-task", type=int, default=1, help="cores per task (default: 1)")
     parser.add_argument("--slurm-mem", help="memory per task, e.g. 4G")
     parser.add_argument("--slurm-time", help="time limit per task, e.g. 2:00:00")
-    parser.add_argument("--slurm-partition")
+    parser.add_argument("--slurm-partition", help="the partition to submit to (default: the cluster's)")
     parser.add_argument("--slurm-signal-grace", type=int, default=180,
                         help="seconds before the time limit at which a task saves its run and requeues itself "
                         "(default: 180)")
-    parser.add_argument("--slurm-job-name", default="ppo-sweep")
+    parser.add_argument("--slurm-job-name", default="ppo-sweep", help="the job array's name (default: ppo-sweep)")
     parser.add_argument("--no-wait", action="store_true", help="Slurm: submit and return instead of following the job")
     parser.add_argument("--poll", type=float, default=5.0, help="Slurm: seconds between queue checks (default: 5)")
     parser.add_argument("--run-task", metavar="RUN_DIR", help=argparse.SUPPRESS)

@@ -453,6 +453,7 @@ def test_the_sweep_owns_env_ids_and_seeds(options, message, tmp_path):
          "(did you mean CartPole-v1"),
         (["--preset", "atari", "--env-ids", "Breakout-v9"], "--env-ids Breakout-v9: ppo_atari.py: unknown env id"),
         (["--script", "ppo_discrete.py", "--env-ids", "CartPole-v1", "--", "--resume", "x.pt"], "--resume after `--`"),
+        (["--script", "ppo_discrete.py", "--env-ids", "CartPole-v1", "--", "--", "--gamma", "0.9"], "`--` twice"),
         (["--script", "ppo_discrete.py", "--env-ids", "CartPole-v1", "--", "--help"],
          "see `python ppo_discrete.py --help`"),
         (["--preset", "recipes", "--env-ids", "LunarLander-v3", "--", "--num-minibatches", "7"],
