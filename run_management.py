@@ -644,13 +644,14 @@ def set_rng_state(state, rng):
 
 
 def save_checkpoint(path, state):
-    """Serialised in memory, written to a temporary file (never through a link planted there), then renamed: a
-    stopped run never leaves a half-written checkpoint, and a full disk is reported by the write that met it."""
-    buffer = io.BytesIO()
-    torch.save(state, buffer)
+    """Serialised in memory, written to a new temporary file (a link, pipe or file at its name is unlinked, never
+    written through), then renamed: a stop never leaves half a checkpoint; a full disk fails the write that met it."""
+    torch.save(state, buffer := io.BytesIO())
     try:
         with failing(f"could not write the checkpoint {path} ({{}}): {{fix}}", OSError):
-            with open(path + ".tmp", "wb", opener=lambda p, flags: os.open(p, flags | os.O_NOFOLLOW, 0o666)) as f:
+            with contextlib.suppress(OSError):
+                os.remove(path + ".tmp")  # what a stopped write, or someone else, left there
+            with open(path + ".tmp", "xb", opener=lambda p, flags: os.open(p, flags | os.O_NOFOLLOW, 0o666)) as f:
                 f.write(buffer.getbuffer())
                 f.flush()
                 os.fsync(f.fileno())
@@ -774,8 +775,7 @@ def episodes(make_env, env_id, capture_video, run_name, sizes, act, eval_episode
 
 
 def cli(args_class):
-    """`python script.py ...` for the script whose Args class is given: parse, run main, and end a lack of memory,
-    or an output that closed (`| head`), in one line."""
+    """`python script.py ...` (args_class's script): parse, run main; no memory, or a closed output, is one line."""
     args = parse_args(script := sys.modules[args_class.__module__])
     try:
         script.main(args)

@@ -150,12 +150,22 @@ def test_a_handed_checkpoint_that_stored_eval_checkpoint_still_resumes(tmp_path,
     assert torch.load(path, weights_only=True)["training"]["iteration"] == 4
 
 
-def test_a_checkpoint_is_never_written_through_a_link_at_its_temporary_name(tmp_path, capsys):
+@pytest.mark.parametrize("plant", ["symlink", "hard link", "fifo"])
+def test_a_checkpoint_is_never_written_through_what_is_planted_at_its_temporary_name(plant, tmp_path):
+    """A link at x.pt.tmp is not written through (the file it names keeps its bytes), nor does a pipe there block
+    the save forever: what is there is unlinked and the checkpoint written."""
     (tmp_path / "victim").write_text("kept")
-    (tmp_path / "t.pt.tmp").symlink_to(tmp_path / "victim")
-    line = one_line_exit_2(lambda: run_management.save_checkpoint(str(tmp_path / "t.pt"), {"a": 1}), capsys)
-    assert "could not write the checkpoint" in line and (tmp_path / "victim").read_text() == "kept"
-    assert not (tmp_path / "t.pt").exists() and not (tmp_path / "t.pt.tmp").is_symlink()
+    {"symlink": lambda p: p.symlink_to(tmp_path / "victim"), "hard link": lambda p: p.hardlink_to(tmp_path / "victim"),
+     "fifo": os.mkfifo}[plant](tmp_path / "t.pt.tmp")  # fmt: skip
+    before = signal.signal(signal.SIGALRM, lambda *_: pytest.fail("the save blocked on what was planted"))
+    signal.alarm(30)
+    try:
+        run_management.save_checkpoint(str(tmp_path / "t.pt"), {"a": 1})
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, before)
+    assert (tmp_path / "victim").read_text() == "kept" and torch.load(tmp_path / "t.pt", weights_only=True) == {"a": 1}
+    assert not os.path.lexists(tmp_path / "t.pt.tmp")
 
 
 def test_a_signal_after_the_run_has_saved_never_says_nothing_was_saved(tmp_path, monkeypatch):
