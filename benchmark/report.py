@@ -539,14 +539,24 @@ def read_options(description, outputs, runs_dir_hint):
 
 def make_out(out):
     """The --out directory, made once the runs have passed their checks. A symbolic link at --out, or among its
-    files, is refused: writing through it would write elsewhere (a handed runs directory's report/, say)."""
+    files, is refused: writing through it would write elsewhere (a handed runs directory's report/, say); so are a
+    file there with other names (a hard link: its other names would change too) and a pipe or device (a write
+    would block or go elsewhere)."""
     try:
         os.makedirs(out, exist_ok=True)
     except OSError as e:
         fail(f"cannot make the --out directory {out} ({e.strerror}): pass a directory that can be made")
-    links = [p for p in [out] + glob.glob(os.path.join(glob.escape(out), "*")) if os.path.islink(p)]
-    if links:
-        fail(f"{links[0]} is a symbolic link, which the report would write through: remove it or pass another --out")
+    for path in [out] + glob.glob(os.path.join(glob.escape(out), "*")):
+        info = os.lstat(path)
+        if stat.S_ISLNK(info.st_mode):
+            what = "a symbolic link"
+        elif stat.S_ISREG(info.st_mode) and info.st_nlink > 1:
+            what = "a file with other names (a hard link)"
+        elif not (stat.S_ISREG(info.st_mode) or stat.S_ISDIR(info.st_mode)):
+            what = "not a regular file"
+        else:
+            continue
+        fail(f"{path} is {what}, which the report would write through: remove it or pass another --out")
 
 
 def main():

@@ -1130,6 +1130,16 @@ def test_a_handed_runs_directory_with_links_and_pipes_is_never_written_through_n
         f"report.py: error: {runs / 'report'} is a symbolic link, which the report would write through: remove it or pass another --out"]
     assert sorted(p.name for p in victim.iterdir()) == ["summary.md"] and (victim / "summary.md").read_text() == "precious"
     (runs / "report").unlink()
+    for plant, what in [(os.mkfifo, "not a regular file"), (lambda p: p.hardlink_to(victim / "summary.md"),
+                                                            "a file with other names (a hard link)")]:  # fmt: skip
+        (runs / "report").mkdir(exist_ok=True)
+        plant(runs / "report" / "summary.md")
+        proc = subprocess.run(report_cmd, capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 2 and proc.stderr.strip().splitlines() == [
+            f"report.py: error: {runs / 'report' / 'summary.md'} is {what}, which the report would write through: "
+            "remove it or pass another --out"]
+        (runs / "report" / "summary.md").unlink()
+    assert (victim / "summary.md").read_text() == "precious"
     piped = [fake_run(runs, "ppo_continuous.py", "Hopper-v4", seed, [], np.arange(20.0)) for seed in (2, 3, 4)]
     (piped[0] / "done").unlink()
     os.mkfifo(piped[0] / "done")  # finished, its wall time unread
