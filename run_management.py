@@ -497,7 +497,7 @@ class Run(contextlib.AbstractContextManager):  # `with run:` is the run itself
             if self.snapshot is not None and keep and not self.save_failed:
                 self.save()
                 print(f"model saved to {self.path}", flush=True)
-                if self.code is not None:  # stopped by a signal: say where, and how to go on
+                if self.code is not None and kind is not None:  # stopped by a signal: say where, and how to go on
                     print(f"stopped at step {self.snapshot['training']['global_step']}: continue with `python {PROG} "
                           f"--resume {shlex.quote(self.path)}`", flush=True)
             elif self.snapshot is None and self.code:

@@ -168,6 +168,23 @@ def test_a_checkpoint_is_never_written_through_what_is_planted_at_its_temporary_
     assert not os.path.lexists(tmp_path / "t.pt.tmp")
 
 
+def test_a_signal_during_the_last_save_of_a_finished_run_offers_no_resume(tmp_path, monkeypatch, capsys):
+    """A stop signal that arrives while the finished run writes its checkpoint: the run is complete, so no line
+    offers to continue it."""
+    save = run_management.save_checkpoint
+
+    def save_then_signalled(path, state):
+        if state["training"]["iteration"] == 2:  # the last of trained()'s two iterations
+            os.kill(os.getpid(), signal.SIGTERM)
+        save(path, state)
+
+    monkeypatch.setattr(run_management, "save_checkpoint", save_then_signalled)
+    path = trained(tmp_path, monkeypatch)
+    out = capsys.readouterr().out
+    assert "model saved to" in out and "continue with" not in out, out
+    assert torch.load(path, weights_only=True)["training"]["iteration"] == 2
+
+
 def test_a_signal_after_the_run_has_saved_never_says_nothing_was_saved(tmp_path, monkeypatch):
     """As a script, the module's start-up handler answers stop signals until the run takes them over; once the run
     has saved and ends, a late signal (the sweep's follow-up SIGTERM) ends the process without that false line."""
