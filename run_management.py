@@ -102,8 +102,8 @@ PROG = os.path.basename(sys.argv[0])  # the script's file name, that error lines
 
 
 def fail(message):
-    """A bad input ends the run with one line that names the fix, and exit code 2."""
-    print(f"{PROG}: error: {message}", file=sys.stderr, flush=True)
+    """A bad input ends the run with one line (a newline in a name shown as \\n) that names the fix, and exit code 2."""
+    print(f"{PROG}: error: " + re.sub(r"[\x00-\x1f\x7f]", lambda c: repr(c[0])[1:-1], message), file=sys.stderr)
     sys.exit(2)
 
 

@@ -85,6 +85,7 @@ def evaluate(path, run, episodes):
 
 def fail(message):
     """A bad option: one line and exit code 2."""
+    message = re.sub(r"[\x00-\x1f\x7f]", lambda c: repr(c[0])[1:-1], message)  # a newline in a name: one line still
     print(f"evaluate.py: error: {message}", file=sys.stderr)
     sys.exit(2)
 

@@ -314,8 +314,10 @@ def test_ctrl_c_during_the_imports_is_one_line(tmp_path):
                                "10000000000"],
          "out of memory for the rollout's storage: lower --num-steps or --num-envs"),
         ("ppo_discrete.py", ["--resume", "runs/x.pt", "--eval-checkpoint", "runs/x.pt"], "no checkpoint at 'runs/x.pt'"),
+        ("ppo_atari.py", ["--env-id", "Cart\nPole-v1"], "unknown env id 'Cart\\nPole-v1'"),  # still one line
+        ("ppo_discrete.py", ["--resume", "runs/a\rb.pt"], "no checkpoint at 'runs/a\\rb.pt'"),
     ],
-    ids=["reset-raises", "reset-shape", "discrete-start", "render-fails", "memory", "resume-and-eval"],
+    ids=["reset-raises", "reset-shape", "discrete-start", "render-fails", "memory", "resume-and-eval", "newline", "cr"],
 )
 def test_bad_envs_and_sizes_are_one_line(script, flags, message, tmp_path):
     proc = run(script, *flags, cwd=tmp_path)

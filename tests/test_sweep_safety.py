@@ -436,6 +436,14 @@ def test_the_sweep_owns_env_ids_and_seeds(options, message, tmp_path):
     assert not (tmp_path / "r").exists()
 
 
+def test_a_newline_in_the_runs_directory_is_still_one_line(tmp_path):
+    (tmp_path / "a\nb").write_text("a file where the runs directory goes")
+    proc = subprocess.run([sys.executable, SWEEP, "--script", "ppo_discrete.py", "--env-ids", "CartPole-v1", "--runs-dir",
+                           str(tmp_path / "a\nb")], capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert proc.returncode == 2 and proc.stderr.splitlines() == [
+        f"sweep.py: error: --runs-dir {tmp_path}/a\\nb is not a directory: pass a directory (it is made if missing)"]
+
+
 @pytest.mark.parametrize(
     "options, message",
     [
