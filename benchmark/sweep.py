@@ -275,11 +275,18 @@ def is_running(path):
 
 
 def prepare(path, run):
-    """Writes the run's run.json (atomically; a live run's is left alone). The rest of a new attempt's set-up
-    happens in run_task, under the run's lock. An earlier attempt's `failed` goes: a Slurm follower would read it
-    as this attempt's."""
+    """Writes the run's run.json (atomically; a live run's is left alone), unless it already describes this run: a
+    sweep continued from another clone or machine leaves it, and the command it was first run with, as they were.
+    The rest of a new attempt's set-up happens in run_task, under the run's lock. An earlier attempt's `failed`
+    goes: a Slurm follower would read it as this attempt's."""
     os.makedirs(path, exist_ok=True)
-    write_json(os.path.join(path, "run.json"), {**run, "command": command_of(run)})
+    try:
+        kept = read_json(os.path.join(path, "run.json"))
+        same = isinstance(kept, dict) and {key: value for key, value in kept.items() if key != "command"} == run
+    except (OSError, ValueError, RecursionError):  # none yet, or unreadable: written anew
+        same = False
+    if not same:
+        write_json(os.path.join(path, "run.json"), {**run, "command": command_of(run)})
     with contextlib.suppress(FileNotFoundError):
         os.remove(os.path.join(path, "failed"))
 

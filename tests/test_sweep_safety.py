@@ -405,6 +405,24 @@ def test_what_an_earlier_attempt_left_is_not_read_as_this_attempts(tmp_path):
     assert "log.txt is a symbolic link" in sweep.foreign_entry(str(tmp_path))
 
 
+def test_a_sweep_continued_elsewhere_keeps_the_command_each_run_was_started_with(tmp_path):
+    """run.json is rewritten only where the run it describes changed: continuing a sweep from another clone keeps
+    the command (with that clone's paths) that a run was first started with."""
+    run = {"script": "ppo_discrete.py", "env_id": "CartPole-v1", "seed": 1, "flags": ["--total-timesteps", "500"]}
+    sweep.prepare(str(tmp_path), run)
+    assert sweep.read_json(str(tmp_path / "run.json"))["command"] == sweep.command_of(run)
+    elsewhere = {**run, "command": ["/elsewhere/python", "/elsewhere/ppo_discrete.py"]}
+    sweep.write_json(str(tmp_path / "run.json"), elsewhere)
+    sweep.prepare(str(tmp_path), run)
+    assert sweep.read_json(str(tmp_path / "run.json")) == elsewhere
+    changed = {**run, "flags": ["--total-timesteps", "600"]}
+    sweep.prepare(str(tmp_path), changed)
+    assert sweep.read_json(str(tmp_path / "run.json")) == {**changed, "command": sweep.command_of(changed)}
+    (tmp_path / "run.json").write_text("torn")
+    sweep.prepare(str(tmp_path), run)
+    assert sweep.read_json(str(tmp_path / "run.json")) == {**run, "command": sweep.command_of(run)}
+
+
 def test_a_link_planted_at_the_lock_is_no_live_run(tmp_path):
     (tmp_path / "elsewhere").write_text("kept")
     (tmp_path / ".lock").symlink_to(tmp_path / "elsewhere")
