@@ -523,7 +523,7 @@ class VideoRecorder:
 def load_policy(state):
     """The policy a checkpoint holds, as evaluate() takes it."""
     agent = Agent(state["model"]["actor.weight"].shape[0])
-    agent.load_state_dict(state["model"])
+    run_management.restore(agent, state["model"])  # weights of another shape, or not finite, are refused
     return (agent,)
 
 

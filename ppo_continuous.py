@@ -532,7 +532,7 @@ def load_policy(state):
     """The policy a checkpoint holds, as evaluate() takes it: the agent and its observation statistics."""
     model = state["model"]
     agent = Agent(model["actor_mean.layers.0.weight"].shape[1], model["actor_logstd"].shape[1])
-    agent.load_state_dict(model)
+    run_management.restore(agent, model)  # weights of another shape, or not finite, are refused
     obs_rms = RunningMeanStd(agent.actor_mean.layers[0].in_features)
     run_management.restore(obs_rms, state["obs_rms"])  # statistics of another shape are refused
     return agent, obs_rms

@@ -450,7 +450,7 @@ def load_policy(state):
     """The policy a checkpoint holds, as evaluate() takes it."""
     model = state["model"]
     agent = Agent(model["actor.layers.0.weight"].shape[1], model["actor.layers.2.weight"].shape[0])
-    agent.load_state_dict(model)
+    run_management.restore(agent, model)  # weights of another shape, or not finite, are refused
     return (agent,)
 
 

@@ -13,8 +13,8 @@ Threat model: a checkpoint, a run directory or a run.json may come from a strang
   is decided by its command line alone, never by the file, and a link planted at the checkpoint's temporary
   name is not written through.
 - Anything malformed (a stored flag of a type or range no command line gives, training numbers that do not
-  add up, an optimiser, statistic or random state of another shape or range, another script's checkpoint, an
-  older format) ends the run in one line on stderr naming the cause and the fix, exit code 2, as does every
+  add up, weights, an optimiser, statistic or random state of another shape or range (nan included), another
+  script's checkpoint, an older format) ends the run in one line on stderr naming the cause and the fix, exit code 2, as does every
   bad input on the command line; --help exits 0.
 
 Stops: Ctrl-C (exit 130), SIGTERM (143), SIGHUP (129: a closed terminal or ssh session) or SIGUSR1 (138: Slurm's
@@ -270,10 +270,9 @@ def check_flat_env(args, action_space):
     namespace, name, version = gym.envs.registration.parse_env_id(args.env_id.rpartition(":")[2])
     newest = gym.envs.registration.find_highest_version(namespace, name)
     # an old version (Hopper-v3 needs mujoco-py, Pusher-v4 mujoco below 3) is pointed at the newest registered one
+    fix = "run `pip install -r requirements.txt`"
     if version is not None and newest is not None and newest > version:
         fix = f"use --env-id {gym.envs.registration.get_env_id(namespace, name, newest)}"
-    else:
-        fix = "run `pip install -r requirements.txt`"
     made = f"{args.env_id} cannot be made with the installed packages ({{}}): {fix}"  # warnings: the run's envs say it
     with warnings.catch_warnings(action="ignore"), failing(made, (gym.error.DependencyNotInstalled, ImportError)):
         env = gym.make(args.env_id, **(dict(render_mode="rgb_array") if args.capture_video else {}))
@@ -394,7 +393,6 @@ class Run(contextlib.AbstractContextManager):  # `with run:` is the run itself
         From here a stop signal is only recorded, and ends the run at its first check(); and an observation or
         reward that is not finite, or a failing env, ends it in one line naming the env as the cause."""
         self.envs, args, step, steps = envs, self.args, envs.step, [0]
-
         video = ", or run without --capture-video" if args.capture_video else ""
         cause_and_fix = f"({{}}): check {args.env_id}, e.g. that its observations keep one shape{video}"
 
@@ -451,8 +449,7 @@ class Run(contextlib.AbstractContextManager):  # `with run:` is the run itself
         self.wandb = wandb
 
     def send_videos(self):
-        """--track --capture-video: each video the recorder has written (whole, at an episode's end) goes to W&B
-        once."""
+        """--track --capture-video: each video the recorder wrote (whole, at an episode's end) goes to W&B once."""
         if self.wandb and self.args.capture_video:
             for path in sorted(glob.glob(os.path.join("videos", self.name, "*.mp4"))):
                 if path not in self.videos_sent:
@@ -585,39 +582,41 @@ def state_copy(value):
 
 
 def restore(value, saved):
-    """Puts a saved copy back into value, in place; an array or statistic of another shape is refused (it would
-    broadcast)."""
+    """Puts a saved copy back into value, in place. Refused: another shape (it would broadcast), and a number out
+    of its range (nan, a negative variance or step size), which would read as a run that diverged."""
     if isinstance(value, np.ndarray):
         value[:] = check_shape(saved, value.shape, "an array").numpy()
-    elif isinstance(value, deque):
-        value.extend(float(x) for x in saved)
-    elif isinstance(value, torch.nn.Module):
-        value.load_state_dict(saved)
+    elif isinstance(value, deque):  # at most maxlen finite returns
+        returns = torch.tensor(saved, dtype=torch.float64)
+        value.extend(check_shape(returns, (min(len(returns), value.maxlen),), "its recent returns").tolist())
     elif isinstance(value, torch.optim.Optimizer):  # its kernels trust the shapes: a wrong one corrupts memory
         params = [p for group in value.param_groups for p in group["params"]]
         for group, mine in zip(saved["param_groups"], value.state_dict()["param_groups"], strict=True):
             if {k: v for k, v in group.items() if k != "lr"} != {k: v for k, v in mine.items() if k != "lr"}:
                 raise ValueError("the optimiser's settings differ from this run's")
-            typeguard.check_type(group["lr"], float)
+            if not (type(group["lr"]) is float and 0 <= group["lr"] < math.inf):
+                raise ValueError(f"the optimiser's step size {group['lr']!r} is out of range")
         for index, state in saved["state"].items():
             if set(state) != {"step", "exp_avg", "exp_avg_sq"}:
                 raise ValueError(f"the optimiser's state holds {sorted(state)}")
-            check_shape(state["step"], (), "the optimiser's step")
-            for key in ("exp_avg", "exp_avg_sq"):
-                check_shape(state[key], params[index].shape, f"the optimiser's {key}")
+            for key, low in (("step", 0), ("exp_avg", -math.inf), ("exp_avg_sq", 0)):
+                check_shape(state[key], () if key == "step" else params[index].shape, f"the optimiser's {key}", low)
         value.load_state_dict(saved)
-    else:  # a statistic: each array keeps its shape, each number is positive (a count), all finite
+    else:  # a model or statistic: each tensor keeps its shape (a variance is 0 or more), a number is a positive count
         for key, current in value.state_dict().items():
-            ok = check_shape(saved[key], current.shape, key).isfinite().all() if torch.is_tensor(current) else (
-                type(saved[key]) in (int, float) and 0 < saved[key] < math.inf)  # fmt: skip
-            if not ok or (key == "var" and (saved[key] < 0).any()):
+            if torch.is_tensor(current):
+                check_shape(saved[key], current.shape, f"its {key}", low=0 if key == "var" else -math.inf)
+            elif not (type(saved[key]) in (int, float) and 0 < saved[key] < math.inf):
                 raise ValueError(f"its {key} is out of range")
         value.load_state_dict(saved)
 
 
-def check_shape(saved, shape, what):
+def check_shape(saved, shape, what, low=-math.inf):
+    """saved, if it is a tensor of this shape whose numbers are finite and at least low; else ValueError."""
     if not torch.is_tensor(saved) or tuple(saved.shape) != tuple(shape):
         raise ValueError(f"{what} of shape {tuple(getattr(saved, 'shape', ()))}, where this run has {tuple(shape)}")
+    if saved.is_floating_point() and not (saved.isfinite().all() and (saved >= low).all()):
+        raise ValueError(f"{what} is out of range (nan, inf" + (f", or below {low})" if low > -math.inf else ")"))
     return saved
 
 
@@ -699,6 +698,7 @@ def read_resume(args, script, given):
         if not 0 <= training["iteration"] <= 2**40 or training["global_step"] != training["iteration"] * int(
                 saved["num_envs"]) * int(saved["num_steps"]):  # fmt: skip
             raise ValueError(f"iteration {training['iteration']} at step {training['global_step']}")
+        check_shape(torch.tensor(training.get("kl_beta") or 0.0), (), "the KL penalty's beta", low=0)
         if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", str(training.get("wandb_id") or "x")):
             raise ValueError("a W&B run id of other characters than W&B's")
     hints = typing.get_type_hints(type(args))

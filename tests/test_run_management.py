@@ -3,6 +3,7 @@ outside the run's directories; no stop loses work; --resume continues the envs' 
 bad input is one line and exit code 2."""
 
 import ast
+import math
 import os
 import signal
 import subprocess
@@ -97,6 +98,10 @@ def test_a_handed_checkpoint_writes_only_into_its_own_directory(tmp_path, monkey
     assert list((tmp_path / "moved").glob("events.out.tfevents.*"))
 
 
+def first_adam_state(state):
+    return next(iter(state["optimizer"]["state"].values()))
+
+
 @pytest.mark.parametrize(
     "change, message",
     [
@@ -108,6 +113,18 @@ def test_a_handed_checkpoint_writes_only_into_its_own_directory(tmp_path, monkey
         # an optimiser state of another shape would make the fused Adam kernel write out of bounds
         (lambda s: next(iter(s["optimizer"]["state"].values())).update(exp_avg=torch.zeros(3)), "the optimiser's exp_avg"),
         (lambda s: s["optimizer"]["param_groups"][0].update(betas=("a", "b")), "the optimiser's settings differ"),
+        # a number out of its range would otherwise be blamed on training ("diverged") or train on silently
+        (lambda s: first_adam_state(s)["exp_avg_sq"].fill_(-1.0), "the optimiser's exp_avg_sq is out of range"),
+        (lambda s: first_adam_state(s)["exp_avg"].fill_(math.nan), "the optimiser's exp_avg is out of range"),
+        (lambda s: first_adam_state(s)["step"].fill_(-3.0), "the optimiser's step is out of range"),
+        (lambda s: s["optimizer"]["param_groups"][0].update(lr=math.nan), "the optimiser's step size nan is out of"),
+        (lambda s: s["optimizer"]["param_groups"][0].update(lr=-1e-3), "the optimiser's step size -0.001 is out of"),
+        (lambda s: next(iter(s["model"].values())).fill_(math.inf), "its critic.layers.0.weight is out of range"),
+        (lambda s: s["training"].update(kl_beta=math.nan), "the KL penalty's beta is out of range (nan, inf, or"),
+        (lambda s: s["training"].update(kl_beta=-2.0), "the KL penalty's beta is out of range (nan, inf, or below 0)"),
+        (lambda s: s.update(recent_returns=["123"]), "too many dimensions 'str'"),
+        (lambda s: s.update(recent_returns=[math.nan]), "its recent returns is out of range (nan, inf)"),
+        (lambda s: s.update(recent_returns=[1.0] * 1000), "its recent returns of shape (1000,), where this run has"),
         (lambda s: s["rng"].update(numpy=(s["rng"]["numpy"][0], 10**9, 0, 0.0)), "numpy's random state is out of"),
         (lambda s: s.update(training=[1]), "does not fit this run"),
         (lambda s: s["training"].pop("iteration"), "does not fit this run"),
@@ -127,6 +144,15 @@ def test_a_damaged_checkpoint_is_one_line(change, message, tmp_path, monkeypatch
         lambda: ppo_discrete.main(ppo_discrete.Args(resume=str(path), env_id=TOY["env_id"], total_timesteps=128)), capsys
     )
     assert message in line, line
+
+
+def test_a_policy_with_a_weight_that_is_not_finite_is_not_evaluated(tmp_path, monkeypatch, capsys):
+    path = trained(tmp_path, monkeypatch)
+    state = torch.load(path, weights_only=True)
+    state["model"]["actor.layers.2.bias"][0] = math.nan
+    torch.save(state, path)
+    line = one_line_exit_2(lambda: ppo_discrete.main(ppo_discrete.Args(eval_checkpoint=str(path), env_id=TOY["env_id"])), capsys)
+    assert "does not fit this script's network (ValueError: its actor.layers.2.bias is out of range" in line, line
 
 
 def test_what_this_command_does_besides_training_is_never_the_checkpoints(tmp_path, monkeypatch):
