@@ -14,8 +14,8 @@ Threat model: a checkpoint, a run directory or a run.json may come from a strang
   name is not written through.
 - Anything malformed (a stored flag of a type or range no command line gives, training numbers that do not
   add up, weights, an optimiser, statistic or random state of another shape or range (nan included), another
-  script's checkpoint, an older format) ends the run in one line on stderr naming the cause and the fix, exit code 2, as does every
-  bad input on the command line; --help exits 0.
+  script's checkpoint, an older format) ends the run in one line on stderr naming the cause and the fix, exit
+  code 2, as does every bad input on the command line; --help exits 0.
 
 Stops: Ctrl-C (exit 130), SIGTERM (143), SIGHUP (129: a closed terminal or ssh session) or SIGUSR1 (138: Slurm's
 warning before a time limit) is recorded and ends the run at its next step or minibatch, and the last finished
