@@ -102,12 +102,13 @@ PROG = os.path.basename(sys.argv[0])  # the script's file name, that error lines
 
 
 def fail(message):
-    """A bad input ends the run with one line (a newline in a name shown as \\n) that names the fix, and exit code 2."""
-    print(f"{PROG}: error: " + re.sub(r"[\x00-\x1f\x7f]", lambda c: repr(c[0])[1:-1], message), file=sys.stderr)
+    """A bad input: one line that names the fix (a newline or a byte not UTF-8 in it shown escaped), exit code 2."""
+    message = re.sub(r"[\x00-\x1f\x7f\ud800-\udfff]", lambda c: ascii(c[0])[1:-1], message)
+    print(f"{PROG}: error: {message}", file=sys.stderr)
     sys.exit(2)
 
 
-FIXES = {errno.ENOSPC: "free disk space", errno.EDQUOT: "free disk space",
+FIXES = {errno.ENOSPC: "free disk space", errno.EDQUOT: "free disk space", UnicodeEncodeError: "give it a UTF-8 name",
          errno.ENAMETOOLONG: "pass a shorter --exp-name, or run from a shorter path",
          errno.EISDIR: "a directory stands where the file goes: move it away",
          errno.ENOTDIR: "a file stands where a directory goes (is 'runs' or 'videos' a file?): move it away",
@@ -125,7 +126,7 @@ def failing(message, errors=Exception):
         lines = [line.strip() for line in str(e).splitlines() if line.strip()] or [""]
         first = " ".join(lines[:2]) if lines[0].endswith(":") else lines[0]  # "Error(s) in ...:" names no cause
         cause = e.strerror if isinstance(e, OSError) and e.strerror else f"{type(e).__name__}: {first}"
-        fix = FIXES.get(e.errno, "check the directory") if isinstance(e, OSError) else "check the directory"
+        fix = FIXES.get(e.errno if isinstance(e, OSError) else type(e), "check the directory")
         fail(message.format(cause, fix=fix))
 
 
@@ -342,8 +343,8 @@ class Run(contextlib.AbstractContextManager):  # `with run:` is the run itself
         else:  # one env made, whose spaces must be flat and of the script's ACTION_SPACE
             check_flat_env(args, script.ACTION_SPACE)
         if self.saved:  # the checkpoint's own directory, whatever it says
-            self.dir = os.path.dirname(os.path.abspath(args.resume))
-            self.name, self.path = os.path.basename(self.dir), args.resume
+            self.dir = os.path.dirname(args.resume) or "."  # as given: tensorboard's path must be UTF-8 (see FIXES)
+            self.name, self.path = os.path.basename(os.path.abspath(self.dir)), args.resume
             extended(args, self.saved)
             videos = os.path.join("videos", self.name)
             if args.capture_video and os.path.isdir(videos):  # before the recorder (main's envs) writes over them
@@ -427,7 +428,7 @@ class Run(contextlib.AbstractContextManager):  # `with run:` is the run itself
             self.start_wandb()
         # on --resume, purge_step drops what the stopped run logged after its checkpoint: no step repeats
         purge_step = self.saved["training"]["global_step"] + 1 if self.saved else None
-        with failing(f"cannot write {self.dir} ({{}}): {{fix}}", OSError):
+        with failing(f"cannot write {self.dir} ({{}}): {{fix}}", (OSError, UnicodeError)):
             self.writer = SummaryWriter(self.dir, purge_step=purge_step)
         resumed = f", resumed at step {self.saved['training']['global_step']}" if self.saved else ""
         shown = os.path.dirname(self.path) or "."  # the run's directory as the user names it (--resume's path)
@@ -557,8 +558,7 @@ def lock_run(run_dir):
 def check_finite_output(value, what, step, env_id, holds):
     """An env's observation or reward that is not finite ends the run in one line naming the env as the cause
     and saying what the checkpoint holds()."""
-    value = np.asarray(value)
-    if value.dtype.kind == "f" and not np.isfinite(value).all():  # frames are integers, always finite
+    if np.asarray(value).dtype.kind == "f" and not np.isfinite(value).all():  # frames are integers, always finite
         fail(f"the env returned a non-finite {what} (nan or inf) at its step {step}: check {env_id}; {holds()}")
 
 

@@ -155,6 +155,22 @@ def test_a_policy_with_a_weight_that_is_not_finite_is_not_evaluated(tmp_path, mo
     assert "does not fit this script's network (ValueError: its actor.layers.2.bias is out of range" in line, line
 
 
+def test_a_run_in_a_directory_whose_name_is_not_utf8(tmp_path, monkeypatch, capsys):
+    """tensorboard writes only to UTF-8 paths: a run resumed from inside a directory of another encoding goes on
+    (the run's directory is the relative one given); a checkpoint in such a directory is one line that says so."""
+    odd = tmp_path / os.fsdecode(b"d\xff")
+    odd.mkdir()
+    path = trained(odd, monkeypatch)
+    ppo_discrete.main(ppo_discrete.Args(resume=str(path.relative_to(odd)), env_id=TOY["env_id"], total_timesteps=128))
+    assert torch.load(path, weights_only=True)["training"]["iteration"] == 4
+    (odd / "runs" / os.fsdecode(b"r\xfe")).mkdir()
+    moved = os.path.join("runs", os.fsdecode(b"r\xfe"), "t.pt")
+    path.rename(moved)
+    kw = dict(resume=moved, env_id=TOY["env_id"], total_timesteps=192)
+    line = one_line_exit_2(lambda: ppo_discrete.main(ppo_discrete.Args(**kw)), capsys)
+    assert "cannot write runs/r\\udcfe (UnicodeEncodeError" in line and line.endswith("give it a UTF-8 name"), line
+
+
 def test_what_this_command_does_besides_training_is_never_the_checkpoints(tmp_path, monkeypatch):
     """A handed checkpoint that stored --track and a stranger's W&B entity: resumed without --track, no W&B."""
     path = trained(tmp_path, monkeypatch)
