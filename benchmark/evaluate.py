@@ -71,7 +71,7 @@ def evaluate(path, run, episodes):
         proc = subprocess.run(
             [sys.executable, os.path.join(ROOT, run["script"]),
              "--eval-checkpoint", checkpoint, "--eval-episodes", str(episodes), "--seed", "0"],
-            cwd=scratch, capture_output=True, text=True,
+            cwd=scratch, capture_output=True, text=True, errors="replace",  # a path not UTF-8 in its lines
         )  # fmt: skip
     found = re.search(r"^episodes: (.*)$", proc.stdout, re.MULTILINE)
     if proc.returncode != 0 or not found:
@@ -85,7 +85,7 @@ def evaluate(path, run, episodes):
 
 def fail(message):
     """A bad option: one line and exit code 2."""
-    message = re.sub(r"[\x00-\x1f\x7f]", lambda c: repr(c[0])[1:-1], message)  # a newline in a name: one line still
+    message = re.sub(r"[\x00-\x1f\x7f\ud800-\udfff]", lambda c: ascii(c[0])[1:-1], message)  # one line, escaped
     print(f"evaluate.py: error: {message}", file=sys.stderr)
     sys.exit(2)
 

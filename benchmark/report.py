@@ -492,7 +492,7 @@ def runs_summary(runs):
 
 def fail(message):
     """A bad option: one line, headed by the program's name, and exit code 2."""
-    message = re.sub(r"[\x00-\x1f\x7f]", lambda c: repr(c[0])[1:-1], message)  # a newline in a name: one line still
+    message = re.sub(r"[\x00-\x1f\x7f\ud800-\udfff]", lambda c: ascii(c[0])[1:-1], message)  # one line, escaped
     print(f"{os.path.basename(sys.argv[0])}: error: {message}", file=sys.stderr)
     sys.exit(2)
 

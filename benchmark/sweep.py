@@ -560,7 +560,7 @@ def said_as(prefix, check, *args):
 
 def fail(message):
     """A bad option: one line and exit code 2 (main checks its options before it writes anything)."""
-    message = re.sub(r"[\x00-\x1f\x7f]", lambda c: repr(c[0])[1:-1], message)  # a newline in a name: one line still
+    message = re.sub(r"[\x00-\x1f\x7f\ud800-\udfff]", lambda c: ascii(c[0])[1:-1], message)  # one line, escaped
     print(f"sweep.py: error: {message}", file=sys.stderr)
     sys.exit(2)
 

@@ -506,6 +506,19 @@ def test_an_evaluation_that_fails_is_reported_and_sets_the_exit_code(tmp_path, m
     assert (good / "eval.json").exists() and not (bad / "eval.json").exists()
 
 
+def test_a_runs_directory_whose_name_is_not_utf8_is_evaluated(tmp_path, monkeypatch):
+    """The checkpoint's path, not UTF-8, is in the lines the script prints: they are still read."""
+    good = tmp_path / os.fsdecode(b"runs\xff") / "ppo_discrete" / "default" / "CartPole-v1" / "seed1"
+    good.mkdir(parents=True)
+    (good / "run.json").write_text(json.dumps(dict(script="ppo_discrete.py", env_id="CartPole-v1", seed=1, flags=[])))
+    (good / "done").write_text("")
+    monkeypatch.chdir(good)
+    ppo_discrete.main(ppo_discrete.Args(num_steps=16, num_minibatches=2, update_epochs=1, total_timesteps=64, save_model=True))
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "benchmark", "evaluate.py"), str(tmp_path / os.fsdecode(b"runs\xff")),
+                           "--episodes", "2"], capture_output=True, timeout=300)  # fmt: skip
+    assert proc.returncode == 0 and json.loads((good / "eval.json").read_text())["episodes"] == 2, proc.stdout + proc.stderr
+
+
 def test_ctrl_c_stops_an_evaluation_in_one_line(tmp_path, monkeypatch):
     """Ctrl-C in the terminal while a run is being evaluated: exit 130, one line saying how to resume, no
     traceback, and no eval.json for the unfinished evaluation."""
