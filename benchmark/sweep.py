@@ -222,8 +222,8 @@ def checkpoint_format(script):
 def newest_checkpoint(path, script):
     """The newest checkpoint an attempt of this run of `script` left (the scripts write one every
     --checkpoint-every iterations, when stopped and at the end), as (its absolute path, whether it is of the
-    run's last iteration); None if there is none, it cannot be read, or an older version of the script wrote it
-    (--resume would refuse it, and the run would fail at every attempt)."""
+    run's last iteration, its step); None if there is none, it cannot be read, or an older version of the script
+    wrote it (--resume would refuse it, and the run would fail at every attempt)."""
     import torch
 
     found = glob.glob(os.path.join(glob.escape(path), "runs", "*", "*.pt"))  # escaped: a [ in --runs-dir is a name
@@ -235,11 +235,11 @@ def newest_checkpoint(path, script):
         state = torch.load(found[-1], map_location="cpu", weights_only=True)
         saved = state["args"]
         iterations = saved["total_timesteps"] // (saved["num_envs"] * saved["num_steps"])
-        finished = state["training"]["iteration"] >= iterations
+        finished, step = state["training"]["iteration"] >= iterations, int(state["training"]["global_step"])
         current = state.get("format") == checkpoint_format(script)
     except Exception:  # unreadable, or no training state
         return None
-    return (os.path.abspath(found[-1]), finished) if current else None
+    return (os.path.abspath(found[-1]), finished, step) if current else None
 
 
 def last_checkpoint(path, script):
@@ -415,12 +415,13 @@ def run_task(path):
         return 2
     with contextlib.suppress(FileNotFoundError):  # an earlier attempt's failure: this attempt's marker is its own
         os.remove(os.path.join(path, "failed"))
-    newest = newest_checkpoint(path, script)  # read once: (path, finished) or None
+    newest = newest_checkpoint(path, script)  # read once: (path, finished, step) or None
     if newest and newest[1]:  # its script finished after its task was killed
         write_json(os.path.join(path, "done"), {"returncode": 0, "note": "the script finished; its task had ended"})
         return 0
     if newest:
         command = command + ["--resume", newest[0]]
+        print(f"{path}: goes on from its checkpoint at step {newest[2]}", flush=True)
     else:
         set_aside(path)
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}

@@ -304,14 +304,14 @@ def test_a_checkpoint_of_an_older_script_version_is_not_resumed(tmp_path):
     (tmp_path / "runs" / "r").mkdir(parents=True)
     (tmp_path / "run.json").write_text("")  # a run.json cut short says nothing: the caller names the script
     checkpoint = tmp_path / "runs" / "r" / "ppo_discrete.pt"
-    state = {"training": {"iteration": 1}, "args": {"total_timesteps": 640, "num_envs": 1, "num_steps": 128},
+    state = {"training": {"iteration": 1, "global_step": 128}, "args": {"total_timesteps": 640, "num_envs": 1, "num_steps": 128},
              "format": run_management.CHECKPOINT_FORMAT}  # fmt: skip
     torch.save(state, checkpoint)
     assert sweep.checkpoint_format("ppo_discrete.py") == run_management.CHECKPOINT_FORMAT
     assert sweep.last_checkpoint(str(tmp_path), "ppo_discrete.py") == str(checkpoint)
     torch.save({**state, "format": run_management.CHECKPOINT_FORMAT - 1}, checkpoint)
     assert sweep.last_checkpoint(str(tmp_path), "ppo_discrete.py") is None
-    torch.save({**state, "training": {"iteration": 5}}, checkpoint)  # finished: nothing to resume either
+    torch.save({**state, "training": {"iteration": 5, "global_step": 640}}, checkpoint)  # finished: nothing to resume either
     assert sweep.last_checkpoint(str(tmp_path), "ppo_discrete.py") is None
 
 

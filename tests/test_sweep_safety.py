@@ -4,6 +4,7 @@ touched, no checkpoint is deleted), and the result tools treat run directories a
 
 import json
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -163,6 +164,8 @@ def test_an_unreadable_run_json_beside_a_checkpoint_loses_nothing(tmp_path):
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=300).stdout
     assert "0 already done, 1 to run" in out and (log.parent / "done").exists(), out
     assert "1 to run (local, 1 worker), 1 of them started before (each goes on from the checkpoint it left" in out, out
+    step = int(re.search(r"seed1: goes on from its checkpoint at step (\d+)\n", out)[1])
+    assert step >= 2560, out
     first = log.read_text().splitlines()[0]
     assert shlex.split(first) == json.loads((log.parent / "run.json").read_text())["command"]
     assert len(after_resumes(log.read_text())) == 2 and not (log.parent / "previous").exists()
@@ -375,10 +378,10 @@ def test_a_runs_directory_named_with_glob_characters_resumes_its_own_checkpoint(
     path, other = tmp_path / "r[1]" / "seed1", tmp_path / "r1" / "seed1"
     for where, iteration in ((path, 3), (other, 7)):
         (where / "runs" / "x").mkdir(parents=True)
-        state = dict(args=dict(total_timesteps=100, num_envs=1, num_steps=10), training=dict(iteration=iteration),
+        state = dict(args=dict(total_timesteps=100, num_envs=1, num_steps=10), training=dict(iteration=iteration, global_step=iteration * 10),
                      format=sweep.checkpoint_format("ppo_discrete.py"))  # fmt: skip
         torch.save(state, where / "runs" / "x" / "ppo_discrete.pt")
-    assert sweep.newest_checkpoint(str(path), "ppo_discrete.py") == (str(path / "runs" / "x" / "ppo_discrete.pt"), False)
+    assert sweep.newest_checkpoint(str(path), "ppo_discrete.py") == (str(path / "runs" / "x" / "ppo_discrete.pt"), False, 30)
 
 
 def test_what_an_earlier_attempt_left_is_not_read_as_this_attempts(tmp_path):
