@@ -338,10 +338,8 @@ class Run(contextlib.AbstractContextManager):  # `with run:` is the run itself
                 args.env_id = self.policy_state["env_id"]
                 check_env_id(args.env_id, trusted=False)
         check_args(args, self.saved, script)
-        if hasattr(script, "check_env"):  # its own check (Atari's)
-            script.check_env(args)
-        else:  # one env made, whose spaces must be flat and of the script's ACTION_SPACE
-            check_flat_env(args, script.ACTION_SPACE)
+        # the script's own check (Atari's), or one env made, whose spaces must be flat and of its ACTION_SPACE
+        getattr(script, "check_env", lambda args: check_flat_env(args, script.ACTION_SPACE))(args)
         if self.saved:  # the checkpoint's own directory, whatever it says
             self.dir = os.path.dirname(args.resume) or "."  # as given: tensorboard's path must be UTF-8 (see FIXES)
             self.name, self.path = os.path.basename(os.path.abspath(self.dir)), args.resume
@@ -355,8 +353,29 @@ class Run(contextlib.AbstractContextManager):  # `with run:` is the run itself
             env = re.sub(r"[^A-Za-z0-9._-]", "_", args.env_id)
             self.name = f"{env}__{args.exp_name}__{args.seed}__{int(time.time())}"
 
-    def evaluate(self):  # --eval-checkpoint: no training
-        return evaluate_checkpoint(self)
+    def evaluate(self):
+        """--eval-checkpoint: evaluate the saved policy, print the mean and log eval/episodic_return."""
+        args, state, script = self.args, self.policy_state, self.script
+        if state["env_id"] != args.env_id:
+            fail(f"'{args.eval_checkpoint}' holds a policy for {state['env_id']}, not {args.env_id}: "
+                 f"pass --env-id {state['env_id']}, or leave --env-id out")
+        with failing(f"'{args.eval_checkpoint}' does not fit this script's network ({{}}): pass a checkpoint it wrote"):
+            policy = script.load_policy(state)  # the script's network (and statistics) with the saved weights
+        # runs/<run_name>/x.pt is logged to runs/<run_name>-eval: the name of the run it evaluates (made a safe name)
+        own = re.sub(r"[^A-Za-z0-9._-]", "_", os.path.basename(os.path.dirname(os.path.abspath(args.eval_checkpoint))))
+        name = f"{own.lstrip('.')[:200] or self.name}-eval"
+        with failing(f"'{args.eval_checkpoint}' holds a policy whose spaces do not fit {args.env_id} ({{}}): pass the "
+                     f"checkpoint of a run on it", (RuntimeError, ValueError, IndexError)):  # fmt: skip
+            returns = script.evaluate(*policy, args.env_id, args.eval_episodes, args.seed, args.capture_video, name)
+        # printed first: a log directory that cannot be written must not lose the episodes just played
+        print(f"eval {args.eval_checkpoint}: mean return {np.mean(returns):.2f} +- {np.std(returns):.2f} over "
+              f"{len(returns)} episodes\nepisodes: " + ", ".join(f"{r:.1f}" for r in returns), flush=True)  # fmt: skip
+        with failing(f"could not write runs/{name} ({{}}): the result is above; {{fix}}", OSError):
+            writer = SummaryWriter(os.path.join("runs", new_run_dir(name)))
+            for i, episodic_return in enumerate(returns):
+                writer.add_scalar("eval/episodic_return", episodic_return, i)
+            writer.close()
+        return returns
 
     def reset(self, envs):
         """envs.reset(seed=--seed); on --resume, new episodes drawn from the envs' saved random streams (gymnasium's
@@ -435,7 +454,7 @@ class Run(contextlib.AbstractContextManager):  # `with run:` is the run itself
         print(f"run {shown}{resumed}: checkpoint {self.path}; watch it with `tensorboard --logdir "
               f"{shlex.quote(os.path.dirname(shown) or '.')}`", flush=True)  # fmt: skip
         table = "\n".join(f"|{key}|{value}|" for key, value in vars(args).items())
-        self.writer.add_text("hyperparameters", "|param|value|\n|-|-|\n" + table)
+        self.writer.add_text("hyperparameters", ("|param|value|\n|-|-|\n" + table).encode(errors="replace").decode())
         return self.writer
 
     def start_wandb(self):
@@ -582,39 +601,42 @@ def state_copy(value):
 
 
 def restore(value, saved):
-    """Puts a saved copy back into value, in place. Refused: another shape (it would broadcast), and a number out
-    of its range (nan, a negative variance or step size), which would read as a run that diverged."""
+    """Puts a saved copy back into value, in place. Refused: another shape or dtype (it would broadcast, or cast),
+    and a number out of its range (nan, a negative variance or step size), which would read as a run that diverged."""
     if isinstance(value, np.ndarray):
-        value[:] = check_shape(saved, value.shape, "an array").numpy()
-    elif isinstance(value, deque):  # at most maxlen finite returns
-        returns = torch.tensor(saved, dtype=torch.float64)
-        value.extend(check_shape(returns, (min(len(returns), value.maxlen),), "its recent returns").tolist())
+        value[:] = check_shape(saved, torch.from_numpy(value), "an array").numpy()
+    elif isinstance(value, deque):  # a list of at most maxlen finite returns
+        if type(saved) is not list or len(saved) > value.maxlen:
+            raise ValueError(f"its recent returns are not a list of {value.maxlen} numbers or fewer")
+        returns = torch.tensor(saved, dtype=torch.float64)  # bools and whole numbers are numbers too
+        value.extend(check_shape(returns, returns.new_zeros(len(saved)), "its recent returns").tolist())
     elif isinstance(value, torch.optim.Optimizer):  # its kernels trust the shapes: a wrong one corrupts memory
         params = [p for group in value.param_groups for p in group["params"]]
         for group, mine in zip(saved["param_groups"], value.state_dict()["param_groups"], strict=True):
             if {k: v for k, v in group.items() if k != "lr"} != {k: v for k, v in mine.items() if k != "lr"}:
                 raise ValueError("the optimiser's settings differ from this run's")
-            if not (type(group["lr"]) is float and 0 <= group["lr"] < math.inf):
-                raise ValueError(f"the optimiser's step size {group['lr']!r} is out of range")
+            check_shape(torch.tensor(group["lr"]), torch.tensor(0.0), "the optimiser's step size", low=0)
         for index, state in saved["state"].items():
             if set(state) != {"step", "exp_avg", "exp_avg_sq"}:
                 raise ValueError(f"the optimiser's state holds {sorted(state)}")
-            for key, low in (("step", 0), ("exp_avg", -math.inf), ("exp_avg_sq", 0)):
-                check_shape(state[key], () if key == "step" else params[index].shape, f"the optimiser's {key}", low)
+            check_shape(state["step"], torch.tensor(0.0), "the optimiser's step", low=0)
+            for key, low in (("exp_avg", -math.inf), ("exp_avg_sq", 0)):
+                check_shape(state[key], params[index], f"the optimiser's {key}", low)
         value.load_state_dict(saved)
     else:  # a model or statistic: each tensor keeps its shape (a variance is 0 or more), a number is a positive count
         for key, current in value.state_dict().items():
             if torch.is_tensor(current):
-                check_shape(saved[key], current.shape, f"its {key}", low=0 if key == "var" else -math.inf)
-            elif not (type(saved[key]) in (int, float) and 0 < saved[key] < math.inf):
+                check_shape(saved[key], current, f"its {key}", low=0 if key == "var" else -math.inf)
+            elif not (type(saved[key]) in (int, float) and 0 < float(saved[key]) < math.inf):
                 raise ValueError(f"its {key} is out of range")
         value.load_state_dict(saved)
 
 
-def check_shape(saved, shape, what, low=-math.inf):
-    """saved, if it is a tensor of this shape whose numbers are finite and at least low; else ValueError."""
-    if not torch.is_tensor(saved) or tuple(saved.shape) != tuple(shape):
-        raise ValueError(f"{what} of shape {tuple(getattr(saved, 'shape', ()))}, where this run has {tuple(shape)}")
+def check_shape(saved, like, what, low=-math.inf):
+    """saved, if it is a tensor of like's shape and dtype whose numbers are finite and at least low; else ValueError."""
+    if not torch.is_tensor(saved) or (saved.shape, saved.dtype) != (like.shape, like.dtype):
+        have = f"a {tuple(saved.shape)} {saved.dtype} tensor" if torch.is_tensor(saved) else "a " + type(saved).__name__
+        raise ValueError(f"{what} is {have}, where this run has a {tuple(like.shape)} {like.dtype} tensor")
     if saved.is_floating_point() and not (saved.isfinite().all() and (saved >= low).all()):
         raise ValueError(f"{what} is out of range (nan, inf" + (f", or below {low})" if low > -math.inf else ")"))
     return saved
@@ -630,7 +652,7 @@ def rng_state(rng):
 
 def set_rng_state(state, rng):
     keys, pos, has_gauss, gauss = state["numpy"]
-    check_shape(keys, (624,), "numpy's key")  # numpy trusts pos: out of range, it reads past the key
+    check_shape(keys, torch.zeros(624, dtype=torch.int64), "numpy's key")  # numpy trusts pos and the key's size
     if not (type(pos) is int and 0 <= pos <= 624 and has_gauss in (0, 1) and type(gauss) is float):
         raise ValueError("numpy's random state is out of range")
     random.setstate(state["python"])
@@ -698,7 +720,7 @@ def read_resume(args, script, given):
         if not 0 <= training["iteration"] <= 2**40 or training["global_step"] != training["iteration"] * int(
                 saved["num_envs"]) * int(saved["num_steps"]):  # fmt: skip
             raise ValueError(f"iteration {training['iteration']} at step {training['global_step']}")
-        check_shape(torch.tensor(training.get("kl_beta") or 0.0), (), "the KL penalty's beta", low=0)
+        check_shape(torch.tensor(float(training.get("kl_beta") or 0)), torch.tensor(0.0), "its KL beta", low=0)
         if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", str(training.get("wandb_id") or "x")):
             raise ValueError("a W&B run id of other characters than W&B's")
     hints = typing.get_type_hints(type(args))
@@ -722,31 +744,6 @@ def read_resume(args, script, given):
         if not flag_given and field not in OWN:
             setattr(args, field, saved[field])  # the run's own value
     return state
-
-
-def evaluate_checkpoint(run):
-    """--eval-checkpoint: evaluate the saved policy, print the mean and log eval/episodic_return."""
-    args, state, script = run.args, run.policy_state, run.script
-    if state["env_id"] != args.env_id:
-        fail(f"'{args.eval_checkpoint}' holds a policy for {state['env_id']}, not {args.env_id}: "
-             f"pass --env-id {state['env_id']}, or leave --env-id out")
-    with failing(f"'{args.eval_checkpoint}' does not fit this script's network ({{}}): pass a checkpoint it wrote"):
-        policy = script.load_policy(state)  # the script's network (and statistics) with the saved weights
-    # runs/<run_name>/x.pt is logged to runs/<run_name>-eval: the name of the run it evaluates (made a safe name)
-    own = re.sub(r"[^A-Za-z0-9._-]", "_", os.path.basename(os.path.dirname(os.path.abspath(args.eval_checkpoint))))
-    name = f"{own.lstrip('.')[:200] or run.name}-eval"
-    with failing(f"'{args.eval_checkpoint}' holds a policy whose spaces do not fit {args.env_id} ({{}}): pass the "
-                 f"checkpoint of a run on it", (RuntimeError, ValueError, IndexError)):  # fmt: skip
-        returns = script.evaluate(*policy, args.env_id, args.eval_episodes, args.seed, args.capture_video, name)
-    # printed first: a log directory that cannot be written must not lose the episodes just played
-    print(f"eval {args.eval_checkpoint}: mean return {np.mean(returns):.2f} +- {np.std(returns):.2f} over "
-          f"{len(returns)} episodes\nepisodes: " + ", ".join(f"{r:.1f}" for r in returns), flush=True)  # fmt: skip
-    with failing(f"could not write runs/{name} ({{}}): the result is above; {{fix}}", OSError):
-        writer = SummaryWriter(os.path.join("runs", new_run_dir(name)))
-        for i, episodic_return in enumerate(returns):
-            writer.add_scalar("eval/episodic_return", episodic_return, i)
-        writer.close()
-    return returns
 
 
 def episodes(make_env, env_id, capture_video, run_name, sizes, act, eval_episodes, seed):
@@ -776,6 +773,7 @@ def episodes(make_env, env_id, capture_video, run_name, sizes, act, eval_episode
 
 def cli(args_class):
     """`python script.py ...` (args_class's script): parse, run main; no memory, or a closed output, is one line."""
+    sys.stdout.reconfigure(errors="surrogateescape")  # a path's bytes that are not UTF-8 are printed as they are
     args = parse_args(script := sys.modules[args_class.__module__])
     try:
         script.main(args)

@@ -117,14 +117,21 @@ def first_adam_state(state):
         (lambda s: first_adam_state(s)["exp_avg_sq"].fill_(-1.0), "the optimiser's exp_avg_sq is out of range"),
         (lambda s: first_adam_state(s)["exp_avg"].fill_(math.nan), "the optimiser's exp_avg is out of range"),
         (lambda s: first_adam_state(s)["step"].fill_(-3.0), "the optimiser's step is out of range"),
-        (lambda s: s["optimizer"]["param_groups"][0].update(lr=math.nan), "the optimiser's step size nan is out of"),
-        (lambda s: s["optimizer"]["param_groups"][0].update(lr=-1e-3), "the optimiser's step size -0.001 is out of"),
+        (lambda s: s["optimizer"]["param_groups"][0].update(lr=math.nan), "the optimiser's step size is out of range (nan, inf, or below 0)"),
+        (lambda s: s["optimizer"]["param_groups"][0].update(lr=-1e-3), "the optimiser's step size is out of range (nan, inf, or below 0)"),
         (lambda s: next(iter(s["model"].values())).fill_(math.inf), "its critic.layers.0.weight is out of range"),
-        (lambda s: s["training"].update(kl_beta=math.nan), "the KL penalty's beta is out of range (nan, inf, or"),
-        (lambda s: s["training"].update(kl_beta=-2.0), "the KL penalty's beta is out of range (nan, inf, or below 0)"),
+        (lambda s: s["training"].update(kl_beta=math.nan), "its KL beta is out of range (nan, inf, or below 0)"),
+        (lambda s: s["training"].update(kl_beta=-2.0), "its KL beta is out of range (nan, inf, or below 0)"),
+        (lambda s: s["training"].update(kl_beta=-5), "its KL beta is out of range (nan, inf, or below 0)"),
+        # a tensor of another dtype would be cast: an int's negative, a complex nan or a float64 beyond float32 slip by
+        (lambda s: first_adam_state(s).update(exp_avg_sq=-first_adam_state(s)["exp_avg_sq"].long()), "exp_avg_sq is a"),
+        (lambda s: first_adam_state(s).update(step=torch.tensor(-3)), "the optimiser's step is a () torch.int64 tensor"),
+        (lambda s: s["model"].update({k: v.double() * 1e300 for k, v in s["model"].items()}), "torch.float64 tensor, wh"),
+        (lambda s: s["model"].update({k: v * (1 + 0j) for k, v in s["model"].items()}), "torch.complex64 tensor, where"),
         (lambda s: s.update(recent_returns=["123"]), "too many dimensions 'str'"),
         (lambda s: s.update(recent_returns=[math.nan]), "its recent returns is out of range (nan, inf)"),
-        (lambda s: s.update(recent_returns=[1.0] * 1000), "its recent returns of shape (1000,), where this run has"),
+        (lambda s: s.update(recent_returns=[1.0] * 1000), "its recent returns are not a list of 10 numbers or fewer"),
+        (lambda s: s.update(recent_returns=torch.zeros(1).expand(10**9)), "are not a list of 10 numbers"),  # 8 GB
         (lambda s: s["rng"].update(numpy=(s["rng"]["numpy"][0], 10**9, 0, 0.0)), "numpy's random state is out of"),
         (lambda s: s.update(training=[1]), "does not fit this run"),
         (lambda s: s["training"].pop("iteration"), "does not fit this run"),
@@ -169,6 +176,19 @@ def test_a_run_in_a_directory_whose_name_is_not_utf8(tmp_path, monkeypatch, caps
     kw = dict(resume=moved, env_id=TOY["env_id"], total_timesteps=192)
     line = one_line_exit_2(lambda: ppo_discrete.main(ppo_discrete.Args(**kw)), capsys)
     assert "cannot write runs/r\\udcfe (UnicodeEncodeError" in line and line.endswith("give it a UTF-8 name"), line
+
+
+def test_a_checkpoint_whose_file_name_is_not_utf8_resumes_and_evaluates(tmp_path, monkeypatch):
+    """Its name is among the hyperparameters logged and in the lines printed, to a strict UTF-8 stdout too."""
+    path = trained(tmp_path, monkeypatch)
+    odd = path.with_name(os.fsdecode(b"t\xff.pt"))
+    path.rename(odd)
+    env = {**os.environ, "PYTHONPATH": os.path.join(ROOT, "tests"), "PYTHONIOENCODING": "utf-8:strict"}
+    for flags in (["--resume", str(odd.relative_to(tmp_path)), "--total-timesteps", "128"], ["--eval-checkpoint", str(odd)]):
+        proc = subprocess.run([sys.executable, os.path.join(ROOT, "ppo_discrete.py"), *flags, "--env-id", TOY["env_id"]],
+                              cwd=tmp_path, capture_output=True, env=env, timeout=300)  # fmt: skip
+        assert proc.returncode == 0 and os.fsencode(str(odd.name)) in proc.stdout, proc.stderr.decode(errors="replace")
+    assert torch.load(odd, weights_only=True)["training"]["iteration"] == 4
 
 
 def test_what_this_command_does_besides_training_is_never_the_checkpoints(tmp_path, monkeypatch):
@@ -257,8 +277,9 @@ def test_statistics_of_the_wrong_shape_are_refused_not_broadcast(flag, tmp_path,
     state = torch.load(path, weights_only=True)
     good = {k: v for k, v in state["obs_rms"].items()}
     kw = dict(resume=str(path), total_timesteps=128) if flag == "resume" else dict(eval_checkpoint=str(path))
-    for bad, message in [(dict(mean=torch.zeros(3, dtype=torch.float64)), "mean of shape (3,), where this run has (1,)"),
+    for bad, message in [(dict(mean=torch.zeros(3, dtype=torch.float64)), "its mean is a (3,) torch.float64 tensor, where this run has a (1,) torch.float64 tensor"),
                          (dict(count="x"), "its count is out of range"),
+                         (dict(count=10**400), "OverflowError: int too large to convert to float"),
                          (dict(var=-torch.ones(1, dtype=torch.float64)), "its var is out of range")]:  # fmt: skip
         state["obs_rms"] = {**good, **bad}
         torch.save(state, path)
