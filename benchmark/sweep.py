@@ -282,7 +282,8 @@ def prepare(path, run):
     os.makedirs(path, exist_ok=True)
     try:
         kept = read_json(os.path.join(path, "run.json"))
-        same = isinstance(kept, dict) and {key: value for key, value in kept.items() if key != "command"} == run
+        kept = {key: value for key, value in kept.items() if key != "command"} if isinstance(kept, dict) else None
+        same = json.dumps(kept, sort_keys=True) == json.dumps(run, sort_keys=True)  # as written: 1.0 or true is not 1
     except (OSError, ValueError, RecursionError):  # none yet, or unreadable: written anew
         same = False
     if not same:

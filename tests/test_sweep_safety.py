@@ -421,6 +421,11 @@ def test_a_sweep_continued_elsewhere_keeps_the_command_each_run_was_started_with
     changed = {**run, "flags": ["--total-timesteps", "600"]}
     sweep.prepare(str(tmp_path), changed)
     assert sweep.read_json(str(tmp_path / "run.json")) == {**changed, "command": sweep.command_of(changed)}
+    for seed in (1.0, True):  # equal to 1 in python, but the script refuses --seed 1.0 and --seed True
+        sweep.write_json(str(tmp_path / "run.json"), {**elsewhere, "seed": seed})
+        sweep.prepare(str(tmp_path), run)
+        assert sweep.read_json(str(tmp_path / "run.json")) == {**run, "command": sweep.command_of(run)}
+        assert type(sweep.read_json(str(tmp_path / "run.json"))["seed"]) is int
     (tmp_path / "run.json").write_text("torn")
     sweep.prepare(str(tmp_path), run)
     assert sweep.read_json(str(tmp_path / "run.json")) == {**run, "command": sweep.command_of(run)}
