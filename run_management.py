@@ -515,7 +515,8 @@ class Run(contextlib.AbstractContextManager):  # `with run:` is the run itself
                 self.save()
                 print(f"model saved to {self.path}", flush=True)
                 if self.code is not None and kind is not None:  # stopped by a signal: say where, and how to go on
-                    print(f"stopped at step {self.snapshot['training']['global_step']}: continue with `python {PROG} "
+                    again = shlex.quote(sys.argv[0]) if os.path.basename(sys.argv[0]) == PROG else PROG  # as it was run
+                    print(f"stopped at step {self.snapshot['training']['global_step']}: continue with `python {again} "
                           f"--resume {shlex.quote(self.path)}`", flush=True)
             elif self.snapshot is None and self.code:
                 print(f"{PROG}: stopped before its first iteration finished: nothing was saved", file=sys.stderr)
