@@ -431,11 +431,14 @@ class Run(contextlib.AbstractContextManager):  # `with run:` is the run itself
             return result
 
         envs.step = checked_step
+        self.lock = self.lock or (self.saved and lock_run(self.dir))  # a second --resume of a live run: one line
+        if args.track:  # before a new run's directory is made: a W&B that does not start leaves none behind
+            self.start_wandb()
         if not self.saved:
             self.name = new_run_dir(self.name)
             self.dir = os.path.join("runs", self.name)
             self.path = os.path.join(self.dir, f"{args.exp_name}.pt")
-        self.lock = self.lock or lock_run(self.dir)  # a second --resume of a live run: one line, nothing written
+            self.lock = lock_run(self.dir)
 
         def received(sig, _frame):
             self.code = self.code or STOPS[signal.Signals(sig).name]  # the first one counts
@@ -443,8 +446,6 @@ class Run(contextlib.AbstractContextManager):  # `with run:` is the run itself
         for name in STOPS:
             if hasattr(signal, name):  # Windows has neither SIGHUP nor SIGUSR1
                 self.previous[name] = signal.signal(getattr(signal, name), received)
-        if args.track:
-            self.start_wandb()
         # on --resume, purge_step drops what the stopped run logged after its checkpoint: no step repeats
         purge_step = self.saved["training"]["global_step"] + 1 if self.saved else None
         with failing(f"cannot write {self.dir} ({{}}): {{fix}}", (OSError, UnicodeError)):
