@@ -713,6 +713,14 @@ def read_resume(args, script, given):
     if state.get("format") != CHECKPOINT_FORMAT or not state.get("training"):
         fail(f"'{args.resume}' holds the training state of an older version of {name}, which --resume cannot "
              f"read: start the run anew (--eval-checkpoint still evaluates its policy)")
+    hints = typing.get_type_hints(type(args))
+    for field, value in state["args"].items():  # first: the numbers below use them
+        if field in hints:
+            with failing(f"'{args.resume}' is damaged: its --{field.replace('_', '-')} {value!r} is not "
+                         f"{describe(hints[field])}: resume a checkpoint that {name} wrote"):  # fmt: skip
+                typeguard.check_type(value, hints[field])
+                if isinstance(value, bool) and hints[field] is not bool:
+                    raise TypeError("a bool")
     with failing(f"'{args.resume}' does not fit this run ({{}}): resume it with the script that wrote it"):
         training, saved = state["training"], state["args"]
         typeguard.check_type(training, dict)
@@ -725,14 +733,6 @@ def read_resume(args, script, given):
         check_shape(torch.tensor(float(training.get("kl_beta") or 0)), torch.tensor(0.0), "its KL beta", low=0)
         if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", str(training.get("wandb_id") or "x")):
             raise ValueError("a W&B run id of other characters than W&B's")
-    hints = typing.get_type_hints(type(args))
-    for field, value in saved.items():
-        if field in hints:
-            with failing(f"'{args.resume}' is damaged: its --{field.replace('_', '-')} {value!r} is not "
-                         f"{describe(hints[field])}: resume a checkpoint that {name} wrote"):  # fmt: skip
-                typeguard.check_type(value, hints[field])
-                if isinstance(value, bool) and hints[field] is not bool:
-                    raise TypeError("a bool")
     may_change = MAY_CHANGE | script.MAY_CHANGE
     defaults = dataclasses.asdict(type(args)())
     for field, value in dataclasses.asdict(args).items():
