@@ -138,7 +138,7 @@ def first_adam_state(state):
         (lambda s: s["training"].update(iteration=-5), "iteration -5 at step 64"),
         (lambda s: s["training"].update(global_step=2**70), "at step 1180591620717411303424"),
         (lambda s: s["args"].update(seed=True), "is damaged: its --seed True is not a whole number"),
-        (lambda s: s["args"].update(num_envs=True), "is damaged: its --num-envs True is not a whole number"),
+        (lambda s: s["args"].update(num_steps=True), "is damaged: its --num-steps True is not a whole number"),
         # a value of the right type out of its range is the checkpoint's, not a flag the user gave
         (lambda s: s["args"].update(gamma=5.0), "t.pt' holds it: damaged): must be in (0, 1]"),
     ],
