@@ -540,7 +540,6 @@ def load_policy(state):
 
 def evaluate(agent, obs_rms, env_id, eval_episodes, seed, capture_video=False, run_name="eval"):
     """Episodic returns of the mean action, with the saved normalisation statistics left frozen."""
-
     def act(obs, space):
         with torch.no_grad():
             mean = agent.actor_mean(torch.as_tensor(normalize_obs(obs[None], obs_rms)))

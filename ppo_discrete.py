@@ -456,7 +456,6 @@ def load_policy(state):
 
 def evaluate(agent, env_id, eval_episodes, seed, capture_video=False, run_name="eval"):
     """Episodic returns of the greedy action."""
-
     def act(obs, space):
         with torch.no_grad():
             return int(agent.actor(torch.as_tensor(obs[None], dtype=torch.float32)).argmax(-1))

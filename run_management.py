@@ -328,6 +328,7 @@ class Run(contextlib.AbstractContextManager):  # `with run:` is the run itself
         self.pending, self.save_failed, self.previous, self.videos_sent = False, False, {}, set()
         given, env_id = GIVEN_FLAGS if GIVEN_FLAGS is not None else set(), args.env_id  # env_id: the caller's
         self.saved = read_resume(args, script, given) if args.resume else None
+        self.wandb_id = (self.saved or {}).get("training", {}).get("wandb_id")  # kept by a resume without --track too
         # --eval-checkpoint without --env-id on the command line: the checkpoint's env (main(Args) has no such case)
         from_checkpoint = args.eval_checkpoint and GIVEN_FLAGS is not None and "env_id" not in given
         if not from_checkpoint:
@@ -463,7 +464,7 @@ class Run(contextlib.AbstractContextManager):  # `with run:` is the run itself
         import wandb
 
         args = self.args
-        self.wandb_id = (self.saved or {}).get("training", {}).get("wandb_id") or uuid.uuid4().hex[:16]
+        self.wandb_id = self.wandb_id or uuid.uuid4().hex[:16]
         with failing("--track: Weights & Biases did not start ({}): run `wandb login`, or set WANDB_MODE=offline"):
             wandb.init(project=args.wandb_project_name, entity=args.wandb_entity, sync_tensorboard=True,
                        config=vars(args), name=self.name, id=self.wandb_id, resume="allow", save_code=True)  # fmt: skip
@@ -517,8 +518,9 @@ class Run(contextlib.AbstractContextManager):  # `with run:` is the run itself
                 print(f"model saved to {self.path}", flush=True)
                 if self.code is not None and kind is not None:  # stopped by a signal: say where, and how to go on
                     again = shlex.quote(sys.argv[0]) if os.path.basename(sys.argv[0]) == PROG else PROG  # as it was run
+                    own = "".join(f" --{k}" for k in ("track", "capture-video") if vars(self.args)[k.replace("-", "_")])
                     print(f"stopped at step {self.snapshot['training']['global_step']}: continue with `python {again} "
-                          f"--resume {shlex.quote(self.path)}`", flush=True)
+                          f"--resume {shlex.quote(self.path)}{own}`", flush=True)
             elif self.snapshot is None and self.code:
                 print(f"{PROG}: stopped before its first iteration finished: nothing was saved", file=sys.stderr)
         finally:

@@ -36,7 +36,8 @@ def checkpoint_files(tmp_path):
 
 @pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["ctrl-c", "sigterm"])
 def test_a_signal_during_training_saves_and_exits_quietly(sig, code, tmp_path):
-    cmd = [sys.executable, "-u", os.path.join(ROOT, "ppo_discrete.py"), "--total-timesteps", "100000000", "--save-model", "--exp-name", "stop"]
+    cmd = [sys.executable, "-u", os.path.join(ROOT, "ppo_discrete.py"), "--total-timesteps", "100000000", "--save-model", "--exp-name", "stop",
+           "--capture-video"]  # a flag of this command alone, which --resume does not take from the checkpoint
     proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     while "global_step=" not in proc.stdout.readline():  # training has begun
         assert proc.poll() is None, proc.stderr.read()
@@ -50,7 +51,7 @@ def test_a_signal_during_training_saves_and_exits_quietly(sig, code, tmp_path):
     words = shlex.split(command)
     # the script as it was run, from where it was run (here: another directory)
     assert int(step) > 0 and words[0] == "python" and os.path.samefile(tmp_path / words[1], os.path.join(ROOT, "ppo_discrete.py"))
-    assert words[2] == "--resume", line
+    assert words[2] == "--resume" and words[4:] == ["--capture-video"], line
     assert torch.load(tmp_path / words[3], weights_only=False)["training"]["global_step"] == int(step)
 
 

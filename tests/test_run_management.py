@@ -415,11 +415,14 @@ def test_track_and_capture_video_offline_then_resume_continues_the_wandb_run(tmp
     assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
     (path,) = (tmp_path / "runs").glob("*/ppo_discrete.pt")
     assert list((tmp_path / "wandb").glob("offline-run-*/files/media/videos/*.mp4"))  # the videos reached W&B
-    proc = run("ppo_discrete.py", "--resume", str(path), "--total-timesteps", "1536", "--track", "--capture-video",
+    wandb_id = torch.load(path, weights_only=True)["training"]["wandb_id"]
+    proc = run("ppo_discrete.py", "--resume", str(path), "--total-timesteps", "1536", cwd=tmp_path, env=env)
+    assert proc.returncode == 0 and torch.load(path, weights_only=True)["training"]["wandb_id"] == wandb_id  # kept
+    proc = run("ppo_discrete.py", "--resume", str(path), "--total-timesteps", "2048", "--track", "--capture-video",
                cwd=tmp_path, env=env)  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-2000:]
-    (earlier,) = (tmp_path / "videos").glob("*-until-step-1024")  # the first part's videos, kept
-    assert list(earlier.glob("*.mp4")) and "resumed at step 1024" in proc.stdout
+    (earlier,) = (tmp_path / "videos").glob("*-until-step-1536")  # the earlier parts' videos, kept
+    assert list(earlier.glob("*.mp4")) and "resumed at step 1536" in proc.stdout
     ids = {p.name.rsplit("-", 1)[1] for p in (tmp_path / "wandb").glob("offline-run-*")}
     assert len(list((tmp_path / "wandb").glob("offline-run-*"))) == 2 and len(ids) == 1  # one W&B run, continued
     assert read_scalars(only_run(tmp_path, "CartPole"))["charts/SPS"]  # and the log goes on
