@@ -27,13 +27,15 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPTS = ("ppo_continuous.py", "ppo_discrete.py", "ppo_atari.py", "trpo_continuous.py")  # all it ever runs
 
 
-def finished_runs(runs_dir, unreadable):
+def finished_runs(runs_dir, unreadable, unfinished=None):
     """(run directory, run.json) of every run with a `done` file; a run.json that cannot be read (cut short,
-    say) is appended to `unreadable` instead."""
+    say) is appended to `unreadable` instead, and a run without `done` to `unfinished`."""
     out = []
     for path, dirs, files in os.walk(runs_dir):
         if "run.json" in files:
             dirs[:] = []
+            if "done" not in files and unfinished is not None:
+                unfinished.append(path)
             if "done" in files:
                 try:
                     if not os.path.isfile(os.path.join(path, "run.json")):  # a pipe would never end
@@ -102,10 +104,11 @@ def main():
         fail(f"no directory {args.runs_dir}: pass the runs directory of a sweep")
     if args.episodes < 1 or args.workers < 1:
         fail("--episodes and --workers must be at least 1")
-    unreadable = []
-    todo = [(path, run) for path, run in finished_runs(args.runs_dir, unreadable)
+    unreadable, unfinished = [], []
+    todo = [(path, run) for path, run in finished_runs(args.runs_dir, unreadable, unfinished)
             if not os.path.lexists(os.path.join(path, "eval.json"))]  # fmt: skip
-    print(f"{len(todo)} runs to evaluate", flush=True)
+    left = f" ({len(unfinished)} not finished, left out: the sweep's command finishes them)" if unfinished else ""
+    print(f"{len(todo)} runs to evaluate{left}", flush=True)
     failed = [f"failed {path}: its run.json cannot be read" for path in unreadable]
     print("".join(line + "\n" for line in failed), end="", flush=True)
     try:

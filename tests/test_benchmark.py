@@ -494,6 +494,8 @@ def test_an_evaluation_that_fails_is_reported_and_sets_the_exit_code(tmp_path, m
         (path / "run.json").write_text(json.dumps(dict(script="ppo_discrete.py", env_id="CartPole-v1", seed=1, flags=[], command=[])))
         (path / "done").write_text("")  # empty, as a killed writer can leave it
     (cut / "run.json").write_text('{"script": "ppo_dis')
+    (runs / "ppo_discrete" / "default" / "CartPole-v1" / "seed4").mkdir()
+    (runs / "ppo_discrete" / "default" / "CartPole-v1" / "seed4" / "run.json").write_text("{}")  # no `done`: unfinished
     monkeypatch.chdir(good)
     ppo_discrete.main(ppo_discrete.Args(num_steps=16, num_minibatches=2, update_epochs=1, total_timesteps=64, save_model=True))
     (bad / "runs" / "x").mkdir(parents=True)
@@ -503,6 +505,7 @@ def test_an_evaluation_that_fails_is_reported_and_sets_the_exit_code(tmp_path, m
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert f"failed {cut}: its run.json cannot be read" in proc.stdout and "is not a checkpoint written by" in proc.stdout
     assert "2 evaluations failed (above); the others are done" in proc.stdout
+    assert "2 runs to evaluate (1 not finished, left out: the sweep's command finishes them)" in proc.stdout
     assert (good / "eval.json").exists() and not (bad / "eval.json").exists()
 
 
