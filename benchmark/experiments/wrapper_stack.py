@@ -36,8 +36,8 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BASELINES = os.path.join(ROOT, "benchmark", "baselines")
 if not os.path.isfile(os.path.join(BASELINES, "cleanrl_atari_wrappers.py")):  # before the import would fail
-    print("wrapper_stack.py: no CleanRL wrappers in benchmark/baselines/: run python benchmark/baselines/fetch.py",
-          file=sys.stderr)
+    print(f"{os.path.basename(sys.argv[0])}: no CleanRL wrappers in benchmark/baselines/: run python "
+          "benchmark/baselines/fetch.py", file=sys.stderr)  # the program run: this one, or lockstep.py importing it
     sys.exit(2)
 sys.path[:0] = [ROOT, BASELINES]
 import ppo_atari  # noqa: E402
@@ -54,7 +54,7 @@ SWITCHES = {  # flag: its values, the wrappers' own way first
 
 
 def refuse(message):
-    print(f"wrapper_stack.py: {message}", file=sys.stderr)
+    print(f"{os.path.basename(sys.argv[0])}: {message}", file=sys.stderr)
     sys.exit(2)
 
 
