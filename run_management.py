@@ -517,10 +517,10 @@ class Run(contextlib.AbstractContextManager):  # `with run:` is the run itself
                 self.save()
                 print(f"model saved to {self.path}", flush=True)
                 if self.code is not None and kind is not None:  # stopped by a signal: say where, and how to go on
-                    again = shlex.quote(sys.argv[0]) if os.path.basename(sys.argv[0]) == PROG else PROG  # as it was run
-                    own = "".join(f" --{k}" for k in ("track", "capture-video") if vars(self.args)[k.replace("-", "_")])
-                    print(f"stopped at step {self.snapshot['training']['global_step']}: continue with `python {again} "
-                          f"--resume {shlex.quote(self.path)}{own}`", flush=True)
+                    again, argv = (sys.argv[0], sys.argv[1:]) if os.path.basename(sys.argv[0]) == PROG else (PROG, [])
+                    argv = [w for i, w in enumerate(argv) if "--resume" not in (w.split("=")[0], ["", *argv][i])]
+                    print(f"stopped at step {self.snapshot['training']['global_step']}: continue with `"  # as run
+                          f"{shlex.join(['python', again, *argv, '--resume', self.path])}`", flush=True)
             elif self.snapshot is None and self.code:
                 print(f"{PROG}: stopped before its first iteration finished: nothing was saved", file=sys.stderr)
         finally:

@@ -34,9 +34,10 @@ def finished_runs(runs_dir, unreadable, unfinished=None):
     for path, dirs, files in os.walk(runs_dir):
         if "run.json" in files:
             dirs[:] = []
-            if "done" not in files and unfinished is not None:
+            done = os.path.exists(os.path.join(path, "done"))  # as the sweep reads it: a link to nothing is not done
+            if not done and unfinished is not None:
                 unfinished.append(path)
-            if "done" in files:
+            if done:
                 try:
                     if not os.path.isfile(os.path.join(path, "run.json")):  # a pipe would never end
                         raise ValueError("not a file")

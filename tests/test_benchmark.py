@@ -496,6 +496,9 @@ def test_an_evaluation_that_fails_is_reported_and_sets_the_exit_code(tmp_path, m
     (cut / "run.json").write_text('{"script": "ppo_dis')
     (runs / "ppo_discrete" / "default" / "CartPole-v1" / "seed4").mkdir()
     (runs / "ppo_discrete" / "default" / "CartPole-v1" / "seed4" / "run.json").write_text("{}")  # no `done`: unfinished
+    (runs / "ppo_discrete" / "default" / "CartPole-v1" / "seed5").mkdir()
+    (runs / "ppo_discrete" / "default" / "CartPole-v1" / "seed5" / "run.json").write_text("{}")
+    (runs / "ppo_discrete" / "default" / "CartPole-v1" / "seed5" / "done").symlink_to(tmp_path / "nowhere")  # the sweep: not done
     monkeypatch.chdir(good)
     ppo_discrete.main(ppo_discrete.Args(num_steps=16, num_minibatches=2, update_epochs=1, total_timesteps=64, save_model=True))
     (bad / "runs" / "x").mkdir(parents=True)
@@ -505,7 +508,7 @@ def test_an_evaluation_that_fails_is_reported_and_sets_the_exit_code(tmp_path, m
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert f"failed {cut}: its run.json cannot be read" in proc.stdout and "is not a checkpoint written by" in proc.stdout
     assert "2 evaluations failed (above); the others are done" in proc.stdout
-    assert "2 runs to evaluate (1 not finished, left out: the sweep's command finishes them)" in proc.stdout
+    assert "2 runs to evaluate (2 not finished, left out: the sweep's command finishes them)" in proc.stdout
     assert (good / "eval.json").exists() and not (bad / "eval.json").exists()
 
 
