@@ -21,23 +21,22 @@ import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 
-from sweep import write_json  # beside this file: renamed into place, never written through a planted link
+from sweep import is_done, write_json  # beside this file: renamed into place, never written through a planted link
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPTS = ("ppo_continuous.py", "ppo_discrete.py", "ppo_atari.py", "trpo_continuous.py")  # all it ever runs
 
 
-def finished_runs(runs_dir, unreadable, unfinished=None):
+def finished_runs(runs_dir, unreadable, unfinished):
     """(run directory, run.json) of every run with a `done` file; a run.json that cannot be read (cut short,
     say) is appended to `unreadable` instead, and a run without `done` to `unfinished`."""
     out = []
     for path, dirs, files in os.walk(runs_dir):
         if "run.json" in files:
             dirs[:] = []
-            done = os.path.exists(os.path.join(path, "done"))  # as the sweep reads it: a link to nothing is not done
-            if not done and unfinished is not None:
+            if not is_done(path):  # as the sweep reads it: a link to nothing is not done
                 unfinished.append(path)
-            if done:
+            else:
                 try:
                     if not os.path.isfile(os.path.join(path, "run.json")):  # a pipe would never end
                         raise ValueError("not a file")
