@@ -608,35 +608,35 @@ def restore(value, saved):
     """Puts a saved copy back into value, in place. Refused: another shape or dtype (it would broadcast, or cast),
     and a number out of its range (nan, a negative variance or step size), which would read as a run that diverged."""
     if isinstance(value, np.ndarray):
-        value[:] = check_shape(saved, torch.from_numpy(value), "an array").numpy()
+        value[:] = check_tensor(saved, torch.from_numpy(value), "an array").numpy()
     elif isinstance(value, deque):  # a list of at most maxlen finite returns
         if type(saved) is not list or len(saved) > value.maxlen:
             raise ValueError(f"its recent returns are not a list of {value.maxlen} numbers or fewer")
         returns = torch.tensor(saved, dtype=torch.float64)  # bools and whole numbers are numbers too
-        value.extend(check_shape(returns, returns.new_zeros(len(saved)), "its recent returns").tolist())
+        value.extend(check_tensor(returns, returns, "its recent returns").tolist())  # finite
     elif isinstance(value, torch.optim.Optimizer):  # its kernels trust the shapes: a wrong one corrupts memory
         params = [p for group in value.param_groups for p in group["params"]]
         for group, mine in zip(saved["param_groups"], value.state_dict()["param_groups"], strict=True):
             if {k: v for k, v in group.items() if k != "lr"} != {k: v for k, v in mine.items() if k != "lr"}:
                 raise ValueError("the optimiser's settings differ from this run's")
-            check_shape(torch.tensor(group["lr"]), torch.tensor(0.0), "the optimiser's step size", low=0)
+            check_tensor(torch.tensor(group["lr"]), torch.tensor(0.0), "the optimiser's step size", low=0)
         for index, state in saved["state"].items():
             if set(state) != {"step", "exp_avg", "exp_avg_sq"}:
                 raise ValueError(f"the optimiser's state holds {sorted(state)}")
-            check_shape(state["step"], torch.tensor(0.0), "the optimiser's step", low=0)
+            check_tensor(state["step"], torch.tensor(0.0), "the optimiser's step", low=0)
             for key, low in (("exp_avg", -math.inf), ("exp_avg_sq", 0)):
-                check_shape(state[key], params[index], f"the optimiser's {key}", low)
+                check_tensor(state[key], params[index], f"the optimiser's {key}", low)
         value.load_state_dict(saved)
     else:  # a model or statistic: each tensor keeps its shape (a variance is 0 or more), a number is a positive count
         for key, current in value.state_dict().items():
             if torch.is_tensor(current):
-                check_shape(saved[key], current, f"its {key}", low=0 if key == "var" else -math.inf)
+                check_tensor(saved[key], current, f"its {key}", low=0 if key == "var" else -math.inf)
             elif not (type(saved[key]) in (int, float) and 0 < float(saved[key]) < math.inf):
                 raise ValueError(f"its {key} is out of range")
         value.load_state_dict(saved)
 
 
-def check_shape(saved, like, what, low=-math.inf):
+def check_tensor(saved, like, what, low=-math.inf):
     """saved, if it is a tensor of like's shape and dtype whose numbers are finite and at least low; else ValueError."""
     if not torch.is_tensor(saved) or (saved.shape, saved.dtype) != (like.shape, like.dtype):
         have = f"a {tuple(saved.shape)} {saved.dtype} tensor" if torch.is_tensor(saved) else "a " + type(saved).__name__
@@ -656,7 +656,7 @@ def rng_state(rng):
 
 def set_rng_state(state, rng):
     keys, pos, has_gauss, gauss = state["numpy"]
-    check_shape(keys, torch.zeros(624, dtype=torch.int64), "numpy's key")  # numpy trusts pos and the key's size
+    check_tensor(keys, torch.zeros(624, dtype=torch.int64), "numpy's key")  # numpy trusts pos and the key's size
     if not (type(pos) is int and 0 <= pos <= 624 and has_gauss in (0, 1) and type(gauss) is float):
         raise ValueError("numpy's random state is out of range")
     random.setstate(state["python"])
@@ -732,7 +732,7 @@ def read_resume(args, script, given):
         if not 0 <= training["iteration"] <= 2**40 or training["global_step"] != training["iteration"] * int(
                 saved["num_envs"]) * int(saved["num_steps"]):  # fmt: skip
             raise ValueError(f"iteration {training['iteration']} at step {training['global_step']}")
-        check_shape(torch.tensor(float(training.get("kl_beta") or 0)), torch.tensor(0.0), "its KL beta", low=0)
+        check_tensor(torch.tensor(float(training.get("kl_beta") or 0)), torch.tensor(0.0), "its KL beta", low=0)
         if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", str(training.get("wandb_id") or "x")):
             raise ValueError("a W&B run id of other characters than W&B's")
     may_change = MAY_CHANGE | script.MAY_CHANGE
