@@ -50,6 +50,8 @@ def test_ci_requires_every_test_and_lists_the_reasons():
     with open(os.path.join(ROOT, ".ci", "run")) as f:
         lines = f.read().splitlines()
     assert "export REQUIRE_ALL_TESTS=1" in lines
-    assert lines[-1] == "pip install -r requirements.txt && python -m pytest -rfEs tests"
+    command = "python3 -m venv .venv && . .venv/bin/activate && pip install -r requirements.txt && python -m pytest -rfEs" \
+        " tests"
+    assert lines[-1] == command
     with open(os.path.join(ROOT, "README.md")) as f:
-        assert "\npip install -r requirements.txt && python -m pytest -rfEs tests\n" in f.read()  # the same command
+        assert f"\n{command}\n" in f.read()  # the same command
