@@ -46,12 +46,10 @@ def _stopped_during_start_up(sig, _frame):
     os._exit(128 + sig)
 
 
-# Started as a script (the scripts import this module first): a Ctrl-C during the slow imports below and
-# the checks ends in one line, not in a traceback of whatever was being imported.
+# Imported by a script: a Ctrl-C during the slow imports below and the checks is one line, not a traceback
 if os.path.basename(getattr(sys.modules.get("__main__"), "__file__", None) or "") in SCRIPTS:
-    for _name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGUSR1"):  # Windows has neither SIGHUP nor SIGUSR1
-        if hasattr(signal, _name):
-            signal.signal(getattr(signal, _name), _stopped_during_start_up)
+    for _name in {"SIGINT", "SIGTERM", "SIGHUP", "SIGUSR1"} & set(dir(signal)):  # Windows lacks SIGHUP and SIGUSR1
+        signal.signal(getattr(signal, _name), _stopped_during_start_up)
 
 import contextlib  # noqa: E402
 import copy  # noqa: E402
@@ -93,8 +91,7 @@ RULES = {
 # --resume: flags that this command line alone decides, never a checkpoint (a handed one could turn on W&B)
 OWN = {"track", "wandb_project_name", "wandb_entity", "capture_video", "cuda", "eval_episodes", "compile",
        "eval_checkpoint"}  # fmt: skip
-# --resume: the flags that may differ from the run's own in every script (none changes the run's results up to
-# where it stopped); a script's MAY_CHANGE adds its own
+# --resume: flags every script lets differ from the run's own (none changes its results); its MAY_CHANGE adds more
 MAY_CHANGE = OWN | {"total_timesteps", "checkpoint_every", "save_model", "resume"}
 EVAL_MAX_STEPS = 10_000  # where an evaluation episode of an env without a time limit is cut
 GIVEN_FLAGS = None  # the flags on the command line (parse_args), which --resume compares with the run's own
@@ -786,3 +783,7 @@ def cli(args_class):
     except BrokenPipeError:  # stdout's reader ended; leaving `with run:` saved the run, as after a stop signal
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the exit's own flush goes nowhere
         fail("its output closed (e.g. `| head` ended): stopped, last iteration saved; send it to a file (`> log.txt`)")
+
+
+if __name__ == "__main__":  # `python run_management.py ...`: it has no command line of its own
+    fail(f"this module is imported by the scripts, not run: run one of them, e.g. `python {SCRIPTS[0]} --help`")

@@ -54,6 +54,14 @@ def test_help_exits_0_and_lists_no_computed_size(script, tmp_path):
     assert "--resume" in proc.stdout and list(tmp_path.iterdir()) == []
 
 
+def test_run_management_run_on_its_own_points_at_the_scripts(tmp_path):
+    """The README lists it beside the scripts; `python run_management.py --help` names what to run instead."""
+    proc = run("run_management.py", "--help", cwd=tmp_path)
+    assert proc.returncode == 2 and proc.stdout == "" and list(tmp_path.iterdir()) == []
+    assert proc.stderr.splitlines() == ["run_management.py: error: this module is imported by the scripts, not run: "
+                                        "run one of them, e.g. `python ppo_continuous.py --help`"]
+
+
 @pytest.mark.parametrize("script", SCRIPTS)
 def test_help_prints_each_flags_docstring_unbroken(script, tmp_path):
     """On a terminal wide enough, each field's docstring (read from the source with ast), its source lines joined,
