@@ -11,7 +11,6 @@ figure. The training figure (the last training episodes, actions sampled) is the
 and openai/baselines report; this one is RL Zoo's and sb3-contrib's.
 """
 
-import argparse
 import glob
 import json
 import os
@@ -21,6 +20,7 @@ import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 
+from report import OneLineParser, fail  # beside this file: one-line errors, as every tool here
 from sweep import is_done, write_json  # beside this file: renamed into place, never written through a planted link
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -85,15 +85,8 @@ def evaluate(path, run, episodes):
     return f"eval   {path}: {sum(returns) / len(returns):.1f} over {len(returns)} episodes"
 
 
-def fail(message):
-    """A bad option: one line and exit code 2."""
-    message = re.sub(r"[\x00-\x1f\x7f\ud800-\udfff]", lambda c: ascii(c[0])[1:-1], message)  # one line, escaped
-    print(f"evaluate.py: error: {message}", file=sys.stderr)
-    sys.exit(2)
-
-
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = OneLineParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("runs_dir")
     parser.add_argument("--episodes", type=int, default=10,
                         help="episodes per run (default: 10; RL Zoo's benchmark uses 10 or more)")

@@ -10,7 +10,6 @@ play whole games (all lives, raw rewards, one action per 4 frames) on ppo_atari.
 CleanRL's), to compare the two stacks.
 """
 
-import argparse
 import importlib
 import importlib.util
 import json
@@ -20,6 +19,8 @@ import sys
 import ale_py
 import gymnasium as gym
 import numpy as np
+
+from report import OneLineParser, fail  # beside this file: one-line errors, as every tool here
 
 gym.register_envs(ale_py)  # the ALE's ids join gymnasium's registry
 
@@ -70,12 +71,6 @@ def random_atari_games(env_id, games, seed, stack_script=None):
     return float(np.mean(returns)), float(np.mean(lengths))
 
 
-def fail(message):
-    """A bad option: one line and exit code 2."""
-    print(f"random_policy.py: error: {message}", file=sys.stderr)
-    sys.exit(2)
-
-
 def check_env_id(env_id):
     """A registered id, or `module:EnvId` (module imported first); else one line."""
     module, _, name = env_id.rpartition(":")
@@ -90,7 +85,7 @@ def check_env_id(env_id):
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = OneLineParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--env-ids", nargs="+", required=True)
     parser.add_argument("--episodes", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)

@@ -490,11 +490,12 @@ def runs_summary(runs):
     return [{k: run[k] for k in keys} for run in order]
 
 
-def fail(message):
-    """A bad option: one line, headed by the program's name, and exit code 2."""
+def fail(message, code=2):
+    """A bad option: one line, headed by the program's name, and exit code 2 (or `code`, for a failure that is not
+    a bad option). Every tool in benchmark/ fails through this function and parses with OneLineParser."""
     message = re.sub(r"[\x00-\x1f\x7f\ud800-\udfff]", lambda c: ascii(c[0])[1:-1], message)  # one line, escaped
     print(f"{os.path.basename(sys.argv[0])}: error: {message}", file=sys.stderr)
-    sys.exit(2)
+    sys.exit(code)
 
 
 class OneLineParser(argparse.ArgumentParser):

@@ -31,6 +31,8 @@ import sys
 import tempfile
 import time
 
+from report import OneLineParser, fail  # beside this file: one-line errors, as every tool here
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 BASELINES = os.path.join(HERE, "baselines")  # CleanRL's scripts, written by FETCH_BASELINES
@@ -39,12 +41,6 @@ TASKS = {  # ours, the baseline's file name, default env and steps per run
     "continuous": ("ppo_continuous.py", "cleanrl_ppo_continuous_action.py", "HalfCheetah-v4", 20480),
     "atari": ("ppo_atari.py", "cleanrl_ppo_atari.py", "BreakoutNoFrameskip-v4", 20480),
 }
-
-
-def fail(message, code=2):
-    """A bad option, or a measured script that failed: one line, and exit code 2 (or the script's own)."""
-    print(f"sps.py: error: {message}", file=sys.stderr)
-    sys.exit(code)
 
 
 def run_checked(cmd, cwd=None):
@@ -160,7 +156,7 @@ def report(rows, what, baseline):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = OneLineParser(description=__doc__.splitlines()[0])
     parser.add_argument("--atari", action="store_true", help="measure ppo_atari.py (default: ppo_continuous.py)")
     parser.add_argument("--env-id", default=None,
                         help="default: HalfCheetah-v4, or BreakoutNoFrameskip-v4 with --atari")

@@ -50,7 +50,8 @@ def _stopped_early(sig, _frame):  # until the sweep's own handlers are set: the 
 for _sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP) if __name__ == "__main__" else ():  # not in evaluate.py
     signal.signal(_sig, _stopped_early)
 
-from report import effective_flags, flag_groups, regular  # beside this file: a run's flags as its script reads them
+# beside this file: a run's flags as its script reads them, and the one-line errors of every tool here
+from report import OneLineParser, effective_flags, fail, flag_groups, regular
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Other projects' scripts, run as they are to be measured beside ours (--script cleanrl_ppo_atari.py); CleanRL's
@@ -560,18 +561,6 @@ def said_as(prefix, check, *args):
         fail(f"{prefix}: the script's checks fail on these flags ({type(e).__name__}: {e}); fix the flags after `--`")
 
 
-def fail(message):
-    """A bad option: one line and exit code 2 (main checks its options before it writes anything)."""
-    message = re.sub(r"[\x00-\x1f\x7f\ud800-\udfff]", lambda c: ascii(c[0])[1:-1], message)  # one line, escaped
-    print(f"sweep.py: error: {message}", file=sys.stderr)
-    sys.exit(2)
-
-
-class Parser(argparse.ArgumentParser):
-    def error(self, message):  # argparse's usage block and message, as one line
-        fail(f"{message}: see `python benchmark/sweep.py --help`")
-
-
 def sweep_local(paths, runs_dir, workers, progress):
     """Runs `workers` tasks at a time. Ctrl-C, SIGTERM or SIGHUP to the sweep stops its runs, which save, and
     ends it with 130. The handler only records the signal, and the loop acts on it: an exception raised
@@ -691,7 +680,7 @@ def main(argv):
     flags = []
     if "--" in argv:
         argv, flags = argv[: argv.index("--")], argv[argv.index("--") + 1 :]
-    parser = Parser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter,
+    parser = OneLineParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter,
                     usage="%(prog)s [options] [-- FLAGS FOR EVERY RUN]",
                     epilog="Flags after `--` go to every run, after a preset's own: `-- --total-timesteps 1000000`.\n"
                     "The sweep sets --env-id and --seed. Examples: benchmark/README.md.")

@@ -17,18 +17,17 @@ ms per update and its ratio to eager; and the loss of the first minibatch agains
 difference), which says that the compiled update computes what the script's does.
 """
 
-import argparse
 import os
 import statistics
 import sys
 import time
 
-import numpy as np
 import torch
 import torch.nn as nn
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import ppo_atari  # noqa: E402
+from report import OneLineParser, fail  # noqa: E402  (beside this file: one-line errors, as every tool here)
 
 ARGS = ppo_atari.Args()  # the script's defaults
 BATCH, EPOCHS = ARGS.num_envs * ARGS.num_steps, ARGS.update_epochs
@@ -86,7 +85,7 @@ def measure(mode, device, repeats):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = OneLineParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cuda", action="store_true", help="on the GPU (default: the CPU)")
     parser.add_argument("--modes", nargs="+", default=None, choices=["eager", "compile", "cudagraphs"],
                         help="default: eager compile, and cudagraphs with --cuda")  # fmt: skip
@@ -95,13 +94,13 @@ def main():
     args = parser.parse_args()
     modes = args.modes or ["eager", "compile"] + (["cudagraphs"] if args.cuda else [])
     if args.repeats < 1:
-        parser.exit(2, "update_speed.py: error: --repeats must be at least 1\n")
+        fail("--repeats must be at least 1")
     if args.threads < 0:
-        parser.exit(2, "update_speed.py: error: --threads must be 0 (torch's default) or more\n")
+        fail("--threads must be 0 (torch's default) or more")
     if args.cuda and not torch.cuda.is_available():
-        parser.exit(2, "update_speed.py: error: --cuda: torch sees no GPU; leave --cuda out to measure the CPU\n")
+        fail("--cuda: torch sees no GPU; leave --cuda out to measure the CPU")
     if "cudagraphs" in modes and not args.cuda:
-        parser.exit(2, "update_speed.py: error: --modes cudagraphs needs --cuda (CUDA graphs are the GPU's)\n")
+        fail("--modes cudagraphs needs --cuda (CUDA graphs are the GPU's)")
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device("cuda" if args.cuda else "cpu")

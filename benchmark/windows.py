@@ -16,7 +16,6 @@ of the difference of their means: the share of all ways to split the pooled runs
 whose difference, in the direction observed, is at least the observed one (one-sided).
 """
 
-import argparse
 import itertools
 import math
 import os
@@ -26,7 +25,7 @@ import warnings
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from report import load_runs  # noqa: E402
+from report import OneLineParser, fail, load_runs  # noqa: E402
 
 
 def window_means(steps, returns, window, last_step):
@@ -59,7 +58,7 @@ def permutation_p(low, high, max_splits=1_000_000):
 
 
 def main(argv):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = OneLineParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("runs_dirs", nargs="+", help="directories holding sweep.py's run directories")
     parser.add_argument("--env-id", required=True)
     parser.add_argument("--window", type=int, default=50000, help="steps per window")
@@ -70,22 +69,22 @@ def main(argv):
                              "permutation tests between groups")  # fmt: skip
     args = parser.parse_args(argv)
     if args.window < 1:
-        parser.exit(2, "windows.py: error: --window must be at least 1\n")
+        fail("--window must be at least 1")
     if args.from_step is not None and args.from_step < args.window:
-        parser.exit(2, "windows.py: error: --from-step must be at least --window (the first window's end)\n")
+        fail("--from-step must be at least --window (the first window's end)")
     if not os.path.isdir(os.path.dirname(os.path.abspath(args.out))):
         where = os.path.dirname(args.out)
-        parser.exit(2, f"windows.py: error: --out {args.out}: no directory {where}: make it first\n")
+        fail(f"--out {args.out}: no directory {where}: make it first")
     groups = {}
     for runs_dir in args.runs_dirs:
         if not os.path.isdir(runs_dir):
-            parser.exit(2, f"windows.py: error: no directory {runs_dir}: pass sweep.py's --runs-dir\n")
+            fail(f"no directory {runs_dir}: pass sweep.py's --runs-dir")
         for run in load_runs(runs_dir, include_unfinished=args.include_unfinished):
             if run["env_id"] == args.env_id:
                 flags = " ".join(run.get("flags", [])) or "its defaults"  # the flags, not the variant's short name
                 groups.setdefault(f"{run['script']} ({flags})", {})[run["seed"]] = run
     if not groups:
-        parser.exit(2, f"windows.py: error: no finished run of {args.env_id} under {' '.join(args.runs_dirs)}\n")
+        fail(f"no finished run of {args.env_id} under {' '.join(args.runs_dirs)}")
     table = {}  # label -> (ends, {seed: means})
     for label, runs in sorted(groups.items()):
         per_seed = {seed: window_means(r["episode_steps"], r["episode_returns"], args.window, r["steps"])
