@@ -101,7 +101,7 @@ def main():
     todo = [(path, run) for path, run in finished_runs(args.runs_dir, unreadable, unfinished)
             if not os.path.lexists(os.path.join(path, "eval.json"))]  # fmt: skip
     left = f" ({len(unfinished)} not finished, left out: the sweep's command finishes them)" if unfinished else ""
-    print(f"{len(todo)} runs to evaluate{left}", flush=True)
+    print(f"{len(todo)} run{'' if len(todo) == 1 else 's'} to evaluate{left}", flush=True)
     failed = [f"failed {path}: its run.json cannot be read" for path in unreadable]
     print("".join(line + "\n" for line in failed), end="", flush=True)
     try:

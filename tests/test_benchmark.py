@@ -544,7 +544,7 @@ def test_ctrl_c_stops_an_evaluation_in_one_line(tmp_path, monkeypatch):
     # Ctrl-C's default action, as in a terminal: a test runner started in the background inherits SIGINT ignored
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # fmt: skip
-    assert "1 runs to evaluate" in proc.stdout.readline()
+    assert "1 run to evaluate" in proc.stdout.readline()
     time.sleep(3)  # the evaluation is under way
     os.killpg(proc.pid, signal.SIGINT)
     out, _ = proc.communicate(timeout=60)
