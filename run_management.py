@@ -195,8 +195,8 @@ def check_args(args, saved, script):
             continue
         stored = f" (as '{args.resume}' holds it: damaged)" if saved and name not in (GIVEN_FLAGS or ()) else ""
         flag = f"--{name.replace('_', '-')} {value}{stored}"
-        if not math.isfinite(value):
-            fail(f"{flag}: must be a finite number")
+        if not abs(value) <= torch.finfo(torch.float32).max:  # nan, inf, or beyond float32, the tensors' numbers
+            fail(f"{flag}: must be a finite number of at most 3.4e38 in size")
         for rule, (holds, names) in rules.items():
             if name in names and not holds(value):
                 fail(f"{flag}: must be {rule}")
@@ -609,8 +609,8 @@ def restore(value, saved):
     elif isinstance(value, deque):  # a list of at most maxlen finite returns
         if type(saved) is not list or len(saved) > value.maxlen:
             raise ValueError(f"its recent returns are not a list of {value.maxlen} numbers or fewer")
-        returns = torch.tensor(saved, dtype=torch.float64)  # bools and whole numbers are numbers too
-        value.extend(check_tensor(returns, returns, "its recent returns").tolist())  # finite
+        returns = torch.tensor(saved, dtype=torch.float64)  # bools and whole numbers are numbers too; lists are not
+        value.extend(check_tensor(returns, torch.zeros(len(saved), dtype=torch.float64), "its recent returns").tolist())
     elif isinstance(value, torch.optim.Optimizer):  # its kernels trust the shapes: a wrong one corrupts memory
         params = [p for group in value.param_groups for p in group["params"]]
         for group, mine in zip(saved["param_groups"], value.state_dict()["param_groups"], strict=True):

@@ -41,19 +41,21 @@ NUMBERS = [  # (flag, value, message): every script that has the flag must refus
     ("backtrack_iters", 0, "--backtrack-iters 0: must be a whole number of at least 1"),
     ("vf_epochs", 0, "--vf-epochs 0: must be a whole number of at least 1"),
     ("vf_num_minibatches", 0, "--vf-num-minibatches 0: must be a whole number of at least 1"),
-    ("learning_rate", float("nan"), "--learning-rate nan: must be a finite number"),
+    ("learning_rate", float("nan"), "--learning-rate nan: must be a finite number of at most 3.4e38 in size"),
     ("learning_rate", 0.0, "--learning-rate 0.0: must be positive"),
-    ("vf_learning_rate", float("inf"), "--vf-learning-rate inf: must be a finite number"),
+    ("vf_learning_rate", float("inf"), "--vf-learning-rate inf: must be a finite number of at most 3.4e38 in size"),
     ("gamma", 1.5, "--gamma 1.5: must be in (0, 1]"),
     ("gamma", 0.0, "--gamma 0.0: must be in (0, 1]"),
     ("gae_lambda", -0.1, "--gae-lambda -0.1: must be in [0, 1]"),
     ("clip_coef", -0.2, "--clip-coef -0.2: must be positive"),
+    ("clip_coef", 1e39, "--clip-coef 1e+39: must be a finite number of at most 3.4e38 in size"),  # torch.clamp's
+    ("total_timesteps", 10**39, f"--total-timesteps {10**39}: must be a finite number of at most 3.4e38 in size"),
     ("target_kl", 0.0, "--target-kl 0.0: must be positive"),  # PPO's early stop
     ("max_kl", 0.0, "--max-kl 0.0: must be positive"),  # TRPO's trust region
-    ("init_logstd", float("nan"), "--init-logstd nan: must be a finite number"),  # TRPO's initial log-std
+    ("init_logstd", float("nan"), "--init-logstd nan: must be a finite number of at most 3.4e38 in size"),  # TRPO's initial log-std
     ("kl_adaptive_target", 0.0, "--kl-adaptive-target 0.0: must be positive"),
     ("kl_beta", -1.0, "--kl-beta -1.0: must be 0 or more"),
-    ("max_grad_norm", float("nan"), "--max-grad-norm nan: must be a finite number"),
+    ("max_grad_norm", float("nan"), "--max-grad-norm nan: must be a finite number of at most 3.4e38 in size"),
     ("ent_coef", -0.01, "--ent-coef -0.01: must be 0 or more"),
     ("backtrack_coef", 1.0, "--backtrack-coef 1.0: must be in (0, 1)"),
     ("cg_damping", -0.1, "--cg-damping -0.1: must be 0 or more"),

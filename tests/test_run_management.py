@@ -137,6 +137,7 @@ def first_adam_state(state):
         (lambda s: s["model"].update({k: v.double() * 1e300 for k, v in s["model"].items()}), "torch.float64 tensor, wh"),
         (lambda s: s["model"].update({k: v * (1 + 0j) for k, v in s["model"].items()}), "torch.complex64 tensor, where"),
         (lambda s: s.update(recent_returns=["123"]), "too many dimensions 'str'"),
+        (lambda s: s.update(recent_returns=[[1.0]]), "its recent returns is a (1, 1) torch.float64 tensor, where"),
         (lambda s: s.update(recent_returns=[math.nan]), "its recent returns is out of range (nan, inf)"),
         (lambda s: s.update(recent_returns=[1.0] * 1000), "its recent returns are not a list of 10 numbers or fewer"),
         (lambda s: s.update(recent_returns=torch.zeros(1).expand(10**9)), "are not a list of 10 numbers"),  # 8 GB
