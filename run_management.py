@@ -730,7 +730,7 @@ def read_resume(args, script, given):
                 saved["num_envs"]) * int(saved["num_steps"]):  # fmt: skip
             raise ValueError(f"iteration {training['iteration']} at step {training['global_step']}")
         check_tensor(torch.tensor(float(training.get("kl_beta") or 0)), torch.tensor(0.0), "its KL beta", low=0)
-        if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", str(training.get("wandb_id") or "x")):
+        if training.get("wandb_id") is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", training["wandb_id"]):
             raise ValueError("a W&B run id of other characters than W&B's")
     may_change = MAY_CHANGE | script.MAY_CHANGE
     defaults = dataclasses.asdict(type(args)())

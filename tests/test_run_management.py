@@ -146,6 +146,9 @@ def first_adam_state(state):
         (lambda s: s["training"].pop("iteration"), "does not fit this run"),
         (lambda s: s["training"].update(iteration=-5), "iteration -5 at step 64"),
         (lambda s: s["training"].update(global_step=2**70), "at step 1180591620717411303424"),
+        (lambda s: s["training"].update(wandb_id=True), "(TypeError: expected string or bytes-like object, got 'bool')"),
+        (lambda s: s["training"].update(wandb_id=12345), "(TypeError: expected string or bytes-like object, got 'int')"),
+        (lambda s: s["training"].update(wandb_id="../x"), "does not fit this run (ValueError: a W&B run id of other"),
         (lambda s: s["args"].update(seed=True), "is damaged: its --seed True is not a whole number"),
         (lambda s: s["args"].update(num_steps=True), "is damaged: its --num-steps True is not a whole number"),
         # a value of the right type out of its range is the checkpoint's, not a flag the user gave
