@@ -57,6 +57,27 @@ def read_events(events_dir):
     return out
 
 
+def running_clock(events_dir):
+    """For a resumed run, which writes one events file per attempt: the seconds its attempts ran in all (each file's
+    span, first event to last, summed), and a function from an event's wall time to the seconds run by then. The
+    time between attempts, while the run was stopped, is not the run's. None for a run of one attempt."""
+    from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
+
+    files = [os.path.join(events_dir, name) for name in os.listdir(events_dir) if "tfevents" in name]
+    walls = ([e.wall_time for e in EventFileLoader(f).Load() if e.HasField("summary")] for f in files)  # scalars'
+    spans = sorted((min(w), max(w)) for w in walls if w)
+    if len(spans) < 2:
+        return None
+    starts = np.array([first for first, _ in spans])
+    before = np.cumsum([0.0] + [last - first for first, last in spans])  # seconds run before each attempt began
+
+    def clock(walls):
+        attempt = np.clip(np.searchsorted(starts, walls, side="right") - 1, 0, None)
+        return before[attempt] + walls - starts[attempt]
+
+    return before[-1], clock
+
+
 def load_runs(runs_dir, include_unfinished=False, skipped=None):
     """Every run under runs_dir (a directory with run.json), with what the report needs from its events.
     A run left out is appended to `skipped` as (path, reason): not finished, failed, no events, or
@@ -124,10 +145,13 @@ def load_runs(runs_dir, include_unfinished=False, skipped=None):
                     wall_time = float(json.load(f).get("wall_time", wall_time))
             except (OSError, ValueError, TypeError, AttributeError):  # an empty `done`: the events' own span
                 pass
+        resumed = running_clock(event_dirs[-1])
+        if resumed:  # `done` times the last attempt only
+            wall_time, clock = resumed
         run.update(
             path=path,
             episode_steps=steps,
-            episode_walls=walls - start,
+            episode_walls=clock(walls) if resumed else walls - start,
             episode_returns=returns,
             final=float(np.mean(returns[-LAST:])),
             final_last100=float(np.mean(returns[-LAST_TABLE1:])),

@@ -708,6 +708,23 @@ def test_report_tables_and_plots_have_the_right_numbers(tmp_path):
     assert mean[i] == pytest.approx(1.5 * (grid[i] / 100 - 4.5))
 
 
+def test_report_times_a_resumed_run_by_its_attempts_not_the_time_between_them(tmp_path):
+    """A run resumed a day after it stopped: two attempts, each with its own events file, of 90 s and 45 s. It ran
+    135 s, where its `done` holds the last attempt's 45 s and its events span a day."""
+    runs_dir, t0 = tmp_path / "runs", 1.7e9
+    path = fake_run(runs_dir, "ppo_continuous.py", "Hopper-v4", 1, ["--x", "1"], [], sps=(), wall_time=45.0)
+    for start, every, episodes in ((t0, 10.0, range(10)), (t0 + 86400, 5.0, range(10, 20))):
+        writer = SummaryWriter(str(path / "runs" / "x"))
+        for i, episode in enumerate(episodes):
+            writer.add_scalar("charts/episodic_return", episode, 100 * (episode + 1), walltime=start + every * i)
+        writer.close()
+    [run] = report.load_runs(str(runs_dir))
+    assert run["wall_time"] == pytest.approx(135.0)
+    assert run["episode_walls"] == pytest.approx([10.0 * i for i in range(10)] + [90.0 + 5.0 * i for i in range(10)])
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "benchmark", "report.py"), str(runs_dir), "--out", str(tmp_path / "out"), "--bootstrap-reps", "300"], capture_output=True, text=True)
+    assert proc.returncode == 0 and "| 2k | 2.2 min |" in (tmp_path / "out" / "ppo_continuous.md").read_text(), proc.stderr
+
+
 def test_windows_table_has_each_windows_mean_over_seeds(tmp_path):
     """Episodes end every 100 steps and a run ends at step 2000: 500-step windows hold episodes 1-5, 6-10, ...
     Ours returns k (seed 1) and 2k (seed 2) in episode k; the baseline 5 throughout."""
