@@ -536,6 +536,7 @@ def read_options(description, outputs, runs_dir_hint):
     parser.add_argument("--reference", default=os.path.join(HERE, "reference.json"),
                         help="published scores to compare with (default: benchmark/reference.json)")
     parser.add_argument("--include-unfinished", action="store_true", help="also report runs without a `done` file")
+    parser.add_argument("--seeds", type=int, nargs="+", help="report only these seeds' runs (default: every seed)")
     parser.add_argument("--bootstrap-reps", type=int, default=BOOTSTRAP_REPS,
                         help=f"bootstrap resamples for the confidence intervals (default: {BOOTSTRAP_REPS})")
     args = parser.parse_args()
@@ -558,6 +559,13 @@ def read_options(description, outputs, runs_dir_hint):
     runs = load_runs(args.runs_dir, args.include_unfinished, skipped)
     for path, reason in skipped:
         print(f"left out {os.path.relpath(path, args.runs_dir)}: {reason}")
+    if args.seeds and runs:
+        others = [run for run in runs if run["seed"] not in args.seeds]
+        runs = [run for run in runs if run["seed"] in args.seeds]
+        print(f"left out {len(others)} runs of other seeds than --seeds {' '.join(map(str, args.seeds))}")
+        if not runs:
+            fail(f"no finished runs of --seeds {' '.join(map(str, args.seeds))} under {args.runs_dir}: pass seeds "
+                 f"that ran ({', '.join(map(str, sorted({run['seed'] for run in others})))})")
     if not runs:
         fail(f"no finished runs under {args.runs_dir}: run benchmark/sweep.py first (or pass --include-unfinished)")
     return args, runs, reference

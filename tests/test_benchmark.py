@@ -725,6 +725,20 @@ def test_report_times_a_resumed_run_by_its_attempts_not_the_time_between_them(tm
     assert proc.returncode == 0 and "| 2k | 2.2 min |" in (tmp_path / "out" / "ppo_continuous.md").read_text(), proc.stderr
 
 
+def test_report_of_some_seeds_only(tmp_path):
+    """--seeds 2: the table holds seed 2's run alone (last 10 episodes 22..40: 31.0); a seed that did not run is a line."""
+    runs_dir, out = tmp_path / "runs", tmp_path / "out"
+    fake_run(runs_dir, "ppo_continuous.py", "HalfCheetah-v4", 1, ["--x", "1"], np.arange(1, 21))
+    fake_run(runs_dir, "ppo_continuous.py", "HalfCheetah-v4", 2, ["--x", "1"], 2 * np.arange(1, 21))
+    report_py = [sys.executable, os.path.join(ROOT, "benchmark", "report.py"), str(runs_dir), "--out", str(out), "--bootstrap-reps", "300"]
+    proc = subprocess.run(report_py + ["--seeds", "2"], capture_output=True, text=True)
+    assert proc.returncode == 0 and "left out 1 runs of other seeds than --seeds 2" in proc.stdout, proc.stderr
+    assert "| ours: x_1 | 2 | 31.00 | 31.0 |" in (out / "ppo_continuous.md").read_text()
+    proc = subprocess.run(report_py + ["--seeds", "9"], capture_output=True, text=True)
+    assert proc.returncode == 2 and proc.stderr.strip().splitlines() == [
+        f"report.py: error: no finished runs of --seeds 9 under {runs_dir}: pass seeds that ran (1, 2)"], proc.stderr
+
+
 def test_windows_table_has_each_windows_mean_over_seeds(tmp_path):
     """Episodes end every 100 steps and a run ends at step 2000: 500-step windows hold episodes 1-5, 6-10, ...
     Ours returns k (seed 1) and 2k (seed 2) in episode k; the baseline 5 throughout."""
