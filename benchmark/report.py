@@ -161,6 +161,8 @@ def load_runs(runs_dir, include_unfinished=False, skipped=None):
             sps=float(scalars["charts/SPS"][2][-1]) if "charts/SPS" in scalars else float("nan"),
             eval=read_eval(path),
         )
+        if resumed:  # the SPS the script logs counts its last attempt's steps only
+            run["sps"] = run["steps"] / wall_time if wall_time > 0 else float("nan")
         runs.append(run)
     return runs
 
@@ -220,8 +222,9 @@ def script_tables(script, envs, reference):
     lines = [f"## {script}", ""]
     sources = reference.get("sources", {})
     for env_id, variants in sorted(envs.items()):
+        acting = "sampled actions" if script.endswith("atari.py") else "mean action"  # as evaluate.py acts
         lines += [f"### {env_id}", "",
-                  "| run | seeds | return (mean ± std) | per seed | steps | wall time | SPS | eval, mean action |",
+                  f"| run | seeds | return (mean ± std) | per seed | steps | wall time | SPS | eval, {acting} |",
                   "|---|---|---|---|---|---|---|---|"]  # fmt: skip
         for variant, runs in sorted(variants.items()):
             finals = [r["final"] for r in runs]

@@ -714,15 +714,28 @@ def test_report_times_a_resumed_run_by_its_attempts_not_the_time_between_them(tm
     runs_dir, t0 = tmp_path / "runs", 1.7e9
     path = fake_run(runs_dir, "ppo_continuous.py", "Hopper-v4", 1, ["--x", "1"], [], sps=(), wall_time=45.0)
     for start, every, episodes in ((t0, 10.0, range(10)), (t0 + 86400, 5.0, range(10, 20))):
-        writer = SummaryWriter(str(path / "runs" / "x"))
+        writer = SummaryWriter(str(path / "runs" / "x"), filename_suffix=".attempt")
         for i, episode in enumerate(episodes):
             writer.add_scalar("charts/episodic_return", episode, 100 * (episode + 1), walltime=start + every * i)
-        writer.close()
+        writer.close()  # named as an attempt started then would be: tensorboard reads the files in their names' order
+        [written] = (path / "runs" / "x").glob("*.attempt")
+        written.rename(written.with_name(f"events.out.tfevents.{int(start)}.host.1.0"))
     [run] = report.load_runs(str(runs_dir))
     assert run["wall_time"] == pytest.approx(135.0)
     assert run["episode_walls"] == pytest.approx([10.0 * i for i in range(10)] + [90.0 + 5.0 * i for i in range(10)])
     proc = subprocess.run([sys.executable, os.path.join(ROOT, "benchmark", "report.py"), str(runs_dir), "--out", str(tmp_path / "out"), "--bootstrap-reps", "300"], capture_output=True, text=True)
-    assert proc.returncode == 0 and "| 2k | 2.2 min |" in (tmp_path / "out" / "ppo_continuous.md").read_text(), proc.stderr
+    assert proc.returncode == 0 and "| 2k | 2.2 min | 15 |" in (tmp_path / "out" / "ppo_continuous.md").read_text(), proc.stderr  # 2000 / 135 s
+
+
+def test_report_names_how_each_script_is_evaluated(tmp_path):
+    """evaluate.py samples Atari's actions and takes the mean action elsewhere: each table's eval column says which."""
+    runs_dir, out = tmp_path / "runs", tmp_path / "out"
+    fake_run(runs_dir, "ppo_atari.py", "BreakoutNoFrameskip-v4", 1, ["--x", "1"], np.arange(1, 21))
+    fake_run(runs_dir, "ppo_continuous.py", "Hopper-v4", 1, ["--x", "1"], np.arange(1, 21))
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "benchmark", "report.py"), str(runs_dir), "--out", str(out), "--bootstrap-reps", "300"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "| SPS | eval, sampled actions |" in (out / "ppo_atari.md").read_text()
+    assert "| SPS | eval, mean action |" in (out / "ppo_continuous.md").read_text()
 
 
 def test_report_of_some_seeds_only(tmp_path):
