@@ -68,7 +68,6 @@ import typing  # noqa: E402
 import uuid  # noqa: E402
 import warnings  # noqa: E402
 from collections import deque  # noqa: E402
-from typing import Optional  # noqa: E402
 
 import filelock  # noqa: E402
 import gymnasium as gym  # noqa: E402
@@ -187,8 +186,7 @@ def describe(hint):
 
 
 def check_args(args, saved, script):
-    """Every numeric flag against the shared RULES and the script's, then the batch against its minibatches and
-    --total-timesteps."""
+    """Every numeric flag against the shared RULES and the script's, then the batch's size against the others."""
     rules = {rule: (holds, names + script.RULES.get(rule, ())) for rule, (holds, names) in RULES.items()}
     for name, value in dataclasses.asdict(args).items():
         if value is None or isinstance(value, (bool, str)):  # None: an optional limit left off
@@ -379,8 +377,9 @@ class Run(contextlib.AbstractContextManager):  # `with run:` is the run itself
         """envs.reset(seed=--seed); on --resume, new episodes drawn from the envs' saved random streams (gymnasium's
         vector envs), or (ale-py's) from a seed made of --seed and the checkpoint's step."""
         self.envs, failed = envs, f"the env failed at its reset ({{}}): check {self.args.env_id}"
+        top = 2**32 if hasattr(envs, "envs") else 2**31 - envs.num_envs  # ale-py's seeds, seed + index, are int32s
         with failing(failed):
-            result = envs.reset(seed=self.args.seed)
+            result = envs.reset(seed=self.args.seed % top)
         if self.saved and hasattr(envs, "envs"):
             with failing(f"'{self.args.resume}' does not fit this run ({{}}): resume it with the script that wrote it"):
                 for env, state in zip(envs.envs, self.saved["env_rng"], strict=True):
@@ -389,7 +388,7 @@ class Run(contextlib.AbstractContextManager):  # `with run:` is the run itself
                 result = envs.reset()
         elif self.saved:
             with failing(failed):
-                result = envs.reset(seed=(self.args.seed + self.saved["training"]["global_step"]) % 2**32)
+                result = envs.reset(seed=(self.args.seed + self.saved["training"]["global_step"]) % top)
         check_finite_output(result[0], "observation", 0, self.args.env_id, self.holds)
         return result
 
@@ -723,13 +722,14 @@ def read_resume(args, script, given):
     with failing(f"'{args.resume}' does not fit this run ({{}}): resume it with the script that wrote it"):
         training, saved = state["training"], state["args"]
         typeguard.check_type(training, dict)
-        for field, kind in (("iteration", int), ("global_step", int), ("kl_beta", Optional[float])):
-            if field in training or field != "kl_beta":
-                typeguard.check_type(training[field], kind)
+        for field, kind in (("iteration", int), ("global_step", int), ("kl_beta", float)):  # as the scripts keep them
+            if (field in training or field != "kl_beta") and type(training[field]) is not kind:  # a bool is an int
+                raise TypeError(f"its {field} is a {type(training[field]).__name__}, not a {kind.__name__}")
         if not 0 <= training["iteration"] <= 2**40 or training["global_step"] != training["iteration"] * int(
                 saved["num_envs"]) * int(saved["num_steps"]):  # fmt: skip
             raise ValueError(f"iteration {training['iteration']} at step {training['global_step']}")
-        check_tensor(torch.tensor(float(training.get("kl_beta") or 0)), torch.tensor(0.0), "its KL beta", low=0)
+        beta = torch.tensor(training.get("kl_beta", 0.0), dtype=torch.float64)  # a run's own may pass float32's max
+        check_tensor(beta, beta.new_zeros(()), "its KL beta", low=0)
         if training.get("wandb_id") is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", training["wandb_id"]):
             raise ValueError("a W&B run id of other characters than W&B's")
     may_change = MAY_CHANGE | script.MAY_CHANGE

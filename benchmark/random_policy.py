@@ -91,11 +91,11 @@ if __name__ == "__main__":
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--atari-stack", default=None, help="also play Atari games on this script's wrapper stack")
     args = parser.parse_args()
-    if args.episodes < 1:
-        fail(f"--episodes {args.episodes}: must be at least 1")
-    top = 2**32 - max(args.episodes, 8)  # episode i, or Atari's env i of 8, is seeded seed + i
+    if not 1 <= args.episodes <= 10**6:
+        fail(f"--episodes {args.episodes}: must be from 1 to 1000000")
+    top = 2**31 - 1 - max(args.episodes, 8)  # episode i, or Atari's env i of 8, is seeded seed + i; ale-py's are int32s
     if not 0 <= args.seed <= top:
-        fail(f"--seed {args.seed}: must be a whole number from 0 to {top}, as seeds are below 2**32")
+        fail(f"--seed {args.seed}: must be a whole number from 0 to {top}, as ale-py's seeds are below 2**31")
     if args.atari_stack is not None and not os.path.isfile(args.atari_stack):
         fail(f"--atari-stack {args.atari_stack}: no such file; CleanRL's ppo_atari.py is "
              "benchmark/baselines/cleanrl_ppo_atari.py, after python benchmark/baselines/fetch.py")

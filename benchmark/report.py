@@ -61,10 +61,12 @@ def running_clock(events_dir):
     """For a resumed run, which writes one events file per attempt: the seconds its attempts ran in all (each file's
     span, first event to last, summed), and a function from an event's wall time to the seconds run by then. The
     time between attempts, while the run was stopped, is not the run's. None for a run of one attempt."""
-    from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
+    from tensorboard.backend.event_processing import event_file_loader, io_wrapper
 
-    files = [os.path.join(events_dir, name) for name in os.listdir(events_dir) if "tfevents" in name]
-    walls = ([e.wall_time for e in EventFileLoader(f).Load() if e.HasField("summary")] for f in files)  # scalars'
+    files = [os.path.join(events_dir, name) for name in sorted(os.listdir(events_dir))]
+    files = [f for f in files if io_wrapper.IsSummaryEventsFile(f)]  # the files read_events reads, and no others
+    events = (event_file_loader.EventFileLoader(f).Load() for f in files)
+    walls = ([e.wall_time for e in file if e.HasField("summary") and np.isfinite(e.wall_time)] for file in events)
     spans = sorted((min(w), max(w)) for w in walls if w)
     if len(spans) < 2:
         return None
@@ -124,7 +126,7 @@ def load_runs(runs_dir, include_unfinished=False, skipped=None):
             skipped.append((path, "its events are not all regular files (a link or a pipe): not read"))
             continue
         try:
-            scalars = read_events(event_dirs[-1])
+            scalars, resumed = read_events(event_dirs[-1]), running_clock(event_dirs[-1])
         except Exception as e:  # a truncated or corrupt file: say so, do not guess
             first = (str(e).splitlines() or [""])[0]
             skipped.append((path, f"its events cannot be read ({type(e).__name__}: {first})"))
@@ -145,7 +147,6 @@ def load_runs(runs_dir, include_unfinished=False, skipped=None):
                     wall_time = float(json.load(f).get("wall_time", wall_time))
             except (OSError, ValueError, TypeError, AttributeError):  # an empty `done`: the events' own span
                 pass
-        resumed = running_clock(event_dirs[-1])
         if resumed:  # `done` times the last attempt only
             wall_time, clock = resumed
         run.update(

@@ -18,6 +18,7 @@ import scipy.stats
 import pytest
 from conftest import after_resumes
 import torch
+from tensorboard.summary.writer.record_writer import RecordWriter
 from torch.utils.tensorboard import SummaryWriter
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -468,9 +469,10 @@ def test_sweep_refuses_bad_options_in_one_line_before_writing(options, message, 
         ("windows.py", ["{runs}", "--env-id", "X-v0", "--out", "{runs}/w", "--window", "10", "--from-step", "5"], "--from-step must be at least"),
         ("random_policy.py", ["--env-ids", "Nope-v0"], "--env-ids Nope-v0: not an env this machine can make (NameNotFound"),
         ("random_policy.py", ["--env-ids", "nomodule:Nope-v0"], "(ModuleNotFoundError: No module named 'nomodule')"),
-        ("random_policy.py", ["--env-ids", "CartPole-v1", "--episodes", "0"], "--episodes 0: must be at least 1"),
+        ("random_policy.py", ["--env-ids", "CartPole-v1", "--episodes", "0"], "--episodes 0: must be from 1 to 1000000"),
+        ("random_policy.py", ["--env-ids", "CartPole-v1", "--episodes", str(10**10)], f"--episodes {10**10}: must be from 1 to 1000000"),
         ("random_policy.py", ["--env-ids", "CartPole-v1", "--seed", "-1"], "--seed -1: must be a whole number from 0 to"),
-        ("random_policy.py", ["--env-ids", "CartPole-v1", "--seed", str(2**32 - 99)], "from 0 to 4294967196, as seeds are below 2**32"),
+        ("random_policy.py", ["--env-ids", "BreakoutNoFrameskip-v4", "--seed", str(2**31 - 100)], "from 0 to 2147483547, as ale-py's seeds are below 2**31"),
         ("random_policy.py", ["--env-ids", "CartPole-v1", "--atari-stack", "{missing}"], "after python benchmark/baselines/fetch.py"),
         ("sps.py", ["--steps", "0"], "--steps and --repeats must be at least 1"),
         ("sps.py", ["--baseline", "{missing}"], "no such file; pass the path of a script"),
@@ -720,11 +722,19 @@ def test_report_times_a_resumed_run_by_its_attempts_not_the_time_between_them(tm
         writer.close()  # named as an attempt started then would be: tensorboard reads the files in their names' order
         [written] = (path / "runs" / "x").glob("*.attempt")
         written.rename(written.with_name(f"events.out.tfevents.{int(start)}.host.1.0"))
+    stray = path / "runs" / "x" / "events.out.tfevents.1.host.profile-empty"  # a profiler's: tensorboard skips it
+    (path / "runs" / "x" / f"events.out.tfevents.{int(t0)}.host.1.0").replace(stray)  # 90 s, not counted
+    shutil.copy(stray, path / "runs" / "x" / f"events.out.tfevents.{int(t0)}.host.1.0")
     [run] = report.load_runs(str(runs_dir))
     assert run["wall_time"] == pytest.approx(135.0)
     assert run["episode_walls"] == pytest.approx([10.0 * i for i in range(10)] + [90.0 + 5.0 * i for i in range(10)])
+    # a record whose frame and checksums are sound but whose bytes are no event: the run is left out, in one line
+    corrupt = fake_run(runs_dir, "ppo_continuous.py", "Hopper-v4", 2, ["--x", "1"], np.arange(20.0), wall_time=45.0)
+    with open(corrupt / "runs" / "x" / "events.out.tfevents.2.host.1.0", "wb") as f:
+        RecordWriter(f).write(b"\xff" * 40)
     proc = subprocess.run([sys.executable, os.path.join(ROOT, "benchmark", "report.py"), str(runs_dir), "--out", str(tmp_path / "out"), "--bootstrap-reps", "300"], capture_output=True, text=True)
     assert proc.returncode == 0 and "| 2k | 2.2 min | 15 |" in (tmp_path / "out" / "ppo_continuous.md").read_text(), proc.stderr  # 2000 / 135 s
+    assert "left out ppo_continuous/x_1/Hopper-v4/seed2: its events cannot be read (DecodeError" in proc.stdout, proc.stdout
 
 
 def test_report_names_how_each_script_is_evaluated(tmp_path):

@@ -239,6 +239,17 @@ def test_end_to_end_writes_tags_and_checkpoint_round_trip(tmp_path, monkeypatch)
     assert A.evaluate(agent, BREAKOUT, 1, seed=A.Args().seed) == returns  # the saved weights, evaluated again
 
 
+def test_a_seed_beyond_ale_pys_int32_trains_resumes_and_evaluates(tmp_path, monkeypatch):
+    """--seed takes numpy's range, [0, 2**32); ale-py's vector env takes int32 seeds (each env's is seed + its index)."""
+    monkeypatch.chdir(tmp_path)
+    args = dict(env_id=BREAKOUT, num_envs=2, num_steps=64, num_minibatches=2, update_epochs=1, seed=2**32 - 1, exp_name="top")
+    A.main(A.Args(**args, total_timesteps=128))
+    checkpoint = str(only_run(tmp_path, "top__") / "top.pt")
+    A.main(A.Args(**args, total_timesteps=256, resume=checkpoint))  # reseeds the games from --seed and the step
+    assert torch.load(checkpoint, weights_only=True)["training"]["global_step"] == 256
+    assert len(A.main(A.Args(env_id=BREAKOUT, eval_checkpoint=checkpoint, eval_episodes=1, seed=2**32 - 1))) == 1
+
+
 @pytest.mark.parametrize(
     "kw, expected",
     [

@@ -130,7 +130,9 @@ def first_adam_state(state):
         (lambda s: next(iter(s["model"].values())).fill_(math.inf), "its critic.layers.0.weight is out of range"),
         (lambda s: s["training"].update(kl_beta=math.nan), "its KL beta is out of range (nan, inf, or below 0)"),
         (lambda s: s["training"].update(kl_beta=-2.0), "its KL beta is out of range (nan, inf, or below 0)"),
-        (lambda s: s["training"].update(kl_beta=-5), "its KL beta is out of range (nan, inf, or below 0)"),
+        (lambda s: s["training"].update(kl_beta=-5), "does not fit this run (TypeError: its kl_beta is a int, not a float)"),
+        (lambda s: s["training"].update(kl_beta=None), "(TypeError: its kl_beta is a NoneType, not a float)"),  # crashed in the loss
+        (lambda s: s["training"].update(iteration=True), "(TypeError: its iteration is a bool, not a int)"),
         # a tensor of another dtype would be cast: an int's negative, a complex nan or a float64 beyond float32 slip by
         (lambda s: first_adam_state(s).update(exp_avg_sq=-first_adam_state(s)["exp_avg_sq"].long()), "exp_avg_sq is a"),
         (lambda s: first_adam_state(s).update(step=torch.tensor(-3)), "the optimiser's step is a () torch.int64 tensor"),
