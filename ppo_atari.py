@@ -531,7 +531,7 @@ def evaluate(agent, env_id, eval_episodes, seed, capture_video=False, run_name="
     """Whole-game returns (all lives, unclipped) on the training envs, actions sampled from the policy:
     a greedy Atari policy can lock into a loop that its sampled twin never enters."""
     envs = make_envs(env_id, 1)
-    frames, _ = envs.reset(seed=seed % (2**31 - 1))  # ale-py's seeds are int32s
+    frames, _ = envs.reset(seed=seed % (2**31 - envs.num_envs))  # ale-py's seeds, seed + index, are int32s
     torch.manual_seed(seed)
     stats, video = GameStats(1), VideoRecorder(f"videos/{run_name}", frames) if capture_video else None
     episodic_returns = []

@@ -65,6 +65,8 @@ def running_clock(events_dir):
 
     files = [os.path.join(events_dir, name) for name in sorted(os.listdir(events_dir))]
     files = [f for f in files if io_wrapper.IsSummaryEventsFile(f)]  # the files read_events reads, and no others
+    if len(files) < 2:  # one attempt: its file is not read again
+        return None
     events = (event_file_loader.EventFileLoader(f).Load() for f in files)
     walls = ([e.wall_time for e in file if e.HasField("summary") and np.isfinite(e.wall_time)] for file in events)
     spans = sorted((min(w), max(w)) for w in walls if w)
