@@ -485,7 +485,7 @@ def main(args):
 RULES = {  # the ranges of this script's own numeric flags; run_management.RULES has the shared ones
     "a whole number of at least 1": ("num_minibatches", "update_epochs"),
     "positive": ("learning_rate", "clip_coef", "kl_adaptive_target", "target_kl", "max_grad_norm"),
-    "0 or more": ("kl_beta", "ent_coef", "vf_coef", "num_threads", "torch_threads"),
+    "0 or more": ("kl_beta", "ent_coef", "vf_coef"), "a whole number in [0, 1024]": ("num_threads", "torch_threads"),
 }
 MAY_CHANGE = {"torch_threads", "num_threads"}  # --resume: this script's flags that may differ, besides the shared ones
 

@@ -12,10 +12,12 @@ Threat model: a checkpoint, a run directory or a run.json may come from a strang
   must be one plain name, what this command does besides training (W&B, videos, the device, --eval-checkpoint)
   is decided by its command line alone, never by the file, and a link planted at the checkpoint's temporary
   name is not written through.
-- Anything malformed (a stored flag of a type or range no command line gives, training numbers that do not
-  add up, weights, an optimiser, statistic or random state of another shape or range (nan included), another
-  script's checkpoint, an older format) ends the run in one line on stderr naming the cause and the fix, exit
-  code 2, as does every bad input on the command line; --help exits 0.
+- Anything malformed (a stored flag of a type or range no command line gives (a whole number where a number goes
+  is read as a float, as tyro reads it), training numbers that do not add up, weights, an optimiser, statistic or
+  random state of another shape or range (nan included) or with a part missing (a weight's optimiser state),
+  another script's checkpoint, an older format) ends the run in one line on stderr naming the cause and the fix,
+  exit code 2, as does every bad input on the command line; --help exits 0. The file's values are data: braces in
+  them are never read as a format string.
 
 Stops: Ctrl-C (exit 130), SIGTERM (143), SIGHUP (129: a closed terminal or ssh session) or SIGUSR1 (138: Slurm's
 warning before a time limit) is recorded and ends the run at its next step or minibatch, and the last finished
@@ -79,12 +81,12 @@ from torch.utils.tensorboard import SummaryWriter  # noqa: E402
 
 CHECKPOINT_FORMAT = 4  # raised whenever the saved training state changes shape: --resume refuses older ones
 STOPS = {"SIGINT": 130, "SIGTERM": 143, "SIGHUP": 129, "SIGUSR1": 138}  # exit codes: 128 + the signal's number
-# The ranges every script's flags share; a script's RULES adds its own flags to them
-RULES = {
-    "a whole number of at least 1": (lambda v: v >= 1, ("total_timesteps", "num_envs", "num_steps", "eval_episodes")),
+RULES = {  # the ranges every script's flags share; a script's RULES adds its own flags to them
+    "a whole number of at least 1": (lambda v: v >= 1, ("num_envs", "num_steps", "eval_episodes")),
+    "a whole number in [1, 2**40]": (lambda v: 1 <= v <= 2**40, ("total_timesteps",)),  # past it, arrays too big
     "positive": (lambda v: v > 0, ()), "0 or more": (lambda v: v >= 0, ("checkpoint_every",)),
     "in (0, 1]": (lambda v: 0 < v <= 1, ("gamma",)), "in [0, 1]": (lambda v: 0 <= v <= 1, ("gae_lambda",)),
-    "in (0, 1)": (lambda v: 0 < v < 1, ()),
+    "in (0, 1)": (lambda v: 0 < v < 1, ()), "a whole number in [0, 1024]": (lambda v: 0 <= v <= 1024, ()),
     "a whole number in [0, 2**32)": (lambda v: 0 <= v < 2**32, ("seed",)),  # numpy's seeds
 }  # fmt: skip
 # --resume: flags that this command line alone decides, never a checkpoint (a handed one could turn on W&B)
@@ -115,15 +117,19 @@ FIXES = {errno.ENOSPC: "free disk space", errno.EDQUOT: "free disk space", Unico
 @contextlib.contextmanager
 def failing(message, errors=Exception):
     """An error of the kinds given, inside the block, ends the run with message, its {} filled with the cause
-    and {fix} with what to do about a failed write, by its cause."""
+    and {fix} with what to do about a failed write, by its cause. The block's warnings are shown after it, or
+    dropped with the error (torch's, say, about a damaged checkpoint's tensor where a dict goes)."""
     try:
-        yield
+        with warnings.catch_warnings(record=True) as held:
+            yield
     except errors as e:
         lines = [line.strip() for line in str(e).splitlines() if line.strip()] or [""]
         first = " ".join(lines[:2]) if lines[0].endswith(":") else lines[0]  # "Error(s) in ...:" names no cause
         cause = e.strerror if isinstance(e, OSError) and e.strerror else f"{type(e).__name__}: {first}"
         fix = FIXES.get(e.errno if isinstance(e, OSError) else type(e), "check the directory")
-        fail(message.format(cause, fix=fix))
+        fail(message.replace("{fix}", fix).replace("{}", cause))  # not format(): the data in it may hold braces
+    for w in held:
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
 
 
 # ---------------------------------------------------------------------------------------------------- flags
@@ -459,20 +465,18 @@ class Run(contextlib.AbstractContextManager):  # `with run:` is the run itself
         """W&B's own resume: the run's id is kept in its checkpoint, so --resume --track continues that W&B run."""
         import wandb
 
-        args = self.args
         self.wandb_id = self.wandb_id or uuid.uuid4().hex[:16]
         with failing("--track: Weights & Biases did not start ({}): run `wandb login`, or set WANDB_MODE=offline"):
-            wandb.init(project=args.wandb_project_name, entity=args.wandb_entity, sync_tensorboard=True,
-                       config=vars(args), name=self.name, id=self.wandb_id, resume="allow", save_code=True)  # fmt: skip
+            wandb.init(project=self.args.wandb_project_name, entity=self.args.wandb_entity, config=vars(self.args),
+                       name=self.name, id=self.wandb_id, resume="allow", save_code=True, sync_tensorboard=True)
         self.wandb = wandb
 
     def send_videos(self):
         """--track --capture-video: each video the recorder wrote (whole, at an episode's end) goes to W&B once."""
         if self.wandb and self.args.capture_video:
-            for path in sorted(glob.glob(os.path.join("videos", self.name, "*.mp4"))):
-                if path not in self.videos_sent:
-                    self.videos_sent.add(path)
-                    self.wandb.log({"videos": self.wandb.Video(path, format="mp4")}, commit=False)
+            for path in sorted(set(glob.glob(os.path.join("videos", self.name, "*.mp4"))) - self.videos_sent):
+                self.videos_sent.add(path)
+                self.wandb.log({"videos": self.wandb.Video(path, format="mp4")}, commit=False)
 
     def end_iteration(self, losses, **numbers):
         """Checks that training stayed finite, takes the snapshot; the checkpoint is written at the next check()
@@ -541,7 +545,7 @@ class Run(contextlib.AbstractContextManager):  # `with run:` is the run itself
 
 def extended(args, saved):
     """--resume with a larger --total-timesteps: one line on what happens to the annealed schedules."""
-    before, schedules = saved["args"]["total_timesteps"], (("learning rate", "anneal_lr"), ("clip", "anneal_clip"))
+    before, schedules = saved["args"].get("total_timesteps"), (("learning rate", "anneal_lr"), ("clip", "anneal_clip"))
     annealed = [what for what, flag in schedules if getattr(args, flag, False)]
     if args.total_timesteps != before and annealed:
         frac = 1.0 - saved["training"]["iteration"] / (args.total_timesteps // (args.num_envs * args.num_steps))
@@ -554,10 +558,9 @@ def new_run_dir(run_name):
     """Claims runs/{run_name} (made atomically): a second run started in the same second with the same env,
     name and seed gets {run_name}-2, never the first one's directory."""
     for name in [run_name] + [f"{run_name}-{n}" for n in range(2, 1000)]:
-        with failing(f"cannot write runs/{name} ({{}}): {{fix}}", OSError):
-            with contextlib.suppress(FileExistsError):
-                os.makedirs(os.path.join("runs", name))
-                return name
+        with failing(f"cannot write runs/{name} ({{}}): {{fix}}", OSError), contextlib.suppress(FileExistsError):
+            os.makedirs(os.path.join("runs", name))
+            return name
     fail(f"runs/{run_name} and 998 more like it exist: pass another --exp-name")
 
 
@@ -565,18 +568,16 @@ def lock_run(run_dir):
     """Holds run_dir for this process (filelock: an flock, or Windows' own lock, which the system drops when the
     process ends, however it ends): a second process resuming the same run is refused in one line."""
     lock = filelock.FileLock(os.path.join(run_dir, ".lock"), timeout=0)
-    try:
-        lock.acquire()
-    except filelock.Timeout:  # before OSError, which it is too
-        fail(f"{run_dir} is in use by another process that runs it: wait for it to end, or stop it first")
-    except OSError as e:
-        fail(f"cannot write {run_dir} ({e.strerror}): {FIXES.get(e.errno, 'check the directory')}")
+    with failing(f"cannot write {run_dir} ({{}}): {{fix}}", OSError):
+        try:
+            lock.acquire()
+        except filelock.Timeout:  # an OSError too: caught first
+            fail(f"{run_dir} is in use by another process that runs it: wait for it to end, or stop it first")
     return lock
 
 
 def check_finite_output(value, what, step, env_id, holds):
-    """An env's observation or reward that is not finite ends the run in one line naming the env as the cause
-    and saying what the checkpoint holds()."""
+    """An env's observation or reward that is not finite ends the run in one line naming the env, and holds()."""
     if np.asarray(value).dtype.kind == "f" and not np.isfinite(value).all():  # frames are integers, always finite
         fail(f"the env returned a non-finite {what} (nan or inf) at its step {step}: check {env_id}; {holds()}")
 
@@ -616,9 +617,10 @@ def restore(value, saved):
             if {k: v for k, v in group.items() if k != "lr"} != {k: v for k, v in mine.items() if k != "lr"}:
                 raise ValueError("the optimiser's settings differ from this run's")
             check_tensor(torch.tensor(group["lr"]), torch.tensor(0.0), "the optimiser's step size", low=0)
-        for index, state in saved["state"].items():
+        # every weight's (Adam keeps each one's moments from the first step; a lost one would restart silently)
+        for index, state in {**dict.fromkeys(range(len(params)), {}), **saved["state"]}.items():
             if set(state) != {"step", "exp_avg", "exp_avg_sq"}:
-                raise ValueError(f"the optimiser's state holds {sorted(state)}")
+                raise ValueError(f"the optimiser's state of weight {index} holds {sorted(state)}")
             check_tensor(state["step"], torch.tensor(0.0), "the optimiser's step", low=0)
             for key, low in (("exp_avg", -math.inf), ("exp_avg_sq", 0)):
                 check_tensor(state[key], params[index], f"the optimiser's {key}", low)
@@ -706,22 +708,22 @@ def read_checkpoint(path, flag):
 def read_resume(args, script, given):
     """--resume: the checkpoint, whose flags the run keeps; one given on the command line may differ only if it
     is in MAY_CHANGE. Each stored flag must have the type its field has."""
-    name = PROG
     state = read_checkpoint(args.resume, "--resume")
-    if state.get("format") != CHECKPOINT_FORMAT or not state.get("training"):
-        fail(f"'{args.resume}' holds the training state of an older version of {name}, which --resume cannot "
+    if type(state.get("format")) is not int or state["format"] != CHECKPOINT_FORMAT or "training" not in state:
+        fail(f"'{args.resume}' holds the training state of an older version of {PROG}, which --resume cannot "
              f"read: start the run anew (--eval-checkpoint still evaluates its policy)")
     hints = typing.get_type_hints(type(args))
     for field, value in state["args"].items():  # first: the numbers below use them
         if field in hints:
             with failing(f"'{args.resume}' is damaged: its --{field.replace('_', '-')} {value!r} is not "
-                         f"{describe(hints[field])}: resume a checkpoint that {name} wrote"):  # fmt: skip
+                         f"{describe(hints[field])}: resume a checkpoint that {PROG} wrote"):  # fmt: skip
                 typeguard.check_type(value, hints[field])
                 if isinstance(value, bool) and hints[field] is not bool:
                     raise TypeError("a bool")
+                if type(value) is int and float in (hints[field], *typing.get_args(hints[field])):  # as tyro gives it
+                    state["args"][field] = float(value)  # an int past 2**63 would overflow the tensors' scalars
     with failing(f"'{args.resume}' does not fit this run ({{}}): resume it with the script that wrote it"):
-        training, saved = state["training"], state["args"]
-        typeguard.check_type(training, dict)
+        training, saved = typeguard.check_type(state["training"], dict), state["args"]
         for field, kind in (("iteration", int), ("global_step", int), ("kl_beta", float)):  # as the scripts keep them
             if (field in training or field != "kl_beta") and type(training[field]) is not kind:  # a bool is an int
                 raise TypeError(f"its {field} is a {type(training[field]).__name__}, not a {kind.__name__}")

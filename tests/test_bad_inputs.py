@@ -36,7 +36,9 @@ NUMBERS = [  # (flag, value, message): every script that has the flag must refus
     ("update_epochs", 0, "--update-epochs 0: must be a whole number of at least 1"),
     ("num_minibatches", 0, "--num-minibatches 0: must be a whole number of at least 1"),
     ("eval_episodes", 0, "--eval-episodes 0: must be a whole number of at least 1"),
-    ("total_timesteps", 0, "--total-timesteps 0: must be a whole number of at least 1"),
+    ("total_timesteps", 0, "--total-timesteps 0: must be a whole number in [1, 2**40]"),
+    # past 2**40 a batch as large would be an array numpy cannot make (ValueError: array is too big)
+    ("total_timesteps", 2**40 + 1, "--total-timesteps 1099511627777: must be a whole number in [1, 2**40]"),
     ("cg_iters", 0, "--cg-iters 0: must be a whole number of at least 1"),
     ("backtrack_iters", 0, "--backtrack-iters 0: must be a whole number of at least 1"),
     ("vf_epochs", 0, "--vf-epochs 0: must be a whole number of at least 1"),
@@ -60,8 +62,10 @@ NUMBERS = [  # (flag, value, message): every script that has the flag must refus
     ("backtrack_coef", 1.0, "--backtrack-coef 1.0: must be in (0, 1)"),
     ("cg_damping", -0.1, "--cg-damping -0.1: must be 0 or more"),
     ("vf_coef", -0.5, "--vf-coef -0.5: must be 0 or more"),
-    ("num_threads", -1, "--num-threads -1: must be 0 or more"),
-    ("torch_threads", -2, "--torch-threads -2: must be 0 or more"),
+    ("num_threads", -1, "--num-threads -1: must be a whole number in [0, 1024]"),
+    ("num_threads", 2**31, "--num-threads 2147483648: must be a whole number in [0, 1024]"),  # ale-py's TypeError
+    ("torch_threads", -2, "--torch-threads -2: must be a whole number in [0, 1024]"),
+    ("torch_threads", 2**31, "--torch-threads 2147483648: must be a whole number in [0, 1024]"),  # torch's overflow
     ("checkpoint_every", -1, "--checkpoint-every -1: must be 0 or more"),
     ("seed", -1, "--seed -1: must be a whole number in [0, 2**32)"),
     ("seed", 2**32, "--seed 4294967296: must be a whole number in [0, 2**32)"),

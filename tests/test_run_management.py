@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 
 import numpy as np
 import pytest
@@ -155,6 +156,19 @@ def first_adam_state(state):
         (lambda s: s["args"].update(num_steps=True), "is damaged: its --num-steps True is not a whole number"),
         # a value of the right type out of its range is the checkpoint's, not a flag the user gave
         (lambda s: s["args"].update(gamma=5.0), "t.pt' holds it: damaged): must be in (0, 1]"),
+        # braces in the value are data, not a format string (KeyError: "'a'"); a float past float64 is no number
+        (lambda s: s["args"].update(clip_coef={"a": 1}), "is damaged: its --clip-coef {'a': 1} is not a number"),
+        (lambda s: s["args"].update(clip_coef=10**400), "is damaged: its --clip-coef 1000000"),
+        # a tensor where a number or a dict goes: no "Boolean value of Tensor" traceback, no torch warning first
+        (lambda s: s.update(format=torch.zeros(2)), "holds the training state of an older version of ppo_discrete.py"),
+        (lambda s: s.update(training=torch.zeros(2)), "does not fit this run (TypeCheckError: torch.Tensor is not a dict)"),
+        (lambda s: s.update(model=torch.zeros(2)), "does not fit this run (IndexError: too many indices"),
+        (lambda s: s["rng"]["rollout"].update(state=torch.zeros(2)), "does not fit this run (IndexError: too many"),
+        (lambda s: s["env_rng"][0].update(state=torch.zeros(2)), "does not fit this run (IndexError: too many"),
+        # a weight's lost optimiser state would restart Adam's moments for it without a word
+        (lambda s: s["optimizer"]["state"].pop(3), "the optimiser's state of weight 3 holds []"),
+        (lambda s: s["optimizer"].update(state={}), "the optimiser's state of weight 0 holds []"),
+        (lambda s: s["optimizer"]["state"].update({99: first_adam_state(s)}), "(IndexError: list index out of range)"),
     ],
 )
 def test_a_damaged_checkpoint_is_one_line(change, message, tmp_path, monkeypatch, capsys):
@@ -166,6 +180,41 @@ def test_a_damaged_checkpoint_is_one_line(change, message, tmp_path, monkeypatch
         lambda: ppo_discrete.main(ppo_discrete.Args(resume=str(path), env_id=TOY["env_id"], total_timesteps=128)), capsys
     )
     assert message in line, line
+
+
+def test_a_damaged_checkpoint_in_a_directory_with_braces_in_its_name_is_one_line(tmp_path, monkeypatch, capsys):
+    path = trained(tmp_path, monkeypatch)
+    state = torch.load(path, weights_only=True)
+    state["training"].update(iteration="2")
+    (tmp_path / "run{0}{x}").mkdir()
+    torch.save(state, tmp_path / "run{0}{x}" / "t.pt")
+    resume = lambda: ppo_discrete.main(ppo_discrete.Args(resume="run{0}{x}/t.pt", env_id=TOY["env_id"], total_timesteps=128))  # noqa: E731
+    assert "'run{0}{x}/t.pt' does not fit this run (TypeError: its iteration is a str" in one_line_exit_2(resume, capsys)
+
+
+def test_a_checkpoint_whose_float_flag_is_a_large_int_and_that_lacks_its_total_resumes(tmp_path, monkeypatch):
+    """tyro gives a float flag a float; a checkpoint may hold an int (10**30 overflowed torch's scalars) or lack
+    --total-timesteps (a KeyError when the schedule is extended): the run goes on, its flag a float."""
+    path = trained(tmp_path, monkeypatch)
+    state = torch.load(path, weights_only=True)
+    state["args"].update(clip_coef=10**30)
+    del state["args"]["total_timesteps"]
+    torch.save(state, path)
+    ppo_discrete.main(ppo_discrete.Args(resume=str(path), env_id=TOY["env_id"], total_timesteps=128))
+    state = torch.load(path, weights_only=True)
+    assert state["training"]["iteration"] == 4 and type(state["args"]["clip_coef"]) is float
+
+
+def test_failing_shows_the_blocks_warnings_after_it_and_drops_them_with_its_error(capsys):
+    with pytest.warns(UserWarning, match="shown"):
+        with run_management.failing("x ({})"):
+            warnings.warn("shown")
+    with warnings.catch_warnings(record=True) as seen, pytest.raises(SystemExit):
+        warnings.simplefilter("always")
+        with run_management.failing("x ({})"):
+            warnings.warn("dropped")
+            raise ValueError("v")
+    assert not seen and capsys.readouterr().err.endswith(": error: x (ValueError: v)\n")
 
 
 def test_a_policy_with_a_weight_that_is_not_finite_is_not_evaluated(tmp_path, monkeypatch, capsys):
