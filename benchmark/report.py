@@ -24,6 +24,7 @@ variants. runs.json lists every reported run's final returns, for use elsewhere.
 import argparse
 import glob
 import json
+import math
 import os
 import re
 import stat
@@ -513,11 +514,13 @@ def summary_lines(runs, reference):
 
 
 def runs_summary(runs):
-    """runs.json: what each reported run ended with, one entry per run."""
+    """runs.json: what each reported run ended with, one entry per run. A number that is not finite (the SPS of a
+    run that logged none, an eval.json's nan) is null: JSON has no NaN, and a strict reader refuses one."""
     keys = ("script", "variant", "env_id", "seed", "flags", "final", "final_last100", "eval", "episodes", "steps",
             "wall_time", "sps")  # fmt: skip
     order = sorted(runs, key=lambda r: (r["script"], r["variant"], r["env_id"], r["seed"]))
-    return [{k: run[k] for k in keys} for run in order]
+    number = lambda v: None if isinstance(v, float) and not math.isfinite(v) else v  # noqa: E731
+    return [{k: number(run[k]) for k in keys} for run in order]
 
 
 def fail(message, code=2):
@@ -631,7 +634,7 @@ def main():
     with open(os.path.join(out, "summary.md"), "w") as f:
         f.write("\n".join(summary_lines(runs, reference)))
     with open(os.path.join(out, "runs.json"), "w") as f:
-        json.dump(runs_summary(runs), f, indent=1)
+        json.dump(runs_summary(runs), f, indent=1, allow_nan=False)
     print(f"wrote {out}")
 
 

@@ -710,6 +710,16 @@ def test_report_tables_and_plots_have_the_right_numbers(tmp_path):
     assert mean[i] == pytest.approx(1.5 * (grid[i] / 100 - 4.5))
 
 
+def test_runs_json_holds_null_where_a_number_is_not_finite(tmp_path):
+    """A run that logged no SPS, and an eval.json whose mean is nan: runs.json stays JSON that a strict reader takes."""
+    path = fake_run(tmp_path / "runs", "ppo_continuous.py", "Hopper-v4", 1, [], np.full(12, 1000.0), sps=())
+    (path / "eval.json").write_text('{"episodes": 1, "returns": [NaN], "mean": NaN}')
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "benchmark", "report.py"), str(tmp_path / "runs"), "--out", str(tmp_path / "out")], capture_output=True, text=True)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    strict = json.loads((tmp_path / "out" / "runs.json").read_text(), parse_constant=lambda name: pytest.fail(name))
+    assert (strict[0]["sps"], strict[0]["eval"], strict[0]["final"]) == (None, None, 1000.0)
+
+
 def test_report_times_a_resumed_run_by_its_attempts_not_the_time_between_them(tmp_path):
     """A run resumed a day after it stopped: two attempts, each with its own events file, of 90 s and 45 s. It ran
     135 s, where its `done` holds the last attempt's 45 s and its events span a day."""
