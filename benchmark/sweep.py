@@ -434,6 +434,7 @@ def run_task(path):
         write_json(os.path.join(path, "failed"), {"returncode": 2, "error": "log.txt is not a regular file"})
         return 2
     with open(log_path, "a") as log:  # an attempt that resumes adds to the log
+        begun = log.tell()  # where this attempt's part starts: a failure shows its own end, not an earlier one's
         log.write(shlex.join(command) + "\n")  # as a shell would run it, pasted back
         log.flush()
         proc = subprocess.Popen(command, cwd=path, stdout=log, stderr=subprocess.STDOUT, env=env, pass_fds=(lock,))
@@ -455,7 +456,7 @@ def run_task(path):
     if code in STOPPED:
         return code
     marker = os.path.join(path, "done" if code == 0 else "failed")
-    write_json(marker, {"returncode": code, "wall_time": time.time() - start})
+    write_json(marker, {"returncode": code, "wall_time": time.time() - start, **({"log_from": begun} if code else {})})
     return code
 
 
@@ -473,11 +474,17 @@ def latest_return(path):
 
 
 def log_tail(path, lines=8):
+    """The end of log.txt, of the last attempt's part only where its `failed` marker says where that starts."""
     if os.path.lexists(os.path.join(path, "log.txt")) and not regular(os.path.join(path, "log.txt")):
         return "(its log.txt is not a regular file: not read)\n"
     try:
-        with open(os.path.join(path, "log.txt"), errors="replace") as f:
-            return "".join(f.readlines()[-lines:])
+        begun = read_json(os.path.join(path, "failed")).get("log_from")
+    except (OSError, ValueError, AttributeError, RecursionError):  # none, or not a dict: the whole log's end
+        begun = None
+    try:
+        with open(os.path.join(path, "log.txt"), "rb") as f:
+            f.seek(begun if type(begun) is int and 0 <= begun <= os.fstat(f.fileno()).st_size else 0)
+            return "".join(f.read().decode(errors="replace").splitlines(keepends=True)[-lines:])
     except OSError:
         return "(no log.txt: the run never started)\n"
 

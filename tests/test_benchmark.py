@@ -61,7 +61,7 @@ def check_tiny_sweep(runs_dir, out):
             assert list((path / "runs").glob("*/events.out.tfevents.*")), path
             assert json.loads((path / "run.json").read_text())["seed"] == seed
     for seed in (1, 2):
-        assert (run_path(runs_dir, "MountainCarContinuous-v0", seed) / "failed").exists()
+        assert json.loads((run_path(runs_dir, "MountainCarContinuous-v0", seed) / "failed").read_text())["log_from"] == 0
         assert f"FAILED ppo_discrete/{VARIANT}/MountainCarContinuous-v0/seed{seed} (exit code 2)" in out
     assert out.count("ppo_discrete.py needs a Discrete one") >= 2  # the end of each failed run's log
     assert "finished: 4 done, 2 failed" in out
@@ -1268,3 +1268,17 @@ def test_a_handed_runs_directory_with_links_and_pipes_is_never_written_through_n
     assert sweep.latest_return(str(piped_log)) is None and "not a regular file" in sweep.log_tail(str(piped_log))
     proc = subprocess.run(sweep_cmd[:-5] + ["--runs-dir", str(victim / "summary.md")], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and "is not a directory: pass a directory" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_failed_runs_tail_is_its_last_attempts_own(tmp_path):
+    """A resumed run that fails: the lines shown are the failed attempt's, from where its `failed` marker says it
+    began in log.txt; a marker that says nothing usable shows the log's end."""
+    earlier = "".join(f"global_step={i} SPS=9 return(last 10)=1\n" for i in range(20))
+    (tmp_path / "log.txt").write_text(earlier + "python ppo_discrete.py --resume x.pt\nppo_discrete.py: error: bad\n")
+    (tmp_path / "failed").write_text(json.dumps({"returncode": 2, "log_from": len(earlier)}))
+    assert sweep.log_tail(str(tmp_path)) == "python ppo_discrete.py --resume x.pt\nppo_discrete.py: error: bad\n"
+    for begun in ("7", -1, 10**30, None):
+        (tmp_path / "failed").write_text(json.dumps({"returncode": 2, "log_from": begun}))
+        assert sweep.log_tail(str(tmp_path)).splitlines() == (earlier.splitlines() + ["python ppo_discrete.py --resume x.pt", "ppo_discrete.py: error: bad"])[-8:]
+    (tmp_path / "failed").write_text("[1]")
+    assert sweep.log_tail(str(tmp_path)).endswith("error: bad\n")
