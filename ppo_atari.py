@@ -497,8 +497,7 @@ def check_env(args):
         run_management.fail(f"{args.env_id} is not an Atari game: pass --env-id e.g. BreakoutNoFrameskip-v4")
     if spec.kwargs["frameskip"] != 1 and not args.env_id.endswith("-v5"):  # e.g. Breakout-v4: a random skip of 2-4
         game = spec.kwargs["game"]
-        same_game = [k for k, s in gym.registry.items() if s.kwargs.get("game") == game]
-        no_skip = next(k for k in same_game if k.endswith("NoFrameskip-v4"))
+        no_skip = next(k for k, s in gym.registry.items() if s.kwargs.get("game") == game and "NoFrameskip-v4" in k)
         run_management.fail(f"{run_management.PROG} skips 4 frames itself: pass --env-id {no_skip} (or ALE/..-v5)")
 
 

@@ -369,6 +369,8 @@ class Run(contextlib.AbstractContextManager):  # `with run:` is the run itself
         with failing(f"'{args.eval_checkpoint}' holds a policy whose spaces do not fit {args.env_id} ({{}}): pass the "
                      f"checkpoint of a run on it", (RuntimeError, ValueError, IndexError)):  # fmt: skip
             returns = script.evaluate(*policy, args.env_id, args.eval_episodes, args.seed, args.capture_video, name)
+        if not np.isfinite(returns).all():  # e.g. weights so large that the policy's actions overflow
+            fail(f"'{args.eval_checkpoint}' on {args.env_id} gave returns that are not finite: check both")
         # printed first: a log directory that cannot be written must not lose the episodes just played
         print(f"eval {args.eval_checkpoint}: mean return {np.mean(returns):.2f} +- {np.std(returns):.2f} over "
               f"{len(returns)} episodes\nepisodes: " + ", ".join(f"{r:.1f}" for r in returns), flush=True)  # fmt: skip
@@ -585,8 +587,7 @@ def check_finite_output(value, what, step, env_id, holds):
 def check_finite(agent, iteration, kept, *losses):
     """A loss or a weight that is not finite stops the run in one line saying what is `kept`: the checkpoint
     written on the way out is the last snapshot, taken after this check passed."""
-    losses = [loss.item() if torch.is_tensor(loss) else loss for loss in losses]
-    if not (all(map(math.isfinite, losses)) and all(bool(torch.isfinite(p).all()) for p in agent.parameters())):
+    if not all(math.isfinite(float(x)) for x in [*losses, *(p.abs().max() for p in agent.parameters())]):
         fail(f"training diverged at iteration {iteration} (a loss or a weight is not finite): try a smaller step "
              f"size; {kept}")
 

@@ -226,6 +226,24 @@ def test_a_policy_with_a_weight_that_is_not_finite_is_not_evaluated(tmp_path, mo
     assert "does not fit this script's network (ValueError: its actor.layers.2.bias is out of range" in line, line
 
 
+@pytest.mark.parametrize("bad", [math.inf, -math.inf, math.nan])
+def test_a_weight_that_is_not_finite_is_divergence_though_the_losses_are_finite(bad, capsys):
+    agent = torch.nn.Linear(3, 2)
+    run_management.check_finite(agent, 3, "kept", torch.tensor(1.0), 2.0)  # all finite: passes
+    with torch.no_grad():
+        agent.bias[1] = bad
+    line = one_line_exit_2(lambda: run_management.check_finite(agent, 3, "kept", torch.tensor(1.0), 2.0), capsys)
+    assert line.endswith("error: training diverged at iteration 3 (a loss or a weight is not finite): try a smaller step size; kept")
+
+
+def test_an_evaluation_whose_returns_are_not_finite_is_one_line_not_a_mean_of_nan(tmp_path, monkeypatch, capsys):
+    path = trained(tmp_path, monkeypatch)
+    monkeypatch.setattr(ppo_discrete, "evaluate", lambda *policy_and_flags: [1.0, math.nan])  # e.g. huge weights
+    line = one_line_exit_2(lambda: ppo_discrete.main(ppo_discrete.Args(eval_checkpoint=str(path), env_id=TOY["env_id"])), capsys)
+    assert f"'{path}' on {TOY['env_id']} gave returns that are not finite: check both" in line, line
+    assert not list((tmp_path / "runs").glob("*-eval"))  # ended before its log was written
+
+
 def test_a_run_in_a_directory_whose_name_is_not_utf8(tmp_path, monkeypatch, capsys):
     """tensorboard writes only to UTF-8 paths: a run resumed from inside a directory of another encoding goes on
     (the run's directory is the relative one given); a checkpoint in such a directory is one line that says so."""
