@@ -238,10 +238,9 @@ def check_args(args, saved, script):
 def check_compiler():
     """--compile: the C++ compiler torch.compile's inductor will run ($CXX, or else g++) runs, as inductor checks."""
     cxx = os.environ.get("CXX", "clang++" if sys.platform == "darwin" else "g++")
-    try:
+    works = False
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
         works = bool(cxx) and subprocess.run([cxx, "--version"], capture_output=True, timeout=30).returncode == 0
-    except (OSError, subprocess.SubprocessError):
-        works = False
     if not works:
         fail(f"--compile: torch.compile builds C++ code with {cxx!r} ($CXX, or else g++), which does not run as a "
              "compiler: install g++ or set CXX to a C++ compiler, or leave --compile out")
@@ -587,7 +586,7 @@ def check_finite_output(value, what, step, env_id, holds):
 def check_finite(agent, iteration, kept, *losses):
     """A loss or a weight that is not finite stops the run in one line saying what is `kept`: the checkpoint
     written on the way out is the last snapshot, taken after this check passed."""
-    if not all(math.isfinite(float(x)) for x in [*losses, *(p.abs().max() for p in agent.parameters())]):
+    if not all(torch.isfinite(torch.as_tensor(x)).all() for x in [*losses, *agent.parameters()]):
         fail(f"training diverged at iteration {iteration} (a loss or a weight is not finite): try a smaller step "
              f"size; {kept}")
 
@@ -615,16 +614,16 @@ def restore(value, saved):
     elif isinstance(value, torch.optim.Optimizer):  # its kernels trust the shapes: a wrong one corrupts memory
         params = [p for group in value.param_groups for p in group["params"]]
         for group, mine in zip(saved["param_groups"], value.state_dict()["param_groups"], strict=True):
-            if {k: v for k, v in group.items() if k != "lr"} != {k: v for k, v in mine.items() if k != "lr"}:
+            if repr({**group, "lr": 0}) != repr({**mine, "lr": 0}):  # repr: a 0 or tensor(False) is not False
                 raise ValueError("the optimiser's settings differ from this run's")
             check_tensor(torch.tensor(group["lr"]), torch.tensor(0.0), "the optimiser's step size", low=0)
         # every weight's (Adam keeps each one's moments from the first step; a lost one would restart silently)
         for index, state in {**dict.fromkeys(range(len(params)), {}), **saved["state"]}.items():
             if set(state) != {"step", "exp_avg", "exp_avg_sq"}:
                 raise ValueError(f"the optimiser's state of weight {index} holds {sorted(state)}")
-            check_tensor(state["step"], torch.tensor(0.0), "the optimiser's step", low=0)
-            for key, low in (("exp_avg", -math.inf), ("exp_avg_sq", 0)):
-                check_tensor(state[key], params[index], f"the optimiser's {key}", low)
+            state["step"] = check_tensor(state["step"], torch.tensor(0.0), "the optimiser's step", low=0).clone()
+            for key, low in (("exp_avg", -math.inf), ("exp_avg_sq", 0)):  # own copies: Adam writes through views
+                state[key] = check_tensor(state[key], params[index], f"the optimiser's {key}", low).contiguous().clone()
         value.load_state_dict(saved)
     else:  # a model or statistic: each tensor keeps its shape (a variance is 0 or more), a number is a positive count
         for key, current in value.state_dict().items():
@@ -702,7 +701,8 @@ def read_checkpoint(path, flag):
         if script != PROG:
             raise ValueError(f"saved by {script!r}")
         typeguard.check_type(state["env_id"], str)
-        typeguard.check_type(state["args"], dict)
+        for value in typeguard.check_type(state["args"], dict).values():  # each flag one value (typeguard: the first)
+            typeguard.check_type(value, typing.Union[int, float, str, None])
     return state
 
 

@@ -157,7 +157,8 @@ def first_adam_state(state):
         # a value of the right type out of its range is the checkpoint's, not a flag the user gave
         (lambda s: s["args"].update(gamma=5.0), "t.pt' holds it: damaged): must be in (0, 1]"),
         # braces in the value are data, not a format string (KeyError: "'a'"); a float past float64 is no number
-        (lambda s: s["args"].update(clip_coef={"a": 1}), "is damaged: its --clip-coef {'a': 1} is not a number"),
+        (lambda s: s["args"].update(loss="{'a'} {0}"), "is damaged: its --loss \"{'a'} {0}\" is not one of"),
+        (lambda s: s["args"].update(clip_coef={"a": 1}), "is not a checkpoint written by ppo_discrete.py"),  # one value
         (lambda s: s["args"].update(clip_coef=10**400), "is damaged: its --clip-coef 1000000"),
         # a tensor where a number or a dict goes: no "Boolean value of Tensor" traceback, no torch warning first
         (lambda s: s.update(format=torch.zeros(2)), "holds the training state of an older version of ppo_discrete.py"),
@@ -165,6 +166,9 @@ def first_adam_state(state):
         (lambda s: s.update(model=torch.zeros(2)), "does not fit this run (IndexError: too many indices"),
         (lambda s: s["rng"]["rollout"].update(state=torch.zeros(2)), "does not fit this run (IndexError: too many"),
         (lambda s: s["env_rng"][0].update(state=torch.zeros(2)), "does not fit this run (IndexError: too many"),
+        # equal but of another type: the fused kernel refused amsgrad=0 at the first step, with a traceback
+        (lambda s: s["optimizer"]["param_groups"][0].update(amsgrad=0), "the optimiser's settings differ"),
+        (lambda s: s["optimizer"]["param_groups"][0].update(maximize=torch.tensor(False)), "the optimiser's settings d"),
         # a weight's lost optimiser state would restart Adam's moments for it without a word
         (lambda s: s["optimizer"]["state"].pop(3), "the optimiser's state of weight 3 holds []"),
         (lambda s: s["optimizer"].update(state={}), "the optimiser's state of weight 0 holds []"),
@@ -180,6 +184,38 @@ def test_a_damaged_checkpoint_is_one_line(change, message, tmp_path, monkeypatch
         lambda: ppo_discrete.main(ppo_discrete.Args(resume=str(path), env_id=TOY["env_id"], total_timesteps=128)), capsys
     )
     assert message in line, line
+
+
+def test_a_flag_stored_as_a_deeply_nested_list_is_one_line(tmp_path, monkeypatch, capsys):
+    """A flag is one number or string: a list nested 1500 deep raised RecursionError as its message was made."""
+    path = trained(tmp_path, monkeypatch)
+    state = torch.load(path, weights_only=True)
+    deep = 1
+    for _ in range(1500):
+        deep = [deep]
+    state["args"]["num_envs"] = deep
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(20000)  # pickling it needs a deeper stack than the default
+    try:
+        torch.save(state, path)
+    finally:
+        sys.setrecursionlimit(limit)
+    resume = lambda: ppo_discrete.main(ppo_discrete.Args(resume=str(path), env_id=TOY["env_id"], total_timesteps=128))  # noqa: E731
+    assert "is not a checkpoint written by ppo_discrete.py: pass one that is" in one_line_exit_2(resume, capsys)
+
+
+def test_adam_state_stored_as_views_resumes_into_tensors_of_its_own(tmp_path, monkeypatch):
+    """A moment stored as a stride-0 view of one number (its fused kernel wrote past that number's memory: a
+    segfault), and one step tensor shared by every weight (each update would count it again)."""
+    path = trained(tmp_path, monkeypatch)
+    state = torch.load(path, weights_only=True)
+    shared = torch.tensor(2.0)
+    for moments in state["optimizer"]["state"].values():
+        moments.update(step=shared, exp_avg=torch.zeros(1).expand(*moments["exp_avg"].shape))
+    torch.save(state, path)
+    ppo_discrete.main(ppo_discrete.Args(resume=str(path), env_id=TOY["env_id"], total_timesteps=128))
+    saved = torch.load(path, weights_only=True)["optimizer"]["state"]
+    assert saved[0]["exp_avg"].is_contiguous() and [float(m["step"]) for m in saved.values()] == [6.0] * len(saved)
 
 
 def test_a_damaged_checkpoint_in_a_directory_with_braces_in_its_name_is_one_line(tmp_path, monkeypatch, capsys):
