@@ -106,6 +106,7 @@ def fail(message):
     sys.exit(2)
 
 
+CAUSE, FIX = "\0cause\0", "\0fix\0"  # failing()'s places in a message: no path, repr or env id holds a NUL
 FIXES = {errno.ENOSPC: "free disk space", errno.EDQUOT: "free disk space", UnicodeEncodeError: "give it a UTF-8 name",
          errno.ENAMETOOLONG: "pass a shorter --exp-name, or run from a shorter path",
          errno.EISDIR: "a directory stands where the file goes: move it away",
@@ -116,8 +117,8 @@ FIXES = {errno.ENOSPC: "free disk space", errno.EDQUOT: "free disk space", Unico
 
 @contextlib.contextmanager
 def failing(message, errors=Exception):
-    """An error of the kinds given, inside the block, ends the run with message, its {} filled with the cause
-    and {fix} with what to do about a failed write, by its cause. The block's warnings are shown after it, or
+    """An error of the kinds given, inside the block, ends the run with message, its CAUSE filled with the cause
+    and FIX with what to do about a failed write, by its cause. The block's warnings are shown after it, or
     dropped with the error (torch's, say, about a damaged checkpoint's tensor where a dict goes)."""
     try:
         with warnings.catch_warnings(record=True) as held:
@@ -127,7 +128,7 @@ def failing(message, errors=Exception):
         first = " ".join(lines[:2]) if lines[0].endswith(":") else lines[0]  # "Error(s) in ...:" names no cause
         cause = e.strerror if isinstance(e, OSError) and e.strerror else f"{type(e).__name__}: {first}"
         fix = FIXES.get(e.errno if isinstance(e, OSError) else type(e), "check the directory")
-        fail(message.replace("{fix}", fix).replace("{}", cause))  # not format(): the data in it may hold braces
+        fail(message.replace(FIX, fix).replace(CAUSE, cause))
     for w in held:
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
 
@@ -256,7 +257,7 @@ def check_env_id(env_id, trusted):
         fail(f"the checkpoint's env {env_id} needs its module '{module}' imported, which a checkpoint alone never "
              f"does: if you trust that module, pass --env-id {env_id}")
     if module:
-        with failing(f"--env-id {env_id}: importing '{module}' failed ({{}}): check `python -c 'import {module}'`"):
+        with failing(f"--env-id {env_id}: importing '{module}' failed ({CAUSE}): check `python -c 'import {module}'`"):
             __import__(module)
     if name not in gym.registry:
         close = difflib.get_close_matches(name, list(gym.registry), n=3)
@@ -274,7 +275,7 @@ def check_flat_env(args, action_space):
     fix = "run `pip install -r requirements.txt`"
     if version is not None and newest is not None and newest > version:
         fix = f"use --env-id {gym.envs.registration.get_env_id(namespace, name, newest)}"
-    made = f"{args.env_id} cannot be made with the installed packages ({{}}): {fix}"  # warnings: the run's envs say it
+    made = f"{args.env_id} cannot be made with the installed packages ({CAUSE}): {fix}"  # warnings: its envs say it
     with warnings.catch_warnings(action="ignore"), failing(made, (gym.error.DependencyNotInstalled, ImportError)):
         env = gym.make(args.env_id, **(dict(render_mode="rgb_array") if args.capture_video else {}))
     obs_space, act_space = env.observation_space, env.action_space
@@ -292,18 +293,18 @@ def check_flat_env(args, action_space):
     if isinstance(act_space, gym.spaces.Discrete) and act_space.start != 0:  # the policy's actions are 0..n-1
         fail(f"{args.env_id} has a {act_space} action space; {PROG} acts in 0..{act_space.n - 1}: wrap the env "
              f"so that its actions start at 0 (subtract {act_space.start} in the env)")
-    with warnings.catch_warnings(), failing(f"the env failed at its reset ({{}}): check {args.env_id}"):
+    with warnings.catch_warnings(), failing(f"the env failed at its reset ({CAUSE}): check {args.env_id}"):
         warnings.simplefilter("ignore")  # gymnasium's checker warns before the error: it would add lines to it
         obs, _ = env.reset(seed=args.seed)
     if np.shape(obs) != obs_space.shape:
         fail(f"{args.env_id}'s reset returned an observation of shape {np.shape(obs)}, where its observation space "
              f"has {obs_space.shape}: check {args.env_id}")  # fmt: skip
     if args.capture_video:
-        message = "--capture-video: the env cannot render here ({}): without a display set MUJOCO_GL=egl (or osmesa)"
+        message = f"--capture-video: the env cannot render here ({CAUSE}): without a display, MUJOCO_GL=egl or osmesa"
         with warnings.catch_warnings(), failing(message):
             warnings.simplefilter("ignore")  # GL's warnings before the error would add lines to it
             env.render()
-    with failing(f"the env failed as it closed ({{}}): check {args.env_id}"):
+    with failing(f"the env failed as it closed ({CAUSE}): check {args.env_id}"):
         env.close()
 
 
@@ -348,7 +349,7 @@ class Run(contextlib.AbstractContextManager):  # `with run:` is the run itself
             videos = os.path.join("videos", self.name)
             if args.capture_video and os.path.isdir(videos):  # before the recorder (main's envs) writes over them
                 self.lock = lock_run(self.dir)
-                with failing(f"cannot move {videos} aside ({{}}): {{fix}}", OSError):
+                with failing(f"cannot move {videos} aside ({CAUSE}): {FIX}", OSError):
                     os.replace(videos, f"{videos}-until-step-{self.saved['training']['global_step']}")
         else:  # one directory under runs/, whatever the flags say: the env id's '/' and ':' become '_'
             env = re.sub(r"[^A-Za-z0-9._-]", "_", args.env_id)
@@ -360,20 +361,20 @@ class Run(contextlib.AbstractContextManager):  # `with run:` is the run itself
         if state["env_id"] != args.env_id:
             fail(f"'{args.eval_checkpoint}' holds a policy for {state['env_id']}, not {args.env_id}: "
                  f"pass --env-id {state['env_id']}, or leave --env-id out")
-        with failing(f"'{args.eval_checkpoint}' does not fit this script's network ({{}}): pass a checkpoint it wrote"):
+        with failing(f"'{args.eval_checkpoint}' does not fit this script's network ({CAUSE}): pass one it wrote"):
             policy = script.load_policy(state)  # the script's network (and statistics) with the saved weights
         # runs/<run_name>/x.pt is logged to runs/<run_name>-eval: the name of the run it evaluates (made a safe name)
         own = re.sub(r"[^A-Za-z0-9._-]", "_", os.path.basename(os.path.dirname(os.path.abspath(args.eval_checkpoint))))
         name = f"{own.lstrip('.')[:200] or self.name}-eval"
-        with failing(f"'{args.eval_checkpoint}' holds a policy whose spaces do not fit {args.env_id} ({{}}): pass the "
-                     f"checkpoint of a run on it", (RuntimeError, ValueError, IndexError)):  # fmt: skip
+        with failing(f"'{args.eval_checkpoint}' holds a policy whose spaces do not fit {args.env_id} ({CAUSE}): pass "
+                     f"the checkpoint of a run on it", (RuntimeError, ValueError, IndexError)):  # fmt: skip
             returns = script.evaluate(*policy, args.env_id, args.eval_episodes, args.seed, args.capture_video, name)
         if not np.isfinite(returns).all():  # e.g. weights so large that the policy's actions overflow
             fail(f"'{args.eval_checkpoint}' on {args.env_id} gave returns that are not finite: check both")
         # printed first: a log directory that cannot be written must not lose the episodes just played
         print(f"eval {args.eval_checkpoint}: mean return {np.mean(returns):.2f} +- {np.std(returns):.2f} over "
               f"{len(returns)} episodes\nepisodes: " + ", ".join(f"{r:.1f}" for r in returns), flush=True)  # fmt: skip
-        with failing(f"could not write runs/{name} ({{}}): the result is above; {{fix}}", OSError):
+        with failing(f"could not write runs/{name} ({CAUSE}): the result is above; {FIX}", OSError):
             writer = SummaryWriter(os.path.join("runs", new_run_dir(name)))
             for i, episodic_return in enumerate(returns):
                 writer.add_scalar("eval/episodic_return", episodic_return, i)
@@ -383,12 +384,12 @@ class Run(contextlib.AbstractContextManager):  # `with run:` is the run itself
     def reset(self, envs):
         """envs.reset(seed=--seed); on --resume, new episodes drawn from the envs' saved random streams (gymnasium's
         vector envs), or (ale-py's) from a seed made of --seed and the checkpoint's step."""
-        self.envs, failed = envs, f"the env failed at its reset ({{}}): check {self.args.env_id}"
+        self.envs, failed = envs, f"the env failed at its reset ({CAUSE}): check {self.args.env_id}"
         top = 2**32 if hasattr(envs, "envs") else 2**31 - envs.num_envs  # ale-py's seeds, seed + index, are int32s
         with failing(failed):
             result = envs.reset(seed=self.args.seed % top)
         if self.saved and hasattr(envs, "envs"):
-            with failing(f"'{self.args.resume}' does not fit this run ({{}}): resume it with the script that wrote it"):
+            with failing(f"'{self.args.resume}' does not fit this run ({CAUSE}): resume it with its own script"):
                 for env, state in zip(envs.envs, self.saved["env_rng"], strict=True):
                     env.unwrapped.np_random.bit_generator.state = state
             with failing(failed):
@@ -406,7 +407,7 @@ class Run(contextlib.AbstractContextManager):  # `with run:` is the run itself
         self.rng, self.kept = rng, {name: value for name, value in kept.items() if name not in numbers}
         if not self.saved:
             return [kept[name] for name in numbers]
-        with failing(f"'{self.args.resume}' does not fit this run ({{}}): resume it with the script that wrote it"):
+        with failing(f"'{self.args.resume}' does not fit this run ({CAUSE}): resume it with its own script"):
             for name, value in self.kept.items():
                 restore(value, self.saved[name])
             set_rng_state(self.saved["rng"], rng)
@@ -418,7 +419,7 @@ class Run(contextlib.AbstractContextManager):  # `with run:` is the run itself
         reward that is not finite, or a failing env, ends it in one line naming the env as the cause."""
         self.envs, args, step, steps = envs, self.args, envs.step, [0]
         video = ", or run without --capture-video" if args.capture_video else ""
-        cause_and_fix = f"({{}}): check {args.env_id}, e.g. that its observations keep one shape{video}"
+        cause_and_fix = f"({CAUSE}): check {args.env_id}, e.g. that its observations keep one shape{video}"
 
         def checked_step(actions):  # on every step: the message is only made when the env fails
             steps[0] += 1
@@ -452,7 +453,7 @@ class Run(contextlib.AbstractContextManager):  # `with run:` is the run itself
                 self.previous[name] = signal.signal(getattr(signal, name), received)
         # on --resume, purge_step drops what the stopped run logged after its checkpoint: no step repeats
         purge_step = self.saved["training"]["global_step"] + 1 if self.saved else None
-        with failing(f"cannot write {self.dir} ({{}}): {{fix}}", (OSError, UnicodeError)):
+        with failing(f"cannot write {self.dir} ({CAUSE}): {FIX}", (OSError, UnicodeError)):
             self.writer = SummaryWriter(self.dir, purge_step=purge_step)
         resumed = f", resumed at step {self.saved['training']['global_step']}" if self.saved else ""
         shown = os.path.dirname(self.path) or "."  # the run's directory as the user names it (--resume's path)
@@ -465,9 +466,8 @@ class Run(contextlib.AbstractContextManager):  # `with run:` is the run itself
     def start_wandb(self):
         """W&B's own resume: the run's id is kept in its checkpoint, so --resume --track continues that W&B run."""
         import wandb
-
         self.wandb_id = self.wandb_id or uuid.uuid4().hex[:16]
-        with failing("--track: Weights & Biases did not start ({}): run `wandb login`, or set WANDB_MODE=offline"):
+        with failing(f"--track: Weights & Biases failed ({CAUSE}): run `wandb login`, or set WANDB_MODE=offline"):
             wandb.init(project=self.args.wandb_project_name, entity=self.args.wandb_entity, config=vars(self.args),
                        name=self.name, id=self.wandb_id, resume="allow", save_code=True, sync_tensorboard=True)
         self.wandb = wandb
@@ -559,7 +559,7 @@ def new_run_dir(run_name):
     """Claims runs/{run_name} (made atomically): a second run started in the same second with the same env,
     name and seed gets {run_name}-2, never the first one's directory."""
     for name in [run_name] + [f"{run_name}-{n}" for n in range(2, 1000)]:
-        with failing(f"cannot write runs/{name} ({{}}): {{fix}}", OSError), contextlib.suppress(FileExistsError):
+        with failing(f"cannot write runs/{name} ({CAUSE}): {FIX}", OSError), contextlib.suppress(FileExistsError):
             os.makedirs(os.path.join("runs", name))
             return name
     fail(f"runs/{run_name} and 998 more like it exist: pass another --exp-name")
@@ -569,7 +569,7 @@ def lock_run(run_dir):
     """Holds run_dir for this process (filelock: an flock, or Windows' own lock, which the system drops when the
     process ends, however it ends): a second process resuming the same run is refused in one line."""
     lock = filelock.FileLock(os.path.join(run_dir, ".lock"), timeout=0)
-    with failing(f"cannot write {run_dir} ({{}}): {{fix}}", OSError):
+    with failing(f"cannot write {run_dir} ({CAUSE}): {FIX}", OSError):
         try:
             lock.acquire()
         except filelock.Timeout:  # an OSError too: caught first
@@ -671,7 +671,7 @@ def save_checkpoint(path, state):
     written through), then renamed: a stop never leaves half a checkpoint; a full disk fails the write that met it."""
     torch.save(state, buffer := io.BytesIO())
     try:
-        with failing(f"could not write the checkpoint {path} ({{}}): {{fix}}", OSError):
+        with failing(f"could not write the checkpoint {path} ({CAUSE}): {FIX}", OSError):
             with contextlib.suppress(OSError):
                 os.remove(path + ".tmp")  # what a stopped write, or someone else, left there
             with open(path + ".tmp", "xb", opener=lambda p, flags: os.open(p, flags | os.O_NOFOLLOW, 0o666)) as f:
@@ -723,7 +723,7 @@ def read_resume(args, script, given):
                     raise TypeError("a bool")
                 if type(value) is int and float in (hints[field], *typing.get_args(hints[field])):  # as tyro gives it
                     state["args"][field] = float(value)  # an int past 2**63 would overflow the tensors' scalars
-    with failing(f"'{args.resume}' does not fit this run ({{}}): resume it with the script that wrote it"):
+    with failing(f"'{args.resume}' does not fit this run ({CAUSE}): resume it with its own script"):
         training, saved = typeguard.check_type(state["training"], dict), state["args"]
         for field, kind in (("iteration", int), ("global_step", int), ("kl_beta", float)):  # as the scripts keep them
             if (field in training or field != "kl_beta") and type(training[field]) is not kind:  # a bool is an int

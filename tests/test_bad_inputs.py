@@ -183,7 +183,7 @@ def test_track_without_a_wandb_account(module, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("WANDB_DIR", str(tmp_path))
     kw = dict(env_id="toy_envs:ToyChoice-v0" if module is ppo_discrete else "toy_envs:ToyReach-v0") if module is not ppo_atari else {}
     line = one_line_exit_2(module, dict(track=True, **kw), capsys)
-    assert "--track: Weights & Biases did not start" in line and "`wandb login`, or set WANDB_MODE=offline" in line
+    assert "--track: Weights & Biases failed" in line and "`wandb login`, or set WANDB_MODE=offline" in line
     assert not os.path.exists("runs") or os.listdir("runs") == []  # no run directory left behind, nor its lock
 
 

@@ -218,14 +218,17 @@ def test_adam_state_stored_as_views_resumes_into_tensors_of_its_own(tmp_path, mo
     assert saved[0]["exp_avg"].is_contiguous() and [float(m["step"]) for m in saved.values()] == [6.0] * len(saved)
 
 
-def test_a_damaged_checkpoint_in_a_directory_with_braces_in_its_name_is_one_line(tmp_path, monkeypatch, capsys):
+@pytest.mark.parametrize("name", ["run{0}{x}", "x{}y{fix}"])
+def test_a_damaged_checkpoint_in_a_directory_with_braces_in_its_name_is_one_line(name, tmp_path, monkeypatch, capsys):
+    """The path is data: neither read as a format string (KeyError) nor given the cause where it holds {}."""
     path = trained(tmp_path, monkeypatch)
     state = torch.load(path, weights_only=True)
     state["training"].update(iteration="2")
-    (tmp_path / "run{0}{x}").mkdir()
-    torch.save(state, tmp_path / "run{0}{x}" / "t.pt")
-    resume = lambda: ppo_discrete.main(ppo_discrete.Args(resume="run{0}{x}/t.pt", env_id=TOY["env_id"], total_timesteps=128))  # noqa: E731
-    assert "'run{0}{x}/t.pt' does not fit this run (TypeError: its iteration is a str" in one_line_exit_2(resume, capsys)
+    (tmp_path / name).mkdir()
+    torch.save(state, tmp_path / name / "t.pt")
+    resume = lambda: ppo_discrete.main(ppo_discrete.Args(resume=f"{name}/t.pt", env_id=TOY["env_id"], total_timesteps=128))  # noqa: E731
+    line = one_line_exit_2(resume, capsys)
+    assert line.endswith(f"'{name}/t.pt' does not fit this run (TypeError: its iteration is a str, not a int): resume it with its own script"), line
 
 
 def test_a_checkpoint_whose_float_flag_is_a_large_int_and_that_lacks_its_total_resumes(tmp_path, monkeypatch):
@@ -243,11 +246,11 @@ def test_a_checkpoint_whose_float_flag_is_a_large_int_and_that_lacks_its_total_r
 
 def test_failing_shows_the_blocks_warnings_after_it_and_drops_them_with_its_error(capsys):
     with pytest.warns(UserWarning, match="shown"):
-        with run_management.failing("x ({})"):
+        with run_management.failing(f"x ({run_management.CAUSE})"):
             warnings.warn("shown")
     with warnings.catch_warnings(record=True) as seen, pytest.raises(SystemExit):
         warnings.simplefilter("always")
-        with run_management.failing("x ({})"):
+        with run_management.failing(f"x ({run_management.CAUSE})"):
             warnings.warn("dropped")
             raise ValueError("v")
     assert not seen and capsys.readouterr().err.endswith(": error: x (ValueError: v)\n")
