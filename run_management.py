@@ -622,8 +622,8 @@ def restore(value, saved):
             if set(state) != {"step", "exp_avg", "exp_avg_sq"}:
                 raise ValueError(f"the optimiser's state of weight {index} holds {sorted(state)}")
             state["step"] = check_tensor(state["step"], torch.tensor(0.0), "the optimiser's step", low=0).clone()
-            for key, low in (("exp_avg", -math.inf), ("exp_avg_sq", 0)):  # own copies: Adam writes through views
-                state[key] = check_tensor(state[key], params[index], f"the optimiser's {key}", low).contiguous().clone()
+            for key, low in (("exp_avg", -math.inf), ("exp_avg_sq", 0)):  # own copies, layout kept: Adam trusts strides
+                state[key] = check_tensor(state[key], params[index], f"the optimiser's {key}", low).clone()
         value.load_state_dict(saved)
     else:  # a model or statistic: each tensor keeps its shape (a variance is 0 or more), a number is a positive count
         for key, current in value.state_dict().items():
