@@ -294,7 +294,7 @@ def check_flat_env(args, action_space):
         fail(f"{args.env_id} has a {act_space} action space; {PROG} acts in 0..{act_space.n - 1}: wrap the env "
              f"so that its actions start at 0 (subtract {act_space.start} in the env)")
     with warnings.catch_warnings(), failing(f"the env failed at its reset ({CAUSE}): check {args.env_id}"):
-        warnings.simplefilter("ignore")  # gymnasium's checker warns before the error: it would add lines to it
+        warnings.simplefilter("ignore")  # gymnasium's checker: the run's own envs give its warnings
         obs, _ = env.reset(seed=args.seed)
     if np.shape(obs) != obs_space.shape:
         fail(f"{args.env_id}'s reset returned an observation of shape {np.shape(obs)}, where its observation space "
@@ -302,7 +302,7 @@ def check_flat_env(args, action_space):
     if args.capture_video:
         message = f"--capture-video: the env cannot render here ({CAUSE}): without a display, MUJOCO_GL=egl or osmesa"
         with warnings.catch_warnings(), failing(message):
-            warnings.simplefilter("ignore")  # GL's warnings before the error would add lines to it
+            warnings.simplefilter("ignore")  # a trial render: the recorder's own renders give GL's warnings
             env.render()
     with failing(f"the env failed as it closed ({CAUSE}): check {args.env_id}"):
         env.close()
@@ -622,7 +622,7 @@ def restore(value, saved):
             if set(state) != {"step", "exp_avg", "exp_avg_sq"}:
                 raise ValueError(f"the optimiser's state of weight {index} holds {sorted(state)}")
             state["step"] = check_tensor(state["step"], torch.tensor(0.0), "the optimiser's step", low=0).clone()
-            for key, low in (("exp_avg", -math.inf), ("exp_avg_sq", 0)):  # own copies, layout kept: Adam trusts strides
+            for key, low in (("exp_avg", -math.inf), ("exp_avg_sq", 0)):  # clones: no view, no shared tensor
                 state[key] = check_tensor(state[key], params[index], f"the optimiser's {key}", low).clone()
         value.load_state_dict(saved)
     else:  # a model or statistic: each tensor keeps its shape (a variance is 0 or more), a number is a positive count
@@ -701,7 +701,7 @@ def read_checkpoint(path, flag):
         if script != PROG:
             raise ValueError(f"saved by {script!r}")
         typeguard.check_type(state["env_id"], str)
-        for value in typeguard.check_type(state["args"], dict).values():  # each flag one value (typeguard: the first)
+        for value in typeguard.check_type(state["args"], dict).values():  # each one a single value, not just the first
             typeguard.check_type(value, typing.Union[int, float, str, None])
     return state
 
