@@ -228,12 +228,12 @@ def check_args(args, saved, script):
     if args.norm_adv and per < 2:  # the std of one sample is nan, and so would be every advantage
         fail(f"advantages normalised over {per} sample have no spread: use more samples per minibatch (--num-steps, "
              f"--num-minibatches), or --no-norm-adv")
-    if args.total_timesteps < batch:
-        fail(f"--total-timesteps {args.total_timesteps} is less than one batch of {batch} samples: raise it or "
-             f"lower --num-steps")
     if saved and saved["training"]["iteration"] >= args.total_timesteps // batch:  # before anything is written
         fail(f"the run in {args.resume} is at step {saved['training']['global_step']}, its --total-timesteps "
              f"{args.total_timesteps} done: pass a larger one to extend it")
+    if args.total_timesteps < batch:
+        fail(f"--total-timesteps {args.total_timesteps} is less than one batch of {batch} samples: raise it or "
+             f"lower --num-steps")
 
 
 def check_compiler():

@@ -98,8 +98,10 @@ def main():
     if args.episodes < 1 or args.workers < 1:
         fail("--episodes and --workers must be at least 1")
     unreadable, unfinished = [], []
-    todo = [(path, run) for path, run in finished_runs(args.runs_dir, unreadable, unfinished)
-            if not os.path.lexists(os.path.join(path, "eval.json"))]  # fmt: skip
+    finished = list(finished_runs(args.runs_dir, unreadable, unfinished))
+    if not (finished or unreadable or unfinished):  # no run.json at all: not a sweep's directory
+        fail(f"no runs under {args.runs_dir}: pass the runs directory of a sweep (benchmark/sweep.py --runs-dir)")
+    todo = [(path, run) for path, run in finished if not os.path.lexists(os.path.join(path, "eval.json"))]
     left = f" ({len(unfinished)} not finished, left out: the sweep's command finishes them)" if unfinished else ""
     print(f"{len(todo)} run{'' if len(todo) == 1 else 's'} to evaluate{left}", flush=True)
     failed = [f"failed {path}: its run.json cannot be read" for path in unreadable]

@@ -576,7 +576,9 @@ def read_options(description, outputs, runs_dir_hint):
             fail(f"no finished runs of --seeds {' '.join(map(str, args.seeds))} under {args.runs_dir}: pass seeds "
                  f"that ran ({', '.join(map(str, sorted({run['seed'] for run in others})))})")
     if not runs:
-        fail(f"no finished runs under {args.runs_dir}: run benchmark/sweep.py first (or pass --include-unfinished)")
+        fail(f"no runs under {args.runs_dir}: pass the runs directory of a sweep (benchmark/sweep.py --runs-dir)"
+             if args.include_unfinished else
+             f"no finished runs under {args.runs_dir}: run benchmark/sweep.py first (or pass --include-unfinished)")
     return args, runs, reference
 
 

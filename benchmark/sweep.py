@@ -542,7 +542,7 @@ def check_runs(runs, flags):
         if ":" not in env_id or env_id.startswith(":"):  # no module to import: the script's line says so
             said_as(f"--env-ids {env_id}: {script}", module(script).run_management.check_env_id, env_id, True)
     for (script, its_flags), run in ours.items() if flags else ():
-        manage, argv, sys.argv = module(script).run_management, sys.argv, [script, *its_flags]
+        manage, argv, sys.argv = module(script).run_management, sys.argv, [sys.argv[0], *its_flags]  # a line says sweep.py
         recipe = f" (the recipe for {run['env_id']})" if run["variant"].startswith("recipe") else ""
         try:
             said_as(f"after `--`: {script}{recipe}", lambda: manage.check_args(manage.parse_args(module(script)),

@@ -122,6 +122,7 @@ def test_the_saved_state_reloads_bit_for_bit(module, tmp_path, monkeypatch):
         (dict(env_id="toy_envs:ToyReach-v0"), "--env-id toy_envs:ToyReach-v0: the run was started with toy_envs:ToyFixedStart-v0"),
         (dict(total_timesteps=128), "is at step 128, its --total-timesteps 128 done: pass a larger one to extend it"),
         (dict(total_timesteps=64), "is at step 128, its --total-timesteps 64 done: pass a larger one to extend it"),
+        (dict(total_timesteps=8), "is at step 128, its --total-timesteps 8 done"),  # not 'lower --num-steps'
     ],
 )
 def test_resume_refuses_what_would_change_the_run(kw, message, tmp_path, monkeypatch, capsys):

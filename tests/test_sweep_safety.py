@@ -496,11 +496,12 @@ def test_a_newline_in_the_runs_directory_is_still_one_line(tmp_path):
 )
 def test_a_bad_flag_or_env_id_ends_the_sweep_before_any_run(options, message, tmp_path):
     """The env ids, and the flags after `--`, are read by the script's own checks before the sweep writes anything:
-    a bad one is one line naming it, not a failure in every run (--help would have made every run `done`)."""
+    a bad one is one line naming it, headed by the sweep's name, not a failure in every run (--help would have made
+    every run `done`)."""
     proc = subprocess.run([sys.executable, SWEEP, "--runs-dir", str(tmp_path / "r"), *options], capture_output=True,
                           text=True, timeout=120)  # fmt: skip
     lines = proc.stderr.strip().splitlines()
-    assert proc.returncode == 2 and len(lines) == 1 and message in lines[0], lines
+    assert proc.returncode == 2 and len(lines) == 1 and message in lines[0] and lines[0].startswith("sweep.py: "), lines
     assert not (tmp_path / "r").exists()
 
 
