@@ -79,9 +79,12 @@ def evaluate(path, run, episodes):
     if proc.returncode != 0 or not found:
         return f"failed {path}: {(proc.stderr.strip().splitlines() or ['no output'])[-1]}"
     returns = [float(x) for x in found.group(1).split(", ")]
-    write_json(os.path.join(path, "eval.json"), {"episodes": len(returns), "returns": returns,
-                                                 "mean": sum(returns) / len(returns),
-                                                 "checkpoint": os.path.relpath(checkpoint, path)})  # fmt: skip
+    try:
+        write_json(os.path.join(path, "eval.json"), {"episodes": len(returns), "returns": returns,
+                                                     "mean": sum(returns) / len(returns),
+                                                     "checkpoint": os.path.relpath(checkpoint, path)})  # fmt: skip
+    except OSError as e:  # a read-only run, a full disk, a directory where the file goes
+        return f"failed {path}: cannot write its eval.json ({e.strerror or e}): make the run's directory writable"
     return f"eval   {path}: {sum(returns) / len(returns):.1f} over {len(returns)} episodes"
 
 

@@ -85,8 +85,8 @@ def running_clock(events_dir):
 
 def load_runs(runs_dir, include_unfinished=False, skipped=None):
     """Every run under runs_dir (a directory with run.json), with what the report needs from its events.
-    A run left out is appended to `skipped` as (path, reason): not finished, failed, no events, or
-    events that cannot be read; never reported as a result."""
+    A run left out is appended to `skipped` as (path, reason): not finished, failed, no events, events that
+    cannot be read, or a second run of one script, variant, env and seed; never reported as a result."""
     runs, skipped = [], [] if skipped is None else skipped
     for path, dirs, files in os.walk(runs_dir):
         for name in [d for d in dirs if os.path.islink(os.path.join(path, d))]:  # not followed: it could loop
@@ -121,7 +121,8 @@ def load_runs(runs_dir, include_unfinished=False, skipped=None):
         events_root = os.path.join(path, "runs")
         event_dirs = [os.path.join(events_root, d) for d in sorted(os.listdir(events_root))] \
             if os.path.isdir(events_root) and not os.path.islink(events_root) else []  # fmt: skip
-        event_dirs = [d for d in event_dirs if os.path.isdir(d) and not os.path.islink(d)]  # links: not followed
+        event_dirs = [d for d in event_dirs if os.path.isdir(d) and not os.path.islink(d)  # links: not followed
+                      and not re.search(r"-eval(-[0-9]+)?$", d)]  # --eval-checkpoint's log, made in the run's runs/
         if not event_dirs:
             skipped.append((path, "no tensorboard events (links are not followed)"))
             continue
@@ -168,7 +169,15 @@ def load_runs(runs_dir, include_unfinished=False, skipped=None):
         if resumed:  # the SPS the script logs counts its last attempt's steps only
             run["sps"] = run["steps"] / wall_time if wall_time > 0 else float("nan")
         runs.append(run)
-    return runs
+    key, first = lambda run: (run["script"], run["variant"], run["env_id"], run["seed"]), {}  # noqa: E731
+    for run in sorted(runs, key=lambda run: run["path"]):  # one run per key: two would count one seed twice
+        first.setdefault(key(run), run["path"])
+    for run in runs:
+        if first[key(run)] != run["path"]:
+            same = os.path.relpath(first[key(run)], runs_dir)
+            skipped.append((run["path"], f"the same script, variant, env and seed as {same}: pass one sweep's runs "
+                                         "directory"))
+    return [run for run in runs if first[key(run)] == run["path"]]
 
 
 def regular(path):
@@ -531,6 +540,16 @@ def fail(message, code=2):
     sys.exit(code)
 
 
+def run_main(main):
+    """A tool's main(), where a write that fails (no permission, a full disk, a directory where a file goes) ends
+    in one line, not a traceback: the runs it reads were checked before anything was written."""
+    try:
+        main()
+    except OSError as e:
+        where = f" {e.filename}" if e.filename else ""
+        fail(f"cannot write{where} ({e.strerror or e}): pass an --out you can write to, on a disk with free space")
+
+
 class OneLineParser(argparse.ArgumentParser):
     def error(self, message):  # argparse's usage block and message, as one line
         fail(f"{message}: see `python benchmark/{self.prog} --help`")
@@ -641,4 +660,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

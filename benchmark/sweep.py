@@ -276,21 +276,28 @@ def is_running(path):
 
 
 def prepare(path, run):
-    """Writes the run's run.json (atomically; a live run's is left alone), unless it already describes this run: a
-    sweep continued from another clone or machine leaves it, and the command it was first run with, as they were.
-    The rest of a new attempt's set-up happens in run_task, under the run's lock. An earlier attempt's `failed`
-    goes: a Slurm follower would read it as this attempt's."""
+    """Writes the run's run.json (atomically), unless it already describes this run: a sweep continued from another
+    clone or machine leaves it, and the command it was first run with, as they were. Under the run's lock: a run
+    that another process holds (a second sweep on the same directory, preparing or running it) is left to it. The
+    rest of a new attempt's set-up happens in run_task, under the lock too. An earlier attempt's `failed` goes: a
+    Slurm follower would read it as this attempt's."""
     os.makedirs(path, exist_ok=True)
+    lock = hold(path)
+    if lock is None:
+        return
     try:
-        kept = read_json(os.path.join(path, "run.json"))
-        kept = {key: value for key, value in kept.items() if key != "command"} if isinstance(kept, dict) else None
-        same = json.dumps(kept, sort_keys=True) == json.dumps(run, sort_keys=True)  # as written: 1.0 or true is not 1
-    except (OSError, ValueError, RecursionError):  # none yet, or unreadable: written anew
-        same = False
-    if not same:
-        write_json(os.path.join(path, "run.json"), {**run, "command": command_of(run)})
-    with contextlib.suppress(FileNotFoundError):
-        os.remove(os.path.join(path, "failed"))
+        try:
+            kept = read_json(os.path.join(path, "run.json"))
+            kept = {key: value for key, value in kept.items() if key != "command"} if isinstance(kept, dict) else None
+            same = json.dumps(kept, sort_keys=True) == json.dumps(run, sort_keys=True)  # 1.0 or true is not 1
+        except (OSError, ValueError, RecursionError):  # none yet, or unreadable: written anew
+            same = False
+        if not same:
+            write_json(os.path.join(path, "run.json"), {**run, "command": command_of(run)})
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(os.path.join(path, "failed"))
+    finally:
+        os.close(lock)
 
 
 def command_of(run):

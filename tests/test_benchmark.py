@@ -496,9 +496,23 @@ def test_benchmark_tools_refuse_bad_options_in_one_line(tool, options, message, 
     assert proc.returncode == 2 and len(lines) == 1 and lines[0].startswith(f"{tool}: error: ") and message in lines[0], lines
 
 
+@pytest.mark.parametrize("tool, blocked", [("report.py", "summary.md"), ("table1.py", "table1.md")])
+def test_a_report_that_cannot_be_written_is_one_line(tool, blocked, tmp_path):
+    """A directory where one of the report's files goes (as a read-only or full disk would): one line, exit 2."""
+    for label, flags in (("clip", ["--loss", "clip", "--clip-coef", "0.2"]), ("kl", ["--loss", "kl-fixed", "--kl-beta", "3"])):
+        fake_run(tmp_path / "runs", "ppo_continuous.py", "Hopper-v4", 1, flags, np.full(12, 1000.0 if label == "clip" else 500.0))
+    (tmp_path / "out" / blocked).mkdir(parents=True)
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "benchmark", tool), str(tmp_path / "runs"), "--out", str(tmp_path / "out"),
+                           "--bootstrap-reps", "100"], capture_output=True, text=True, timeout=300)  # fmt: skip
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and lines == [f"{tool}: error: cannot write {tmp_path / 'out' / blocked} (Is a directory): pass an --out "
+                                              "you can write to, on a disk with free space"], proc.stderr
+
+
 def test_an_evaluation_that_fails_is_reported_and_sets_the_exit_code(tmp_path, monkeypatch):
-    """One run is evaluated, one has no readable run.json, one's checkpoint is garbage: the good one gets its
-    eval.json, the others a line each, and the exit code is 1."""
+    """One run is evaluated, one has no readable run.json, one's checkpoint is garbage, one's eval.json cannot be
+    written (a directory stands at its temporary file): the good one gets its eval.json, the others a line each,
+    and the exit code is 1."""
     runs = tmp_path / "runs"
     good, cut, bad = (runs / "ppo_discrete" / "default" / "CartPole-v1" / f"seed{s}" for s in (1, 2, 3))
     for path in (good, cut, bad):
@@ -515,13 +529,17 @@ def test_an_evaluation_that_fails_is_reported_and_sets_the_exit_code(tmp_path, m
     ppo_discrete.main(ppo_discrete.Args(num_steps=16, num_minibatches=2, update_epochs=1, total_timesteps=64, save_model=True))
     (bad / "runs" / "x").mkdir(parents=True)
     (bad / "runs" / "x" / "ppo_discrete.pt").write_text("garbage")
+    stuck = runs / "ppo_discrete" / "default" / "CartPole-v1" / "seed6"
+    shutil.copytree(good, stuck)
+    (stuck / "eval.json.tmp" / "x").mkdir(parents=True)
     proc = subprocess.run([sys.executable, os.path.join(ROOT, "benchmark", "evaluate.py"), str(runs), "--episodes", "2"],
                           capture_output=True, text=True, timeout=300)  # fmt: skip
-    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stdout + proc.stderr
     assert f"failed {cut}: its run.json cannot be read" in proc.stdout and "is not a checkpoint written by" in proc.stdout
-    assert "2 evaluations failed (above); the others are done" in proc.stdout
-    assert "2 runs to evaluate (2 not finished, left out: the sweep's command finishes them)" in proc.stdout
-    assert (good / "eval.json").exists() and not (bad / "eval.json").exists()
+    assert f"failed {stuck}: cannot write its eval.json (Is a directory): make the run's directory writable" in proc.stdout
+    assert "3 evaluations failed (above); the others are done" in proc.stdout
+    assert "3 runs to evaluate (2 not finished, left out: the sweep's command finishes them)" in proc.stdout
+    assert (good / "eval.json").exists() and not (bad / "eval.json").exists() and not (stuck / "eval.json").exists()
 
 
 def test_a_runs_directory_whose_name_is_not_utf8_is_evaluated(tmp_path, monkeypatch):
@@ -667,10 +685,26 @@ def fake_run(runs_dir, script, env_id, seed, flags, returns, sps=(100.0, 200.0),
     return path
 
 
+def test_a_folder_of_two_sweeps_with_the_same_seed_reports_each_seed_once(tmp_path):
+    """Two sweeps' directories under one folder, both with seed 1: the table counts that seed once, and a line says
+    which run was left out (the aggregate and the table would otherwise count it twice, or once, silently)."""
+    fake_run(tmp_path / "runs" / "a", "ppo_discrete.py", "CartPole-v1", 1, [], np.full(12, 100.0))
+    fake_run(tmp_path / "runs" / "b", "ppo_discrete.py", "CartPole-v1", 1, [], np.full(12, 300.0))
+    fake_run(tmp_path / "runs" / "b", "ppo_discrete.py", "CartPole-v1", 2, [], np.full(12, 200.0))
+    skipped = []
+    runs = report.load_runs(str(tmp_path / "runs"), skipped=skipped)
+    assert sorted((r["seed"], r["final"]) for r in runs) == [(1, 100.0), (2, 200.0)]  # a/ sorts first
+    assert [os.path.relpath(p, tmp_path / "runs") for p, _ in skipped] == ["b/ppo_discrete/default/CartPole-v1/seed1"], skipped
+    assert skipped[0][1] == "the same script, variant, env and seed as a/ppo_discrete/default/CartPole-v1/seed1: pass one sweep's runs directory"
+
+
 def test_report_tables_and_plots_have_the_right_numbers(tmp_path):
     runs_dir, out = tmp_path / "runs", tmp_path / "out"
     fake_run(runs_dir, "ppo_continuous.py", "HalfCheetah-v4", 1, ["--x", "1"], np.arange(1, 21))  # last 10: 11..20
-    fake_run(runs_dir, "ppo_continuous.py", "HalfCheetah-v4", 2, ["--x", "1"], 2 * np.arange(1, 21))  # 22..40
+    evaluated = fake_run(runs_dir, "ppo_continuous.py", "HalfCheetah-v4", 2, ["--x", "1"], 2 * np.arange(1, 21))  # 22..40
+    writer = SummaryWriter(str(evaluated / "runs" / "x-eval"))  # --eval-checkpoint run in the run's directory: its log
+    writer.add_scalar("eval/episodic_return", 5.0, 0)  # sorts after the run's own, and is not the run's events
+    writer.close()
     unfinished = fake_run(runs_dir, "ppo_continuous.py", "HalfCheetah-v4", 3, ["--x", "1"], np.full(20, 1e6))
     (unfinished / "done").unlink()
     corrupt = fake_run(runs_dir, "ppo_continuous.py", "HalfCheetah-v4", 4, ["--x", "1"], np.full(20, 1e6))
@@ -838,6 +872,8 @@ def test_table1_normalised_score(tmp_path):
     rand = reference["random_policy"]
     clip, kl = ["--loss", "clip", "--clip-coef", "0.2"], ["--loss", "kl-fixed", "--kl-beta", "3"]
     finals = {("clip", "HalfCheetah-v4"): 1000.0, ("kl", "HalfCheetah-v4"): 500.0, ("clip", "Hopper-v4"): 1000.0, ("kl", "Hopper-v4"): 2000.0}
+    # below the random policy (-43.35) with every setting: no scale there (best - random < 0 would rank them backwards)
+    finals.update({("clip", "Reacher-v4"): -60.0, ("kl", "Reacher-v4"): -61.0})
     for (label, env_id), final in finals.items():
         for seed in (1, 2):
             fake_run(tmp_path / "runs", "ppo_continuous.py", env_id, seed, clip if label == "clip" else kl, np.full(12, final))
@@ -853,6 +889,7 @@ def test_table1_normalised_score(tmp_path):
     table = (tmp_path / "out" / "table1.md").read_text()
     assert f"| clipping, eps = 0.2 | 2 | {expected_clip:.2f} | 0.82 |" in table, table
     assert f"| fixed KL, beta = 3 | 2 | {expected_kl:.2f} | 0.72 |" in table, table
+    assert "Envs: HalfCheetah-v4, Hopper-v4. Left out: Reacher-v4, where no setting's mean return is above" in table, table
     # per task, the mean return over seeds, the best setting's in bold
     assert "| objective | HalfCheetah-v4 | Hopper-v4 |\n|---|---|---|\n" in table, table
     assert "| clipping, eps = 0.2 | **1000** | 1000 |" in table and "| fixed KL, beta = 3 | 500 | **2000** |" in table, table

@@ -297,10 +297,25 @@ def test_write_json_never_writes_through_a_link_planted_at_its_temporary_name(tm
     assert json.loads((tmp_path / "done").read_text()) == {"returncode": 0} and not (tmp_path / "done.tmp").exists()
 
 
+def test_two_sweeps_preparing_one_run_at_once_both_go_on(tmp_path):
+    """Two sweeps started together on one runs directory prepare the same runs at the same moment: each run.json is
+    written under the run's lock, so neither removes the other's temporary file (which ended one sweep)."""
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); import sweep\n"
+            "for i in range(1500):\n"
+            "    sweep.prepare(sys.argv[2], dict(script='ppo_discrete.py', env_id='CartPole-v1', seed=1, flags=[],"
+            " variant=sys.argv[3] + str(i)))\n")  # a run.json unlike the other's: each call writes it
+    procs = [subprocess.Popen([sys.executable, "-c", code, os.path.join(ROOT, "benchmark"), str(tmp_path / "run"), tag],
+                              stderr=subprocess.PIPE, text=True) for tag in "ab"]  # fmt: skip
+    errors = [proc.communicate(timeout=300)[1] for proc in procs]
+    assert [proc.returncode for proc in procs] == [0, 0], errors
+    assert json.loads((tmp_path / "run" / "run.json").read_text())["seed"] == 1
+
+
 def test_a_link_planted_at_the_lock_after_the_sweep_looked_is_one_line_not_a_traceback(tmp_path):
     """A run's task (what a local worker or a Slurm array task runs) finds a link at .lock: not followed, not run."""
     path = tmp_path / "run"
     sweep.prepare(str(path), {"script": "ppo_discrete.py", "env_id": "CartPole-v1", "seed": 1, "flags": []})
+    (path / ".lock").unlink(missing_ok=True)
     (path / ".lock").symlink_to(tmp_path / "elsewhere")
     proc = subprocess.run([sys.executable, SWEEP, "--run-task", str(path)], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and proc.stdout.strip().endswith("not run; remove what stands there"), proc
@@ -341,6 +356,7 @@ def test_a_run_task_that_finds_its_run_json_or_directory_changed_is_one_line_not
     under the lock; nothing is followed, written or blocked on, and the task ends in one line with exit code 2."""
     path = tmp_path / "r" / "ppo_discrete" / "default" / "CartPole-v1" / "seed1"
     sweep.prepare(str(path), {"script": "ppo_discrete.py", "env_id": "CartPole-v1", "seed": 1, "flags": []})
+    (path / ".lock").unlink()  # prepare's (it writes run.json under the lock): the task must not make one elsewhere
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     if plant in ("torn", "empty", "directory", "pipe"):
