@@ -36,6 +36,7 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 LAST = 10  # episodes averaged for a run's final return
+SMALL = 1 << 20  # bytes: the most of a run.json, done or eval.json read whole (a real one is far smaller)
 LAST_TABLE1 = 100  # runs.json's final_last100 (the paper's Table 1 score, benchmark/table1.py): the last 100 episodes
 BOOTSTRAP_REPS = 50000  # rliable's default number of bootstrap resamples
 PROFILE_MIN_ENVS = 3  # a variant run on one or two envs (an ablation) stays out of the performance profile
@@ -102,7 +103,7 @@ def load_runs(runs_dir, include_unfinished=False, skipped=None):
             skipped.append((path, "not finished (no `done` file; --include-unfinished reports it)"))
             continue
         try:
-            if not regular(os.path.join(path, "run.json")):  # a pipe or a device would never end
+            if not regular(os.path.join(path, "run.json"), SMALL):  # a pipe or a device would never end
                 raise ValueError("not a file")
             with open(os.path.join(path, "run.json")) as f:
                 run = json.load(f)
@@ -143,14 +144,17 @@ def load_runs(runs_dir, include_unfinished=False, skipped=None):
             skipped.append((path, f"its events end at step {events_end} but its log.txt at step {logged}: cut short"))
             continue
         steps, walls, returns = scalars["charts/episodic_return"]
+        if not np.isfinite(returns).all():
+            skipped.append((path, "its events hold an episode's return that is not a finite number: not a result"))
+            continue
         start = min(w[0] for _, w, _ in scalars.values())
         wall_time = max(w[-1] for _, w, _ in scalars.values()) - start
-        if finished and regular(os.path.join(path, "done")):
+        if finished and regular(os.path.join(path, "done"), SMALL):
             try:
                 with open(os.path.join(path, "done")) as f:
                     wall_time = float(json.load(f).get("wall_time", wall_time))
-            except (OSError, ValueError, TypeError, AttributeError):  # an empty `done`: the events' own span
-                pass
+            except (OSError, ValueError, TypeError, AttributeError, RecursionError):  # an empty `done`: the span
+                pass  # of the events
         if resumed:  # `done` times the last attempt only
             wall_time, clock = resumed
         run.update(
@@ -180,13 +184,15 @@ def load_runs(runs_dir, include_unfinished=False, skipped=None):
     return [run for run in runs if first[key(run)] == run["path"]]
 
 
-def regular(path):
-    """A regular file itself, not a link, a pipe or a device (whose read could block for ever): what a handed runs
-    directory's files must be before they are read."""
+def regular(path, at_most=None):
+    """A regular file itself, not a link, a pipe or a device (whose read could block for ever), of at most at_most
+    bytes if given (a small JSON file read whole): what a handed runs directory's files must be before they are
+    read."""
     try:
-        return stat.S_ISREG(os.lstat(path).st_mode)
+        info = os.lstat(path)
     except OSError:
         return False
+    return stat.S_ISREG(info.st_mode) and (at_most is None or info.st_size <= at_most)
 
 
 def last_logged_step(path):
@@ -196,6 +202,7 @@ def last_logged_step(path):
         if not regular(os.path.join(path, "log.txt")):  # a pipe or a device would never end
             return None
         with open(os.path.join(path, "log.txt"), "rb") as f:
+            f.seek(max(0, os.fstat(f.fileno()).st_size - SMALL))  # the last lines: a log can be huge, or sparse
             found = re.findall(rb"global_step=(\d+) SPS=", f.read())
     except OSError:
         return None
@@ -205,11 +212,11 @@ def last_logged_step(path):
 def read_eval(path):
     """The mean return of benchmark/evaluate.py's episodes for this run (mean action, final checkpoint), or None."""
     try:
-        if not regular(os.path.join(path, "eval.json")):
+        if not regular(os.path.join(path, "eval.json"), SMALL):
             return None
         with open(os.path.join(path, "eval.json")) as f:
             return float(json.load(f)["mean"])
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
         return None
 
 
@@ -540,6 +547,37 @@ def fail(message, code=2):
     sys.exit(code)
 
 
+def reference_problem(reference):
+    """What in a --reference file is not shaped as benchmark/reference.json is (a figure that is not a finite
+    number, a section that is not an object, a normalising figure equal to the random policy's), or None."""
+    finite = lambda x: type(x) in (int, float) and math.isfinite(x)  # noqa: E731  (a bool is no figure)
+    if not isinstance(reference, dict):
+        return "not a JSON object"
+    for key, section in reference.items():
+        if key == "_about":
+            continue
+        if not isinstance(section, dict):
+            return f"its {key} is not an object"
+        for name, entry in section.items():
+            if key == "sources":
+                fits = isinstance(entry, str)
+            elif key in ("random_policy", "table1"):
+                fits = finite(entry)
+            elif key == "normalised_one":
+                fits = isinstance(entry, dict) and finite(entry.get("return")) and isinstance(entry.get("source"), str)
+            else:  # a script's published figures on one env
+                fits = isinstance(entry, list) and all(
+                    isinstance(e, dict) and finite(e.get("return")) and finite(e.get("steps"))
+                    and finite(e.get("std", 0.0)) and isinstance(e.get("source"), str) for e in entry)  # fmt: skip
+            if not fits:
+                return f"its {key} entry {name!r} is not a finite figure as benchmark/reference.json has it"
+    one, zero = reference.get("normalised_one", {}), reference.get("random_policy", {})
+    for env in sorted(set(one) & set(zero)):
+        if one[env]["return"] == zero[env]:
+            return f"its normalised_one and random_policy of {env} are equal: no scale between them"
+    return None
+
+
 def run_main(main):
     """A tool's main(), where a write that fails (no permission, a full disk, a directory where a file goes) ends
     in one line, not a traceback: the runs it reads were checked before anything was written."""
@@ -580,7 +618,10 @@ def read_options(description, outputs, runs_dir_hint):
             raise ValueError("not a file")
         with open(args.reference) as f:
             reference = json.load(f)
-    except (OSError, ValueError) as e:
+        problem = reference_problem(reference)
+        if problem:
+            raise ValueError(problem)
+    except (OSError, ValueError, RecursionError) as e:
         fail(f"cannot read --reference {args.reference} ({getattr(e, 'strerror', None) or e}): pass a JSON file "
              "like benchmark/reference.json")
     skipped = []

@@ -458,6 +458,8 @@ def test_sweep_refuses_bad_options_in_one_line_before_writing(options, message, 
         ("table1.py", ["{runs}", "--reference", "{missing}"], "cannot read --reference"),
         ("table1.py", ["{runs}", "--bootstrap-reps", "0"], "--bootstrap-reps 0: pass at least 1"),
         ("report.py", ["{runs}", "--reference", "{fifo}"], "cannot read --reference"),  # never blocks on the read
+        ("report.py", ["{runs}", "--reference", "{list_json}"], "(not a JSON object): pass a JSON file like benchmark/reference.json"),
+        ("table1.py", ["{runs}", "--reference", "{nan_json}"], "(its random_policy entry 'Hopper-v4' is not a finite figure"),
         ("table1.py", ["{runs}", "--bootstrap-reps", "abc"], "invalid int value: 'abc': see `python benchmark/table1.py"),
         ("report.py", [], "the following arguments are required: runs_dir: see `python benchmark/report.py --help`"),
         ("evaluate.py", ["{runs}", "--episodes", "x"], "argument --episodes: invalid int value: 'x': see `python benchmark/evaluate.py"),
@@ -487,10 +489,12 @@ def test_sweep_refuses_bad_options_in_one_line_before_writing(options, message, 
 def test_benchmark_tools_refuse_bad_options_in_one_line(tool, options, message, tmp_path):
     (tmp_path / "runs").mkdir()
     (tmp_path / "not.json").write_text("{")
+    (tmp_path / "list.json").write_text("[]")
+    (tmp_path / "nan.json").write_text('{"random_policy": {"Hopper-v4": NaN}}')
     (tmp_path / "empty.py").write_text("")  # a baseline that trains nothing
     os.mkfifo(tmp_path / "fifo")
     args = [o.format(runs=tmp_path / "runs", missing=tmp_path / "missing", not_json=tmp_path / "not.json", empty=tmp_path / "empty.py",
-                     fifo=tmp_path / "fifo") for o in options]
+                     fifo=tmp_path / "fifo", list_json=tmp_path / "list.json", nan_json=tmp_path / "nan.json") for o in options]
     proc = subprocess.run([sys.executable, os.path.join(ROOT, "benchmark", tool), *args], capture_output=True, text=True, timeout=120)
     lines = proc.stderr.strip().splitlines()
     assert proc.returncode == 2 and len(lines) == 1 and lines[0].startswith(f"{tool}: error: ") and message in lines[0], lines
@@ -696,6 +700,32 @@ def test_a_folder_of_two_sweeps_with_the_same_seed_reports_each_seed_once(tmp_pa
     assert sorted((r["seed"], r["final"]) for r in runs) == [(1, 100.0), (2, 200.0)]  # a/ sorts first
     assert [os.path.relpath(p, tmp_path / "runs") for p, _ in skipped] == ["b/ppo_discrete/default/CartPole-v1/seed1"], skipped
     assert skipped[0][1] == "the same script, variant, env and seed as a/ppo_discrete/default/CartPole-v1/seed1: pass one sweep's runs directory"
+
+
+def test_a_runs_handed_files_are_read_within_bounds(tmp_path):
+    """A nan return in the events leaves the run out; an eval.json nested past the recursion limit, or larger than
+    a real one, is no evaluation; a log of 4 GiB (sparse) is read from its end, not whole."""
+    nan_run = fake_run(tmp_path / "runs", "ppo_discrete.py", "CartPole-v1", 1, [], [1.0, float("nan"), 3.0])
+    fake_run(tmp_path / "runs", "ppo_discrete.py", "CartPole-v1", 2, [], np.full(12, 5.0))
+    skipped = []
+    assert [r["seed"] for r in report.load_runs(str(tmp_path / "runs"), skipped=skipped)] == [2]
+    assert skipped == [(str(nan_run), "its events hold an episode's return that is not a finite number: not a result")]
+    (nan_run / "eval.json").write_text("[" * 100_000 + "]" * 100_000)
+    assert report.read_eval(str(nan_run)) is None
+    (nan_run / "eval.json").write_text(json.dumps({"mean": 1.0, "pad": "x" * (2 << 20)}))
+    assert report.read_eval(str(nan_run)) is None
+    (nan_run / "eval.json").write_text(json.dumps({"mean": 1.0}))
+    assert report.read_eval(str(nan_run)) == 1.0
+    with open(nan_run / "log.txt", "wb") as f:
+        f.truncate(4 << 30)
+        f.seek(4 << 30)
+        f.write(b"global_step=4096 SPS=10 return(last 10)=1.0\n")
+    code = ("import resource, sys; sys.path.insert(0, sys.argv[1]); import report\n"
+            "resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))  # less than the log: read whole, it fails\n"
+            "print(report.last_logged_step(sys.argv[2]))")
+    proc = subprocess.run([sys.executable, "-c", code, os.path.join(ROOT, "benchmark"), str(nan_run)], capture_output=True,
+                          text=True, timeout=120)  # fmt: skip
+    assert proc.stdout.strip() == "4096", proc.stderr[-2000:]
 
 
 def test_report_tables_and_plots_have_the_right_numbers(tmp_path):
