@@ -220,11 +220,12 @@ def checkpoint_format(script):
     return int(found.group(1)) if found else None
 
 
-def newest_checkpoint(path, script):
+def newest_checkpoint(path, script, run=None):
     """The newest checkpoint an attempt of this run of `script` left (the scripts write one every
     --checkpoint-every iterations, when stopped and at the end), as (its absolute path, whether it is of the
-    run's last iteration, its step); None if there is none, it cannot be read, or an older version of the script
-    wrote it (--resume would refuse it, and the run would fail at every attempt)."""
+    run's last iteration, its step); None if there is none, it cannot be read, an older version of the script
+    wrote it, or (given run.json's `run`) it holds another env or seed, copied in from another run (--resume would
+    refuse those, and the run would fail at every attempt, or a finished one would pass for this run's end)."""
     import torch
 
     found = glob.glob(os.path.join(glob.escape(path), "runs", "*", "*.pt"))  # escaped: a [ in --runs-dir is a name
@@ -238,6 +239,8 @@ def newest_checkpoint(path, script):
         iterations = saved["total_timesteps"] // (saved["num_envs"] * saved["num_steps"])
         finished, step = state["training"]["iteration"] >= iterations, int(state["training"]["global_step"])
         current = state.get("format") == checkpoint_format(script)
+        if run is not None and (saved["env_id"], saved["seed"]) != (run["env_id"], run["seed"]):
+            return None
     except Exception:  # unreadable, or no training state
         return None
     return (os.path.abspath(found[-1]), finished, step) if current else None
@@ -424,7 +427,7 @@ def run_task(path):
         return 2
     with contextlib.suppress(FileNotFoundError):  # an earlier attempt's failure: this attempt's marker is its own
         os.remove(os.path.join(path, "failed"))
-    newest = newest_checkpoint(path, script)  # read once: (path, finished, step) or None
+    newest = newest_checkpoint(path, script, run)  # read once: (path, finished, step) or None
     if newest and newest[1]:  # its script finished after its task was killed
         write_json(os.path.join(path, "done"), {"returncode": 0, "note": "the script finished; its task had ended"})
         return 0
@@ -549,7 +552,7 @@ def check_runs(runs, flags):
         if ":" not in env_id or env_id.startswith(":"):  # no module to import: the script's line says so
             said_as(f"--env-ids {env_id}: {script}", module(script).run_management.check_env_id, env_id, True)
     for (script, its_flags), run in ours.items() if flags else ():
-        manage, argv, sys.argv = module(script).run_management, sys.argv, [sys.argv[0], *its_flags]  # a line says sweep.py
+        manage, argv, sys.argv = module(script).run_management, sys.argv, [sys.argv[0], *its_flags]  # sweep.py's line
         recipe = f" (the recipe for {run['env_id']})" if run["variant"].startswith("recipe") else ""
         try:
             said_as(f"after `--`: {script}{recipe}", lambda: manage.check_args(manage.parse_args(module(script)),

@@ -400,6 +400,28 @@ def test_a_runs_directory_named_with_glob_characters_resumes_its_own_checkpoint(
     assert sweep.newest_checkpoint(str(path), "ppo_discrete.py") == (str(path / "runs" / "x" / "ppo_discrete.pt"), False, 30)
 
 
+def test_a_checkpoint_of_another_env_or_seed_is_set_aside_not_resumed_nor_taken_for_the_end(tmp_path):
+    """A finished checkpoint of seed 2 copied into seed 1's run: not this run's end (no `done` without training),
+    nor a run to resume (--resume would refuse it at every attempt); it goes to previous/ and the run trains."""
+    import torch
+
+    path = tmp_path / "r" / "seed1"
+    run = dict(script="ppo_discrete.py", env_id="CartPole-v1", seed=1, variant="tiny",
+               flags=["--total-timesteps", "64", "--num-steps", "16", "--num-minibatches", "2", "--update-epochs", "1"])
+    sweep.prepare(str(path), run)
+    (path / "runs" / "other").mkdir(parents=True)
+    state = dict(args=dict(total_timesteps=100, num_envs=1, num_steps=10, env_id="CartPole-v1", seed=2),
+                 training=dict(iteration=10, global_step=100), format=sweep.checkpoint_format("ppo_discrete.py"))
+    torch.save(state, path / "runs" / "other" / "ppo_discrete.pt")
+    assert sweep.newest_checkpoint(str(path), "ppo_discrete.py", {**run, "seed": 2})[1:] == (True, 100)  # seed 2's
+    assert sweep.newest_checkpoint(str(path), "ppo_discrete.py", run) is None
+    proc = subprocess.run([sys.executable, SWEEP, "--run-task", str(path)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0 and (path / "done").exists(), proc.stdout + proc.stderr
+    assert "global_step=64" in (path / "log.txt").read_text()  # it trained
+    (kept,) = (path / "previous").iterdir()
+    assert (kept / "runs" / "other" / "ppo_discrete.pt").exists()
+
+
 def test_what_an_earlier_attempt_left_is_not_read_as_this_attempts(tmp_path):
     """A `failed` of an earlier attempt goes when the run is prepared again (a Slurm follower would report it at
     once); one that is torn, a list or a pipe is read as no code, neither a traceback nor a block; W&B's folder
