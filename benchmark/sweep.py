@@ -466,7 +466,13 @@ def run_task(path):
     if code in STOPPED:
         return code
     marker = os.path.join(path, "done" if code == 0 else "failed")
-    write_json(marker, {"returncode": code, "wall_time": time.time() - start, **({"log_from": begun} if code else {})})
+    try:
+        write_json(marker, {"returncode": code, "wall_time": time.time() - start,
+                            **({"log_from": begun} if code else {})})  # fmt: skip
+    except OSError as e:  # its directory removed or made read-only while it ran
+        print(f"{path}: its {os.path.basename(marker)} marker cannot be written ({e.strerror}): was its directory "
+              "removed while it ran? The sweep's command runs it again", flush=True)
+        return code or 1
     return code
 
 
@@ -496,7 +502,7 @@ def log_tail(path, lines=8):
             f.seek(begun if type(begun) is int and 0 <= begun <= os.fstat(f.fileno()).st_size else 0)
             return "".join(f.read().decode(errors="replace").splitlines(keepends=True)[-lines:])
     except OSError:
-        return "(no log.txt: the run never started)\n"
+        return "(no log.txt: the run never started, or its directory was removed)\n"
 
 
 class Progress:

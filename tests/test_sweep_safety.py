@@ -422,6 +422,31 @@ def test_a_checkpoint_of_another_env_or_seed_is_set_aside_not_resumed_nor_taken_
     assert (kept / "runs" / "other" / "ppo_discrete.pt").exists()
 
 
+def test_a_run_whose_directory_is_removed_while_it_runs_is_one_line(tmp_path, monkeypatch, capsys):
+    """`rm -rf` of a run's directory while its script runs: its marker cannot be written, which is one line that says
+    why (not a traceback, nor "the run never started"), and the task fails."""
+    path = tmp_path / "r" / "seed1"
+    sweep.prepare(str(path), dict(script="ppo_discrete.py", env_id="CartPole-v1", seed=1, variant="default", flags=[]))
+
+    class RemovedWhileRunning:  # the script, while it runs: its directory goes
+        def __init__(self, *args, **kwargs):
+            shutil.rmtree(path)
+
+        def wait(self):
+            return 0
+
+    monkeypatch.setattr(sweep.subprocess, "Popen", RemovedWhileRunning)
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT, signal.SIGUSR1)}
+    try:
+        code = sweep.run_task(str(path))
+    finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+    out = capsys.readouterr().out
+    assert code == 1 and f"{path}: its done marker cannot be written (No such file or directory): was its directory " \
+        "removed while it ran?" in out, out
+
+
 def test_what_an_earlier_attempt_left_is_not_read_as_this_attempts(tmp_path):
     """A `failed` of an earlier attempt goes when the run is prepared again (a Slurm follower would report it at
     once); one that is torn, a list or a pipe is read as no code, neither a traceback nor a block; W&B's folder
