@@ -108,7 +108,8 @@ def load_runs(runs_dir, include_unfinished=False, skipped=None):
             with open(os.path.join(path, "run.json")) as f:
                 run = json.load(f)
         except (OSError, ValueError, RecursionError):  # cut short, say
-            skipped.append((path, "its run.json cannot be read"))
+            skipped.append((path, "its run.json cannot be read: to run it again, move its directory away and run the "
+                                  "sweep's command again"))
             continue
         fields = {"script": str, "env_id": str, "seed": int, "variant": str, "flags": list}
         if not isinstance(run, dict) or not all(type(run.get(k)) is t for k, t in fields.items()) or not (

@@ -752,7 +752,8 @@ def test_report_tables_and_plots_have_the_right_numbers(tmp_path):
     assert "left out ppo_continuous/x_1/HalfCheetah-v4/seed4: no finished episode in its events" in proc.stdout  # tensorboard reads up to the damage
     # a crashed writer: the log went on to step 3000, the events end at 2000; a run.json cut short
     assert "left out ppo_continuous/x_1/HalfCheetah-v4/seed6: its events end at step 2000 but its log.txt at step 3000" in proc.stdout
-    assert "left out ppo_continuous/x_1/HalfCheetah-v4/seed7: its run.json cannot be read" in proc.stdout
+    assert ("left out ppo_continuous/x_1/HalfCheetah-v4/seed7: its run.json cannot be read: to run it again, move its "
+            "directory away and run the sweep's command again") in proc.stdout
     # one env: aggregate.md, but no performance profile, and a line that says so
     assert "no performance_profile.png: no script and variant ran 3 envs or more" in proc.stdout
     assert (out / "aggregate.md").exists() and not (out / "performance_profile.png").exists()
