@@ -31,6 +31,7 @@ import importlib
 import io
 import json
 import os
+import platform
 import re
 import shlex
 import shutil
@@ -446,6 +447,7 @@ def run_task(path):
     with open(log_path, "a") as log:  # an attempt that resumes adds to the log
         begun = log.tell()  # where this attempt's part starts: a failure shows its own end, not an earlier one's
         log.write(shlex.join(command) + "\n")  # as a shell would run it, pasted back
+        log.write(f"# on {machine()}\n")  # a seed repeats to the digit on the same kind of machine only
         log.flush()
         proc = subprocess.Popen(command, cwd=path, stdout=log, stderr=subprocess.STDOUT, env=env, pass_fds=(lock,))
         # stopping the task stops the run, whose own handler saves its checkpoint on the way out;
@@ -474,6 +476,17 @@ def run_task(path):
               "removed while it ran? The sweep's command runs it again", flush=True)
         return code or 1
     return code
+
+
+def machine():
+    """The CPU and the instruction set torch's kernels run on, for the log: MKL and torch pick their code for the CPU,
+    so the same seed takes another path on another kind of machine (benchmark/notes/table1.md)."""
+    import torch
+
+    model = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError, StopIteration), open("/proc/cpuinfo") as f:  # Linux names the model there
+        model = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    return f"{model}, {os.cpu_count()} CPUs, torch {torch.__version__} ({torch.backends.cpu.get_cpu_capability()})"
 
 
 def latest_return(path):

@@ -166,8 +166,12 @@ def test_an_unreadable_run_json_beside_a_checkpoint_loses_nothing(tmp_path):
     assert "1 to run (local, 1 worker), 1 of them started before (each goes on from the checkpoint it left" in out, out
     step = int(re.search(r"seed1: goes on from its checkpoint at step (\d+)\n", out)[1])
     assert step >= 2560, out
-    first = log.read_text().splitlines()[0]
+    first, second = log.read_text().splitlines()[:2]
     assert shlex.split(first) == json.loads((log.parent / "run.json").read_text())["command"]
+    import torch  # the machine each attempt ran on: a seed repeats to the digit only on the same kind
+
+    assert second.startswith("# on ") and second.endswith(f"torch {torch.__version__} ({torch.backends.cpu.get_cpu_capability()})")
+    assert log.read_text().count("\n# on ") == 2  # once per attempt
     assert len(after_resumes(log.read_text())) == 2 and not (log.parent / "previous").exists()
 
 
