@@ -153,9 +153,10 @@ def load_runs(runs_dir, include_unfinished=False, skipped=None):
         if finished and regular(os.path.join(path, "done"), SMALL):
             try:
                 with open(os.path.join(path, "done")) as f:
-                    wall_time = float(json.load(f).get("wall_time", wall_time))
-            except (OSError, ValueError, TypeError, AttributeError, RecursionError):  # an empty `done`: the span
-                pass  # of the events
+                    timed = float(json.load(f).get("wall_time", wall_time))
+                wall_time = timed if math.isfinite(timed) and timed >= 0 else wall_time
+            except (OSError, ValueError, TypeError, AttributeError, RecursionError, OverflowError):  # an empty
+                pass  # `done`: the span of the events
         if resumed:  # `done` times the last attempt only
             wall_time, clock = resumed
         run.update(
@@ -216,9 +217,10 @@ def read_eval(path):
         if not regular(os.path.join(path, "eval.json"), SMALL):
             return None
         with open(os.path.join(path, "eval.json")) as f:
-            return float(json.load(f)["mean"])
-    except (OSError, ValueError, KeyError, TypeError, RecursionError):
+            mean = float(json.load(f)["mean"])
+    except (OSError, ValueError, KeyError, TypeError, RecursionError, OverflowError):
         return None
+    return mean if math.isfinite(mean) else None  # no evaluation, rather than nan or inf in a table
 
 
 def group(runs):
@@ -551,7 +553,7 @@ def fail(message, code=2):
 def reference_problem(reference):
     """What in a --reference file is not shaped as benchmark/reference.json is (a figure that is not a finite
     number, a section that is not an object, a normalising figure equal to the random policy's), or None."""
-    finite = lambda x: type(x) in (int, float) and math.isfinite(x)  # noqa: E731  (a bool is no figure)
+    finite = lambda x: type(x) in (int, float) and abs(x) <= 1e308  # noqa: E731  (not nan; a bool is no figure)
     if not isinstance(reference, dict):
         return "not a JSON object"
     for key, section in reference.items():

@@ -222,29 +222,51 @@ def checkpoint_format(script):
 
 
 def newest_checkpoint(path, script, run=None):
-    """The newest checkpoint an attempt of this run of `script` left (the scripts write one every
+    """The newest checkpoint an attempt of this run of `script` left that is the run's (the scripts write one every
     --checkpoint-every iterations, when stopped and at the end), as (its absolute path, whether it is of the
-    run's last iteration, its step); None if there is none, it cannot be read, an older version of the script
-    wrote it, or (given run.json's `run`) it holds another env or seed, copied in from another run (--resume would
-    refuse those, and the run would fail at every attempt, or a finished one would pass for this run's end)."""
+    run's last iteration, its step); None if there is none. One is not the run's if it cannot be read, an older
+    version of the script wrote it, or (given run.json's `run`) its flags are not the run's: copied in from another
+    run, of another script, env, seed or total (--resume would refuse it, and the run would fail at every attempt,
+    or a finished one would pass for this run's end)."""
     import torch
 
     found = glob.glob(os.path.join(glob.escape(path), "runs", "*", "*.pt"))  # escaped: a [ in --runs-dir is a name
     found = [p for p in found if regular(p)]  # a pipe would block
-    found = sorted(found, key=os.path.getmtime)
-    if not found:
-        return None
+    expected = run_args(script, run) if run is not None and checkpoint_format(script) is not None else None
+    for checkpoint in sorted(found, key=os.path.getmtime, reverse=True):  # newest first: a damaged one is passed by
+        try:
+            state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+            saved = state["args"]
+            iterations = saved["total_timesteps"] // (saved["num_envs"] * saved["num_steps"])
+            finished, step = state["training"]["iteration"] >= iterations, int(state["training"]["global_step"])
+            current = state.get("format") == checkpoint_format(script)
+        except Exception:  # unreadable, or no training state
+            continue
+        ours = run is None or expected is not None and all(
+            name in saved and saved[name] == value for name, value in expected.items())  # fmt: skip
+        if current and ours:
+            return os.path.abspath(checkpoint), finished, step
+    return None
+
+
+def run_args(script, run):
+    """The flags that decide a run of one of the project's scripts, as the script parses run.json's env, seed and
+    flags: {name: value}, leaving out those a --resume may change but the total; None if they do not parse."""
+    import dataclasses
+
+    import tyro
+
+    if ROOT not in sys.path:
+        sys.path.insert(0, ROOT)
+    module = importlib.import_module(script[: -len(".py")])  # one of the four: its main is not run
+    flags = ["--env-id", str(run["env_id"]), "--seed", str(run["seed"]), *map(str, run["flags"])]
     try:
-        state = torch.load(found[-1], map_location="cpu", weights_only=True)
-        saved = state["args"]
-        iterations = saved["total_timesteps"] // (saved["num_envs"] * saved["num_steps"])
-        finished, step = state["training"]["iteration"] >= iterations, int(state["training"]["global_step"])
-        current = state.get("format") == checkpoint_format(script)
-        if run is not None and (saved["env_id"], saved["seed"]) != (run["env_id"], run["seed"]):
-            return None
-    except Exception:  # unreadable, or no training state
+        with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
+            args = tyro.cli(module.Args, args=flags, console_outputs=False)
+    except (SystemExit, Exception):  # noqa: BLE001  (flags the script refuses: its run fails in one line)
         return None
-    return (os.path.abspath(found[-1]), finished, step) if current else None
+    free = (module.run_management.MAY_CHANGE | module.MAY_CHANGE) - {"total_timesteps"}
+    return {name: value for name, value in dataclasses.asdict(args).items() if name not in free}
 
 
 def last_checkpoint(path, script):

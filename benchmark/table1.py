@@ -53,12 +53,21 @@ def table1_order(labels, paper):
     return sorted(labels, key=lambda label: list(paper).index(label) if label in paper else len(paper))
 
 
+def table1_envs(finals, random_returns):
+    """The envs a score can use: every label ran there and its random return is known; and of those, the ones left
+    out as no label's return is above the random policy's (best - random <= 0 would rank the labels backwards)."""
+    labels = sorted({label for label, _ in finals})
+    complete = sorted({env for _, env in finals
+                       if env in random_returns and all((label, env) in finals for label in labels)})  # fmt: skip
+    below = [env for env in complete if max(finals[(label, env)] for label in labels) <= random_returns[env]]
+    return [env for env in complete if env not in below], below
+
+
 def table1_scores(finals, random_returns):
     """finals: {(label, env_id): final return}. Per env, random = 0 and the best label = 1; the score of a
-    label is its mean over the envs (only envs where every label ran, and whose random return is known)."""
+    label is its mean over the envs (table1_envs: every label ran there, and one is above the random policy)."""
     labels = sorted({label for label, _ in finals})
-    envs = sorted({env for _, env in finals
-                   if env in random_returns and all((label, env) in finals for label in labels)})  # fmt: skip
+    envs = table1_envs(finals, random_returns)[0]
     scores = {}
     for label in labels:
         per_env = []
@@ -69,24 +78,28 @@ def table1_scores(finals, random_returns):
     return scores, envs
 
 
+def mean_finals(runs):
+    """{(label, env_id): the mean over seeds of the runs' final returns}."""
+    finals = defaultdict(list)
+    for run in runs:
+        if table1_run_label(run):
+            finals[(table1_run_label(run), run["env_id"])].append(run["final_last100"])
+    return {key: float(np.mean(values)) for key, values in finals.items()}
+
+
 def table1_lines(runs, reference, out=None, reps=report.BOOTSTRAP_REPS):
     """table1.md's lines: the paper's score beside the paper's figures, each setting's mean return per task,
     then per setting the IQM of the runs' normalised scores with 95% stratified-bootstrap CIs and P(clipping at
     0.2 > setting) (rliable), and, in out, table1_curves.png: per task, the learning curve of each objective
     family's best setting."""
-    finals, by_label = defaultdict(list), defaultdict(lambda: defaultdict(dict))
+    by_label = defaultdict(lambda: defaultdict(dict))
     for run in runs:
-        label = table1_run_label(run)
-        if label:
-            finals[(label, run["env_id"])].append(run["final_last100"])
-            by_label[label][run["env_id"]][run["seed"]] = run
+        if table1_run_label(run):
+            by_label[table1_run_label(run)][run["env_id"]][run["seed"]] = run
     random_returns = reference.get("random_policy", {})
-    mean_finals = {key: float(np.mean(values)) for key, values in finals.items()}  # over seeds
-    # an env where no setting beats the random policy has no scale (best - random <= 0 would rank them backwards)
-    below = sorted({env for _, env in mean_finals if env in random_returns and max(
-        value for (_, other), value in mean_finals.items() if other == env) <= random_returns[env]})  # fmt: skip
-    mean_finals = {key: value for key, value in mean_finals.items() if key[1] not in below}
-    scores, envs = table1_scores(mean_finals, random_returns)
+    means = mean_finals(runs)
+    scores, envs = table1_scores(means, random_returns)
+    below = table1_envs(means, random_returns)[1]
     paper = reference.get("table1", {})
     order = table1_order(scores, paper)
     # the seeds that ran on every env: a stratified bootstrap needs a full [runs, envs] matrix
@@ -104,13 +117,13 @@ def table1_lines(runs, reference, out=None, reps=report.BOOTSTRAP_REPS):
     if not envs or not all(seeds.values()):
         return lines + [""]
     # each run on the same scale: per env, the random policy at 0 and the best setting's mean over seeds at 1
-    best = {env: max(mean_finals[(label, env)] for label in order) for env in envs}
+    best = {env: max(means[(label, env)] for label in order) for env in envs}
     lines += ["", f"Per task: the mean over seeds of each run's final return (last {LAST} episodes); in bold, "
               "the setting that scores 1 there.", "", f"| objective | {' | '.join(envs)} |",
               "|" + "---|" * (len(envs) + 1)]
     for label in order:
-        means = {env: mean_finals[(label, env)] for env in envs}
-        cells = [f"**{report.fmt_return(m)}**" if m == best[env] else report.fmt_return(m) for env, m in means.items()]
+        row = {env: means[(label, env)] for env in envs}
+        cells = [f"**{report.fmt_return(m)}**" if m == best[env] else report.fmt_return(m) for env, m in row.items()]
         lines.append(f"| {label} | {' | '.join(cells)} |")
 
     def normalised(run, env):
@@ -227,10 +240,11 @@ def main():
                                                 "benchmark/sweeps/ppo2/ppo_continuous")
     out = args.out
     check_objectives(runs)
-    finals = {(table1_run_label(run), run["env_id"]): 1.0 for run in runs if table1_run_label(run)}
-    if not table1_scores(finals, reference.get("random_policy", {}))[1]:
-        fail("no env can be scored: each needs every objective's runs and a random policy's return in --reference "
-             "(random_policy); run every objective on the same envs")
+    envs, below = table1_envs(mean_finals(runs), reference.get("random_policy", {}))
+    if not envs:
+        none_above = f" (on {', '.join(below)} no objective is above the random policy)" if below else ""
+        fail(f"no env can be scored{none_above}: each needs every objective's runs, a random policy's return in "
+             "--reference (random_policy) and an objective above it; run every objective on the same envs, longer")
     report.make_out(out)
     lines = table1_lines(runs, reference, out, reps=args.bootstrap_reps)
     with open(os.path.join(out, "table1.md"), "w") as f:

@@ -460,6 +460,7 @@ def test_sweep_refuses_bad_options_in_one_line_before_writing(options, message, 
         ("report.py", ["{runs}", "--reference", "{fifo}"], "cannot read --reference"),  # never blocks on the read
         ("report.py", ["{runs}", "--reference", "{list_json}"], "(not a JSON object): pass a JSON file like benchmark/reference.json"),
         ("table1.py", ["{runs}", "--reference", "{nan_json}"], "(its random_policy entry 'Hopper-v4' is not a finite figure"),
+        ("report.py", ["{runs}", "--reference", "{huge_json}"], "(its random_policy entry 'Hopper-v4' is not a finite figure"),
         ("table1.py", ["{runs}", "--bootstrap-reps", "abc"], "invalid int value: 'abc': see `python benchmark/table1.py"),
         ("report.py", [], "the following arguments are required: runs_dir: see `python benchmark/report.py --help`"),
         ("evaluate.py", ["{runs}", "--episodes", "x"], "argument --episodes: invalid int value: 'x': see `python benchmark/evaluate.py"),
@@ -491,10 +492,12 @@ def test_benchmark_tools_refuse_bad_options_in_one_line(tool, options, message, 
     (tmp_path / "not.json").write_text("{")
     (tmp_path / "list.json").write_text("[]")
     (tmp_path / "nan.json").write_text('{"random_policy": {"Hopper-v4": NaN}}')
+    (tmp_path / "huge.json").write_text('{"random_policy": {"Hopper-v4": 1' + "0" * 400 + "}}")  # past a float
     (tmp_path / "empty.py").write_text("")  # a baseline that trains nothing
     os.mkfifo(tmp_path / "fifo")
     args = [o.format(runs=tmp_path / "runs", missing=tmp_path / "missing", not_json=tmp_path / "not.json", empty=tmp_path / "empty.py",
-                     fifo=tmp_path / "fifo", list_json=tmp_path / "list.json", nan_json=tmp_path / "nan.json") for o in options]
+                     fifo=tmp_path / "fifo", list_json=tmp_path / "list.json", nan_json=tmp_path / "nan.json",
+                     huge_json=tmp_path / "huge.json") for o in options]
     proc = subprocess.run([sys.executable, os.path.join(ROOT, "benchmark", tool), *args], capture_output=True, text=True, timeout=120)
     lines = proc.stderr.strip().splitlines()
     assert proc.returncode == 2 and len(lines) == 1 and lines[0].startswith(f"{tool}: error: ") and message in lines[0], lines
@@ -714,8 +717,14 @@ def test_a_runs_handed_files_are_read_within_bounds(tmp_path):
     assert report.read_eval(str(nan_run)) is None
     (nan_run / "eval.json").write_text(json.dumps({"mean": 1.0, "pad": "x" * (2 << 20)}))
     assert report.read_eval(str(nan_run)) is None
+    (nan_run / "eval.json").write_text('{"mean": Infinity}')
+    assert report.read_eval(str(nan_run)) is None
     (nan_run / "eval.json").write_text(json.dumps({"mean": 1.0}))
     assert report.read_eval(str(nan_run)) == 1.0
+    good = tmp_path / "runs" / "ppo_discrete" / "default" / "CartPole-v1" / "seed2"
+    (good / "done").write_text('{"returncode": 0, "wall_time": NaN}')  # the events' own span instead
+    (run,) = report.load_runs(str(tmp_path / "runs"))
+    assert 0 <= run["wall_time"] < 600, run["wall_time"]
     with open(nan_run / "log.txt", "wb") as f:
         f.truncate(4 << 30)
         f.seek(4 << 30)
@@ -963,6 +972,12 @@ def test_table1_refuses_an_objective_run_under_two_protocols(tmp_path):
     fake_run(tmp_path / "apart", "ppo_continuous.py", "Walker2d-v4", 1, ["--loss", "none"], np.full(12, 3.0))
     proc = subprocess.run([sys.executable, script, str(tmp_path / "apart"), "--out", str(tmp_path / "out")], capture_output=True, text=True)
     assert proc.returncode == 2 and proc.stderr.startswith("table1.py: error: no env can be scored: ") and not (tmp_path / "out").exists()
+    # both on one env, but neither above its random policy (Hopper-v4: 17.67): no scale, one line
+    fake_run(tmp_path / "below", "ppo_continuous.py", "Hopper-v4", 1, ["--loss", "clip"], np.full(12, 2.0))
+    fake_run(tmp_path / "below", "ppo_continuous.py", "Hopper-v4", 1, ["--loss", "none"], np.full(12, 3.0))
+    proc = subprocess.run([sys.executable, script, str(tmp_path / "below"), "--out", str(tmp_path / "out")], capture_output=True, text=True)
+    assert proc.returncode == 2 and not (tmp_path / "out").exists()
+    assert proc.stderr.startswith("table1.py: error: no env can be scored (on Hopper-v4 no objective is above the random policy): "), proc.stderr
 
 
 def test_table1_rank_correlation():

@@ -404,26 +404,35 @@ def test_a_runs_directory_named_with_glob_characters_resumes_its_own_checkpoint(
     assert sweep.newest_checkpoint(str(path), "ppo_discrete.py") == (str(path / "runs" / "x" / "ppo_discrete.pt"), False, 30)
 
 
-def test_a_checkpoint_of_another_env_or_seed_is_set_aside_not_resumed_nor_taken_for_the_end(tmp_path):
-    """A finished checkpoint of seed 2 copied into seed 1's run: not this run's end (no `done` without training),
-    nor a run to resume (--resume would refuse it at every attempt); it goes to previous/ and the run trains."""
-    import torch
+def test_a_checkpoint_of_another_run_is_set_aside_not_resumed_nor_taken_for_the_end(tmp_path):
+    """A finished checkpoint copied into a run's directory from a run of another seed, step size or total: not this
+    run's end (no `done` without training), nor a run to resume (--resume would refuse it at every attempt); it goes
+    to previous/ and the run trains. The run's own is found past a newer damaged file."""
+    flags = ["--total-timesteps", "64", "--num-steps", "16", "--num-minibatches", "2", "--update-epochs", "1"]
+    run = dict(script="ppo_discrete.py", env_id="CartPole-v1", seed=1, variant="tiny", flags=flags)
 
-    path = tmp_path / "r" / "seed1"
-    run = dict(script="ppo_discrete.py", env_id="CartPole-v1", seed=1, variant="tiny",
-               flags=["--total-timesteps", "64", "--num-steps", "16", "--num-minibatches", "2", "--update-epochs", "1"])
-    sweep.prepare(str(path), run)
-    (path / "runs" / "other").mkdir(parents=True)
-    state = dict(args=dict(total_timesteps=100, num_envs=1, num_steps=10, env_id="CartPole-v1", seed=2),
-                 training=dict(iteration=10, global_step=100), format=sweep.checkpoint_format("ppo_discrete.py"))
-    torch.save(state, path / "runs" / "other" / "ppo_discrete.pt")
-    assert sweep.newest_checkpoint(str(path), "ppo_discrete.py", {**run, "seed": 2})[1:] == (True, 100)  # seed 2's
-    assert sweep.newest_checkpoint(str(path), "ppo_discrete.py", run) is None
+    def finished(where, seed, *extra):  # a checkpoint that the script wrote at its end
+        subprocess.run([sys.executable, os.path.join(ROOT, "ppo_discrete.py"), "--env-id", "CartPole-v1", "--seed",
+                        str(seed), *flags, *extra, "--save-model"], cwd=where.mkdir() or where, check=True,
+                       capture_output=True, timeout=300)  # fmt: skip
+        return next(where.glob("runs/*"))
+
+    others = {"seed2": finished(tmp_path / "a", 2), "lr": finished(tmp_path / "b", 1, "--learning-rate", "0.001"),
+              "total": finished(tmp_path / "c", 1, "--total-timesteps", "128")}
+    for name, folder in {**others, "own": finished(tmp_path / "d", 1)}.items():
+        sweep.prepare(str(tmp_path / "r" / name), run)
+        shutil.copytree(folder, tmp_path / "r" / name / "runs" / folder.name)
+        found = sweep.newest_checkpoint(str(tmp_path / "r" / name), "ppo_discrete.py", run)
+        assert (found is None) == (name != "own"), name
+    (tmp_path / "r" / "own" / "runs" / "zz").mkdir()
+    (tmp_path / "r" / "own" / "runs" / "zz" / "ppo_discrete.pt").write_bytes(b"damaged")  # the newest file
+    assert sweep.newest_checkpoint(str(tmp_path / "r" / "own"), "ppo_discrete.py", run)[1:] == (True, 64)
+    path = tmp_path / "r" / "seed2"
     proc = subprocess.run([sys.executable, SWEEP, "--run-task", str(path)], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0 and (path / "done").exists(), proc.stdout + proc.stderr
     assert "global_step=64" in (path / "log.txt").read_text()  # it trained
     (kept,) = (path / "previous").iterdir()
-    assert (kept / "runs" / "other" / "ppo_discrete.pt").exists()
+    assert (kept / "runs" / others["seed2"].name / "ppo_discrete.pt").exists()
 
 
 def test_a_run_whose_directory_is_removed_while_it_runs_is_one_line(tmp_path, monkeypatch, capsys):
