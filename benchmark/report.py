@@ -36,7 +36,7 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 LAST = 10  # episodes averaged for a run's final return
-SMALL = 1 << 20  # bytes: the most of a run.json, done or eval.json read whole (a real one is far smaller)
+SMALL = 1 << 20  # bytes: the most of a small JSON file read whole (read_json), or of a log's end read
 LAST_TABLE1 = 100  # runs.json's final_last100 (the paper's Table 1 score, benchmark/table1.py): the last 100 episodes
 BOOTSTRAP_REPS = 50000  # rliable's default number of bootstrap resamples
 PROFILE_MIN_ENVS = 3  # a variant run on one or two envs (an ablation) stays out of the performance profile
@@ -103,10 +103,7 @@ def load_runs(runs_dir, include_unfinished=False, skipped=None):
             skipped.append((path, "not finished (no `done` file; --include-unfinished reports it)"))
             continue
         try:
-            if not regular(os.path.join(path, "run.json"), SMALL):  # a pipe or a device would never end
-                raise ValueError("not a file")
-            with open(os.path.join(path, "run.json")) as f:
-                run = json.load(f)
+            run = read_json(os.path.join(path, "run.json"))
         except (OSError, ValueError, RecursionError):  # cut short, say
             skipped.append((path, "its run.json cannot be read: to run it again, move its directory away and run the "
                                   "sweep's command again"))
@@ -150,10 +147,9 @@ def load_runs(runs_dir, include_unfinished=False, skipped=None):
             continue
         start = min(w[0] for _, w, _ in scalars.values())
         wall_time = max(w[-1] for _, w, _ in scalars.values()) - start
-        if finished and regular(os.path.join(path, "done"), SMALL):
+        if finished:
             try:
-                with open(os.path.join(path, "done")) as f:
-                    timed = float(json.load(f).get("wall_time", wall_time))
+                timed = float(read_json(os.path.join(path, "done")).get("wall_time", wall_time))
                 wall_time = timed if math.isfinite(timed) and timed >= 0 else wall_time
             except (OSError, ValueError, TypeError, AttributeError, RecursionError, OverflowError):  # an empty
                 pass  # `done`: the span of the events
@@ -186,15 +182,22 @@ def load_runs(runs_dir, include_unfinished=False, skipped=None):
     return [run for run in runs if first[key(run)] == run["path"]]
 
 
-def regular(path, at_most=None):
-    """A regular file itself, not a link, a pipe or a device (whose read could block for ever), of at most at_most
-    bytes if given (a small JSON file read whole): what a handed runs directory's files must be before they are
-    read."""
+def regular(path):
+    """A regular file itself, not a link, a pipe or a device (whose read could block for ever): what a handed runs
+    directory's files must be before they are read."""
     try:
-        info = os.lstat(path)
+        return stat.S_ISREG(os.lstat(path).st_mode)
     except OSError:
         return False
-    return stat.S_ISREG(info.st_mode) and (at_most is None or info.st_size <= at_most)
+
+
+def read_json(path, limit=SMALL):
+    """A small JSON file of a run's directory (run.json, a marker, eval.json): a regular file (a pipe would block) of
+    at most `limit` bytes (a huge one would fill memory); OSError or ValueError otherwise."""
+    if not regular(path) or os.path.getsize(path) > limit:
+        raise OSError(f"{os.path.basename(path)} is not a regular file of at most {limit} bytes")
+    with open(path) as f:
+        return json.load(f)
 
 
 def last_logged_step(path):
@@ -214,10 +217,7 @@ def last_logged_step(path):
 def read_eval(path):
     """The mean return of benchmark/evaluate.py's episodes for this run (mean action, final checkpoint), or None."""
     try:
-        if not regular(os.path.join(path, "eval.json"), SMALL):
-            return None
-        with open(os.path.join(path, "eval.json")) as f:
-            mean = float(json.load(f)["mean"])
+        mean = float(read_json(os.path.join(path, "eval.json"))["mean"])
     except (OSError, ValueError, KeyError, TypeError, RecursionError, OverflowError):
         return None
     return mean if math.isfinite(mean) else None  # no evaluation, rather than nan or inf in a table

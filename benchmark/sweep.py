@@ -52,7 +52,7 @@ for _sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP) if __name__ == "__mai
     signal.signal(_sig, _stopped_early)
 
 # beside this file: a run's flags as its script reads them, and the one-line errors of every tool here
-from report import OneLineParser, effective_flags, fail, flag_groups, regular
+from report import OneLineParser, effective_flags, fail, flag_groups, read_json, regular
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Other projects' scripts, run as they are to be measured beside ours (--script cleanrl_ppo_atari.py); CleanRL's
@@ -232,14 +232,15 @@ def newest_checkpoint(path, script, run=None):
 
     found = glob.glob(os.path.join(glob.escape(path), "runs", "*", "*.pt"))  # escaped: a [ in --runs-dir is a name
     found = [p for p in found if regular(p)]  # a pipe would block
-    expected = run_args(script, run) if run is not None and checkpoint_format(script) is not None else None
+    written = checkpoint_format(script)  # the format the script writes now (None: not one of the four)
+    expected = run_args(script, run) if run is not None and written is not None else None
     for checkpoint in sorted(found, key=os.path.getmtime, reverse=True):  # newest first: a damaged one is passed by
         try:
             state = torch.load(checkpoint, map_location="cpu", weights_only=True)
             saved = state["args"]
             iterations = saved["total_timesteps"] // (saved["num_envs"] * saved["num_steps"])
             finished, step = state["training"]["iteration"] >= iterations, int(state["training"]["global_step"])
-            current = state.get("format") == checkpoint_format(script)
+            current = state.get("format") == written
         except Exception:  # unreadable, or no training state
             continue
         ours = run is None or expected is not None and all(
@@ -366,15 +367,6 @@ def set_aside(path, run_json=False):
     for name in left:
         os.replace(os.path.join(path, name), os.path.join(keep, name))
     return keep
-
-
-def read_json(path, limit=1 << 20):
-    """A small JSON file of a run's directory (run.json, a marker): a regular file (a pipe would block) of at most
-    `limit` bytes (a huge one would fill memory); OSError or ValueError otherwise."""
-    if not regular(path) or os.path.getsize(path) > limit:
-        raise OSError(f"{os.path.basename(path)} is not a regular file of at most {limit} bytes")
-    with open(path) as f:
-        return json.load(f)
 
 
 def ran_otherwise(path, run):

@@ -82,8 +82,8 @@ def mean_finals(runs):
     """{(label, env_id): the mean over seeds of the runs' final returns}."""
     finals = defaultdict(list)
     for run in runs:
-        if table1_run_label(run):
-            finals[(table1_run_label(run), run["env_id"])].append(run["final_last100"])
+        if label := table1_run_label(run):
+            finals[(label, run["env_id"])].append(run["final_last100"])
     return {key: float(np.mean(values)) for key, values in finals.items()}
 
 
@@ -94,8 +94,8 @@ def table1_lines(runs, reference, out=None, reps=report.BOOTSTRAP_REPS):
     family's best setting."""
     by_label = defaultdict(lambda: defaultdict(dict))
     for run in runs:
-        if table1_run_label(run):
-            by_label[table1_run_label(run)][run["env_id"]][run["seed"]] = run
+        if label := table1_run_label(run):
+            by_label[label][run["env_id"]][run["seed"]] = run
     random_returns = reference.get("random_policy", {})
     means = mean_finals(runs)
     scores, envs = table1_scores(means, random_returns)
