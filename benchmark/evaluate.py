@@ -12,7 +12,6 @@ and openai/baselines report; this one is RL Zoo's and sb3-contrib's.
 """
 
 import glob
-import json
 import os
 import re
 import subprocess
@@ -20,7 +19,7 @@ import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 
-from report import OneLineParser, fail  # beside this file: one-line errors, as every tool here
+from report import OneLineParser, fail, read_json  # beside this file: one-line errors, as every tool here
 from sweep import is_done, write_json  # beside this file: renamed into place, never written through a planted link
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -37,11 +36,8 @@ def finished_runs(runs_dir, unreadable, unfinished):
             if not is_done(path):  # as the sweep reads it: a link to nothing is not done
                 unfinished.append(path)
             else:
-                try:
-                    if not os.path.isfile(os.path.join(path, "run.json")):  # a pipe would never end
-                        raise ValueError("not a file")
-                    with open(os.path.join(path, "run.json")) as f:
-                        out.append((path, json.load(f)))
+                try:  # a regular file of at most 1 MiB: a pipe would never end, a huge one would fill memory
+                    out.append((path, read_json(os.path.join(path, "run.json"))))
                 except (OSError, ValueError, RecursionError):
                     unreadable.append(path)
     return sorted(out)

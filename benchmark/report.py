@@ -617,10 +617,7 @@ def read_options(description, outputs, runs_dir_hint):
     if os.path.exists(args.out) and not os.path.isdir(args.out):
         fail(f"cannot make the --out directory {args.out} (a file stands there): pass a directory")
     try:
-        if not os.path.isfile(args.reference):  # a pipe would block the read for ever
-            raise ValueError("not a file")
-        with open(args.reference) as f:
-            reference = json.load(f)
+        reference = read_json(os.path.realpath(args.reference), 16 * SMALL)  # not a pipe, nor a huge file
         problem = reference_problem(reference)
         if problem:
             raise ValueError(problem)

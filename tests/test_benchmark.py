@@ -461,6 +461,7 @@ def test_sweep_refuses_bad_options_in_one_line_before_writing(options, message, 
         ("report.py", ["{runs}", "--reference", "{list_json}"], "(not a JSON object): pass a JSON file like benchmark/reference.json"),
         ("table1.py", ["{runs}", "--reference", "{nan_json}"], "(its random_policy entry 'Hopper-v4' is not a finite figure"),
         ("report.py", ["{runs}", "--reference", "{huge_json}"], "(its random_policy entry 'Hopper-v4' is not a finite figure"),
+        ("report.py", ["{runs}", "--reference", "{big_json}"], "(big.json is not a regular file of at most 16777216 bytes)"),
         ("table1.py", ["{runs}", "--bootstrap-reps", "abc"], "invalid int value: 'abc': see `python benchmark/table1.py"),
         ("report.py", [], "the following arguments are required: runs_dir: see `python benchmark/report.py --help`"),
         ("evaluate.py", ["{runs}", "--episodes", "x"], "argument --episodes: invalid int value: 'x': see `python benchmark/evaluate.py"),
@@ -493,11 +494,12 @@ def test_benchmark_tools_refuse_bad_options_in_one_line(tool, options, message, 
     (tmp_path / "list.json").write_text("[]")
     (tmp_path / "nan.json").write_text('{"random_policy": {"Hopper-v4": NaN}}')
     (tmp_path / "huge.json").write_text('{"random_policy": {"Hopper-v4": 1' + "0" * 400 + "}}")  # past a float
+    (tmp_path / "big.json").write_text('{"_about": "' + "a" * (17 << 20) + '"}')  # read whole, a bigger one fills memory
     (tmp_path / "empty.py").write_text("")  # a baseline that trains nothing
     os.mkfifo(tmp_path / "fifo")
     args = [o.format(runs=tmp_path / "runs", missing=tmp_path / "missing", not_json=tmp_path / "not.json", empty=tmp_path / "empty.py",
                      fifo=tmp_path / "fifo", list_json=tmp_path / "list.json", nan_json=tmp_path / "nan.json",
-                     huge_json=tmp_path / "huge.json") for o in options]
+                     huge_json=tmp_path / "huge.json", big_json=tmp_path / "big.json") for o in options]
     proc = subprocess.run([sys.executable, os.path.join(ROOT, "benchmark", tool), *args], capture_output=True, text=True, timeout=120)
     lines = proc.stderr.strip().splitlines()
     assert proc.returncode == 2 and len(lines) == 1 and lines[0].startswith(f"{tool}: error: ") and message in lines[0], lines
@@ -517,7 +519,7 @@ def test_a_report_that_cannot_be_written_is_one_line(tool, blocked, tmp_path):
 
 
 def test_an_evaluation_that_fails_is_reported_and_sets_the_exit_code(tmp_path, monkeypatch):
-    """One run is evaluated, one has no readable run.json, one's checkpoint is garbage, one's eval.json cannot be
+    """One run is evaluated, two have no readable run.json (cut short, past 1 MiB), one's checkpoint is garbage, one's eval.json cannot be
     written (a directory stands at its temporary file): the good one gets its eval.json, the others a line each,
     and the exit code is 1."""
     runs = tmp_path / "runs"
@@ -527,6 +529,10 @@ def test_an_evaluation_that_fails_is_reported_and_sets_the_exit_code(tmp_path, m
         (path / "run.json").write_text(json.dumps(dict(script="ppo_discrete.py", env_id="CartPole-v1", seed=1, flags=[], command=[])))
         (path / "done").write_text("")  # empty, as a killed writer can leave it
     (cut / "run.json").write_text('{"script": "ppo_dis')
+    big = runs / "ppo_discrete" / "default" / "CartPole-v1" / "seed7"
+    shutil.copytree(cut, big)
+    (big / "run.json").write_text(json.dumps(dict(script="ppo_discrete.py", env_id="CartPole-v1", seed=1, flags=[], command=[],
+                                                  pad="a" * (2 << 20))))  # past 1 MiB: a bigger one would fill memory
     (runs / "ppo_discrete" / "default" / "CartPole-v1" / "seed4").mkdir()
     (runs / "ppo_discrete" / "default" / "CartPole-v1" / "seed4" / "run.json").write_text("{}")  # no `done`: unfinished
     (runs / "ppo_discrete" / "default" / "CartPole-v1" / "seed5").mkdir()
@@ -543,8 +549,9 @@ def test_an_evaluation_that_fails_is_reported_and_sets_the_exit_code(tmp_path, m
                           capture_output=True, text=True, timeout=300)  # fmt: skip
     assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stdout + proc.stderr
     assert f"failed {cut}: its run.json cannot be read" in proc.stdout and "is not a checkpoint written by" in proc.stdout
+    assert f"failed {big}: its run.json cannot be read" in proc.stdout
     assert f"failed {stuck}: cannot write its eval.json (Is a directory): make the run's directory writable" in proc.stdout
-    assert "3 evaluations failed (above); the others are done" in proc.stdout
+    assert "4 evaluations failed (above); the others are done" in proc.stdout
     assert "3 runs to evaluate (2 not finished, left out: the sweep's command finishes them)" in proc.stdout
     assert (good / "eval.json").exists() and not (bad / "eval.json").exists() and not (stuck / "eval.json").exists()
 
