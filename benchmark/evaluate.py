@@ -19,7 +19,7 @@ import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 
-from report import OneLineParser, fail, read_json  # beside this file: one-line errors, as every tool here
+from report import OneLineParser, fail, read_json, shown  # beside this file: one-line errors, as every tool here
 from sweep import is_done, write_json  # beside this file: renamed into place, never written through a planted link
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -31,7 +31,7 @@ def finished_runs(runs_dir, unreadable, unfinished):
     say) is appended to `unreadable` instead, and a run without `done` to `unfinished`."""
     out = []
     for path, dirs, files in os.walk(runs_dir):
-        if "run.json" in files:
+        if "run.json" in files + dirs:  # a directory named run.json is a run whose run.json cannot be read
             dirs[:] = []
             if not is_done(path):  # as the sweep reads it: a link to nothing is not done
                 unfinished.append(path)
@@ -103,12 +103,13 @@ def main():
     todo = [(path, run) for path, run in finished if not os.path.lexists(os.path.join(path, "eval.json"))]
     left = f" ({len(unfinished)} not finished, left out: the sweep's command finishes them)" if unfinished else ""
     print(f"{len(todo)} run{'' if len(todo) == 1 else 's'} to evaluate{left}", flush=True)
-    failed = [f"failed {path}: its run.json cannot be read" for path in unreadable]
-    print("".join(line + "\n" for line in failed), end="", flush=True)
+    failed = [f"failed {path}: its run.json cannot be read: move its directory away and run the sweep's command again"
+              for path in sorted(unreadable)]  # fmt: skip
+    print("".join(shown(line) + "\n" for line in failed), end="", flush=True)
     try:
         with ThreadPoolExecutor(args.workers) as pool:
             for line in pool.map(lambda item: evaluate(*item, args.episodes), todo):
-                print(line, flush=True)
+                print(shown(line), flush=True)
                 failed += [line] if line.startswith("failed") else []
     except KeyboardInterrupt:  # Ctrl-C reaches the evaluations too; map() cancels those not started
         print("interrupted: finished evaluations keep their eval.json; run the same command again to resume",

@@ -22,6 +22,7 @@ variants. runs.json lists every reported run's final returns, for use elsewhere.
 """
 
 import argparse
+import errno
 import glob
 import json
 import math
@@ -92,7 +93,7 @@ def load_runs(runs_dir, include_unfinished=False, skipped=None):
     for path, dirs, files in os.walk(runs_dir):
         for name in [d for d in dirs if os.path.islink(os.path.join(path, d))]:  # not followed: it could loop
             skipped.append((os.path.join(path, name), "a symbolic link, not followed: pass its target's directory"))
-        if "run.json" not in files:
+        if "run.json" not in files + dirs:  # a directory named run.json is a run whose run.json cannot be read
             continue
         dirs[:] = []
         finished = os.path.exists(os.path.join(path, "done"))
@@ -192,12 +193,23 @@ def regular(path):
 
 
 def read_json(path, limit=SMALL):
-    """A small JSON file of a run's directory (run.json, a marker, eval.json): a regular file (a pipe would block) of
-    at most `limit` bytes (a huge one would fill memory); OSError or ValueError otherwise."""
-    if not regular(path) or os.path.getsize(path) > limit:
-        raise OSError(f"{os.path.basename(path)} is not a regular file of at most {limit} bytes")
-    with open(path) as f:
-        return json.load(f)
+    """A small JSON file of a run's directory (run.json, a marker, eval.json): a regular file of at most `limit`
+    bytes (a huge one would fill memory); OSError or ValueError otherwise. A link is not followed (a handed one
+    could point anywhere), nor a pipe waited on, and the file is checked once open: one swapped in is checked too."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as e:
+        raise OSError("a link, not followed" if e.errno == errno.ELOOP else e.strerror) from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError("not a regular file")
+        with open(fd, "rb", closefd=False) as f:
+            data = f.read(limit + 1)
+    finally:
+        os.close(fd)
+    if len(data) > limit:
+        raise OSError(f"larger than {limit} bytes")
+    return json.loads(data)
 
 
 def last_logged_step(path):
@@ -542,17 +554,22 @@ def runs_summary(runs):
     return [{k: number(run[k]) for k in keys} for run in order]
 
 
+def shown(text):
+    """text as one line that any terminal prints as it is: a newline, an escape or a byte not UTF-8 (of a handed
+    directory's name, say) shown escaped."""
+    return re.sub(r"[\x00-\x1f\x7f\ud800-\udfff]", lambda c: ascii(c[0])[1:-1], text)
+
+
 def fail(message, code=2):
     """A bad option: one line, headed by the program's name, and exit code 2 (or `code`, for a failure that is not
     a bad option). Every tool in benchmark/ fails through this function and parses with OneLineParser."""
-    message = re.sub(r"[\x00-\x1f\x7f\ud800-\udfff]", lambda c: ascii(c[0])[1:-1], message)  # one line, escaped
-    print(f"{os.path.basename(sys.argv[0])}: error: {message}", file=sys.stderr)
+    print(f"{os.path.basename(sys.argv[0])}: error: {shown(message)}", file=sys.stderr)
     sys.exit(code)
 
 
 def reference_problem(reference):
     """What in a --reference file is not shaped as benchmark/reference.json is (a figure that is not a finite
-    number, a section that is not an object, a normalising figure equal to the random policy's), or None."""
+    number, a section that is not an object, a normalising figure (nearly) equal to the random policy's), or None."""
     finite = lambda x: type(x) in (int, float) and abs(x) <= 1e308  # noqa: E731  (not nan; a bool is no figure)
     if not isinstance(reference, dict):
         return "not a JSON object"
@@ -560,10 +577,10 @@ def reference_problem(reference):
         if key == "_about":
             continue
         if not isinstance(section, dict):
-            return f"its {key} is not an object"
+            return f"its {key[:80]} is not an object"
         for name, entry in section.items():
-            if key == "sources":
-                fits = isinstance(entry, str)
+            if key == "sources":  # one cell of a markdown table
+                fits = isinstance(entry, str) and not re.search(r"[|\x00-\x1f]", entry)
             elif key in ("random_policy", "table1"):
                 fits = finite(entry)
             elif key == "normalised_one":
@@ -573,11 +590,12 @@ def reference_problem(reference):
                     isinstance(e, dict) and finite(e.get("return")) and finite(e.get("steps"))
                     and finite(e.get("std", 0.0)) and isinstance(e.get("source"), str) for e in entry)  # fmt: skip
             if not fits:
-                return f"its {key} entry {name!r} is not a finite figure as benchmark/reference.json has it"
+                shape = "one line without |" if key == "sources" else "a finite figure"
+                return f"its {key[:80]} entry {name[:80]!r} is not {shape} as benchmark/reference.json has it"
     one, zero = reference.get("normalised_one", {}), reference.get("random_policy", {})
     for env in sorted(set(one) & set(zero)):
-        if one[env]["return"] == zero[env]:
-            return f"its normalised_one and random_policy of {env} are equal: no scale between them"
+        if abs(one[env]["return"] - zero[env]) < 1e-6:  # no scale: 5e-324 apart, every score is infinite
+            return f"its normalised_one and random_policy of {env[:80]} are equal or nearly: no scale between them"
     return None
 
 
@@ -627,7 +645,7 @@ def read_options(description, outputs, runs_dir_hint):
     skipped = []
     runs = load_runs(args.runs_dir, args.include_unfinished, skipped)
     for path, reason in skipped:
-        print(f"left out {os.path.relpath(path, args.runs_dir)}: {reason}")
+        print(shown(f"left out {os.path.relpath(path, args.runs_dir)}: {reason}"))
     if args.seeds and runs:
         others = [run for run in runs if run["seed"] not in args.seeds]
         runs = [run for run in runs if run["seed"] in args.seeds]
@@ -684,7 +702,7 @@ def main():
         print("\n".join(lines))
     groups, left_out = normalised_scores(runs, reference)
     for label, reason in left_out:
-        print(f"aggregate: left out of {label}: {reason}")
+        print(shown(f"aggregate: left out of {label}: {reason}"))
     if not groups:
         print("no aggregate.md: no run is on an env with both a random-policy figure and a normalised_one figure "
               "in --reference")

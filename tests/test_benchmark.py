@@ -461,7 +461,10 @@ def test_sweep_refuses_bad_options_in_one_line_before_writing(options, message, 
         ("report.py", ["{runs}", "--reference", "{list_json}"], "(not a JSON object): pass a JSON file like benchmark/reference.json"),
         ("table1.py", ["{runs}", "--reference", "{nan_json}"], "(its random_policy entry 'Hopper-v4' is not a finite figure"),
         ("report.py", ["{runs}", "--reference", "{huge_json}"], "(its random_policy entry 'Hopper-v4' is not a finite figure"),
-        ("report.py", ["{runs}", "--reference", "{big_json}"], "(big.json is not a regular file of at most 16777216 bytes)"),
+        ("report.py", ["{runs}", "--reference", "{big_json}"], "(larger than 16777216 bytes): pass a JSON file like"),
+        ("report.py", ["{runs}", "--reference", "{near_json}"], "of Hopper-v4 are equal or nearly: no scale between them"),
+        ("table1.py", ["{runs}", "--reference", "{bar_json}"], "(its sources entry 'x' is not one line without |"),
+        ("report.py", ["{runs}", "--reference", "{long_json}"], "(its random_policy entry 'kkkkkkkkkkkkk"),
         ("table1.py", ["{runs}", "--bootstrap-reps", "abc"], "invalid int value: 'abc': see `python benchmark/table1.py"),
         ("report.py", [], "the following arguments are required: runs_dir: see `python benchmark/report.py --help`"),
         ("evaluate.py", ["{runs}", "--episodes", "x"], "argument --episodes: invalid int value: 'x': see `python benchmark/evaluate.py"),
@@ -495,14 +498,20 @@ def test_benchmark_tools_refuse_bad_options_in_one_line(tool, options, message, 
     (tmp_path / "nan.json").write_text('{"random_policy": {"Hopper-v4": NaN}}')
     (tmp_path / "huge.json").write_text('{"random_policy": {"Hopper-v4": 1' + "0" * 400 + "}}")  # past a float
     (tmp_path / "big.json").write_text('{"_about": "' + "a" * (17 << 20) + '"}')  # read whole, a bigger one fills memory
+    (tmp_path / "near.json").write_text('{"random_policy": {"Hopper-v4": 0}, "normalised_one": {"Hopper-v4": {"return": 5e-324, '
+                                        '"source": "x"}}}')  # every score would be infinite
+    (tmp_path / "bar.json").write_text('{"sources": {"x": "a | b"}}')  # a | would split the table's cell
+    (tmp_path / "long.json").write_text('{"random_policy": {"' + "k" * 100000 + '": "x"}}')  # one line, not 100 kB of it
     (tmp_path / "empty.py").write_text("")  # a baseline that trains nothing
     os.mkfifo(tmp_path / "fifo")
     args = [o.format(runs=tmp_path / "runs", missing=tmp_path / "missing", not_json=tmp_path / "not.json", empty=tmp_path / "empty.py",
                      fifo=tmp_path / "fifo", list_json=tmp_path / "list.json", nan_json=tmp_path / "nan.json",
-                     huge_json=tmp_path / "huge.json", big_json=tmp_path / "big.json") for o in options]
+                     huge_json=tmp_path / "huge.json", big_json=tmp_path / "big.json",
+                     near_json=tmp_path / "near.json", bar_json=tmp_path / "bar.json", long_json=tmp_path / "long.json") for o in options]
     proc = subprocess.run([sys.executable, os.path.join(ROOT, "benchmark", tool), *args], capture_output=True, text=True, timeout=120)
     lines = proc.stderr.strip().splitlines()
     assert proc.returncode == 2 and len(lines) == 1 and lines[0].startswith(f"{tool}: error: ") and message in lines[0], lines
+    assert len(lines[0]) < 1000, lines[0][:1000]
 
 
 @pytest.mark.parametrize("tool, blocked", [("report.py", "summary.md"), ("table1.py", "table1.md")])
@@ -519,16 +528,20 @@ def test_a_report_that_cannot_be_written_is_one_line(tool, blocked, tmp_path):
 
 
 def test_an_evaluation_that_fails_is_reported_and_sets_the_exit_code(tmp_path, monkeypatch):
-    """One run is evaluated, two have no readable run.json (cut short, past 1 MiB), one's checkpoint is garbage, one's eval.json cannot be
+    """One run is evaluated, four have no readable run.json (cut short, past 1 MiB, a directory, under a name with a newline), one's checkpoint is garbage, one's eval.json cannot be
     written (a directory stands at its temporary file): the good one gets its eval.json, the others a line each,
     and the exit code is 1."""
     runs = tmp_path / "runs"
-    good, cut, bad = (runs / "ppo_discrete" / "default" / "CartPole-v1" / f"seed{s}" for s in (1, 2, 3))
+    good, cut, bad = (runs / "ppo_discrete" / "default" / "CartPole-v1" / f"seed{s}" for s in (1, 2, "\n3"))  # a newline too
     for path in (good, cut, bad):
         path.mkdir(parents=True)
         (path / "run.json").write_text(json.dumps(dict(script="ppo_discrete.py", env_id="CartPole-v1", seed=1, flags=[], command=[])))
         (path / "done").write_text("")  # empty, as a killed writer can leave it
     (cut / "run.json").write_text('{"script": "ppo_dis')
+    for name in ("seed8", "se\ned9"):  # run.json a directory; a newline in a path, printed as \\n on the run's one line
+        shutil.copytree(cut, runs / "ppo_discrete" / "default" / "CartPole-v1" / name)
+    (runs / "ppo_discrete" / "default" / "CartPole-v1" / "seed8" / "run.json").unlink()
+    (runs / "ppo_discrete" / "default" / "CartPole-v1" / "seed8" / "run.json").mkdir()
     big = runs / "ppo_discrete" / "default" / "CartPole-v1" / "seed7"
     shutil.copytree(cut, big)
     (big / "run.json").write_text(json.dumps(dict(script="ppo_discrete.py", env_id="CartPole-v1", seed=1, flags=[], command=[],
@@ -550,10 +563,25 @@ def test_an_evaluation_that_fails_is_reported_and_sets_the_exit_code(tmp_path, m
     assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stdout + proc.stderr
     assert f"failed {cut}: its run.json cannot be read" in proc.stdout and "is not a checkpoint written by" in proc.stdout
     assert f"failed {big}: its run.json cannot be read" in proc.stdout
+    assert f"failed {big.parent}/seed\\n3: " in proc.stdout  # escaped: the run's one line
+    assert f"failed {big.parent / 'seed8'}: its run.json cannot be read: move its directory away" in proc.stdout
+    assert f"failed {big.parent}/se\\ned9: its run.json cannot be read" in proc.stdout
     assert f"failed {stuck}: cannot write its eval.json (Is a directory): make the run's directory writable" in proc.stdout
-    assert "4 evaluations failed (above); the others are done" in proc.stdout
+    assert "6 evaluations failed (above); the others are done" in proc.stdout
     assert "3 runs to evaluate (2 not finished, left out: the sweep's command finishes them)" in proc.stdout
     assert (good / "eval.json").exists() and not (bad / "eval.json").exists() and not (stuck / "eval.json").exists()
+
+
+def test_a_small_json_file_is_read_to_its_limit_whatever_its_size_says(tmp_path):
+    """read_json reads at most its limit, whatever stat said: a file of /proc reports size 0 and holds more."""
+    with pytest.raises(OSError, match="larger than 10 bytes"):
+        report.read_json("/proc/self/maps", limit=10)
+    (tmp_path / "link").symlink_to(os.path.join(ROOT, "benchmark", "reference.json"))
+    with pytest.raises(OSError, match="a link, not followed"):
+        report.read_json(str(tmp_path / "link"))
+    os.mkfifo(tmp_path / "fifo")  # opened without O_NONBLOCK, the read would wait for a writer
+    with pytest.raises(OSError, match="not a regular file"):
+        report.read_json(str(tmp_path / "fifo"))
 
 
 def test_a_runs_directory_whose_name_is_not_utf8_is_evaluated(tmp_path, monkeypatch):
@@ -761,6 +789,11 @@ def test_report_tables_and_plots_have_the_right_numbers(tmp_path):
     cut = fake_run(runs_dir, "ppo_continuous.py", "HalfCheetah-v4", 6, ["--x", "1"], np.full(20, 1e6))
     (cut / "log.txt").write_text("global_step=2000 SPS=9 return(last 10)=1\nglobal_step=3000 SPS=9 return(last 10)=1\n")
     (fake_run(runs_dir, "ppo_continuous.py", "HalfCheetah-v4", 7, ["--x", "1"], np.full(20, 1e6)) / "run.json").write_text('{"scri')
+    for seed in (8, 9):  # run.json a directory; a newline in the run's directory name, escaped on its one line
+        (fake_run(runs_dir, "ppo_continuous.py", "HalfCheetah-v4", seed, ["--x", "1"], np.full(20, 1e6)) / "run.json").write_text("{")
+    (runs_dir / "ppo_continuous" / "x_1" / "HalfCheetah-v4" / "seed8" / "run.json").unlink()
+    (runs_dir / "ppo_continuous" / "x_1" / "HalfCheetah-v4" / "seed8" / "run.json").mkdir()
+    os.rename(runs_dir / "ppo_continuous" / "x_1" / "HalfCheetah-v4" / "seed9", runs_dir / "ppo_continuous" / "x_1" / "HalfCheetah-v4" / "se\ned9")
     proc = subprocess.run([sys.executable, os.path.join(ROOT, "benchmark", "report.py"), str(runs_dir), "--out", str(out), "--bootstrap-reps", "300"], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert "left out ppo_continuous/x_1/HalfCheetah-v4/seed3: not finished" in proc.stdout
@@ -770,6 +803,8 @@ def test_report_tables_and_plots_have_the_right_numbers(tmp_path):
     assert "left out ppo_continuous/x_1/HalfCheetah-v4/seed6: its events end at step 2000 but its log.txt at step 3000" in proc.stdout
     assert ("left out ppo_continuous/x_1/HalfCheetah-v4/seed7: its run.json cannot be read: to run it again, move its "
             "directory away and run the sweep's command again") in proc.stdout
+    assert "left out ppo_continuous/x_1/HalfCheetah-v4/seed8: its run.json cannot be read" in proc.stdout
+    assert "left out ppo_continuous/x_1/HalfCheetah-v4/se\\ned9: its run.json cannot be read" in proc.stdout
     # one env: aggregate.md, but no performance profile, and a line that says so
     assert "no performance_profile.png: no script and variant ran 3 envs or more" in proc.stdout
     assert (out / "aggregate.md").exists() and not (out / "performance_profile.png").exists()
