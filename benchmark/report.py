@@ -209,7 +209,15 @@ def read_json(path, limit=SMALL):
         os.close(fd)
     if len(data) > limit:
         raise OSError(f"larger than {limit} bytes")
-    return json.loads(data)
+    return json.loads(data, parse_int=whole_number)
+
+
+def whole_number(digits):
+    """A JSON integer, as json reads it, but one too long for int() is a ValueError that says so (Python's own
+    message suggests raising its limit, which is no fix for a handed file)."""
+    if len(digits.lstrip("-")) > 4300:  # sys.get_int_max_str_digits()'s default
+        raise ValueError(f"a whole number of {len(digits.lstrip('-'))} digits")
+    return int(digits)
 
 
 def last_logged_step(path):

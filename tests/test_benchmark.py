@@ -465,6 +465,7 @@ def test_sweep_refuses_bad_options_in_one_line_before_writing(options, message, 
         ("report.py", ["{runs}", "--reference", "{near_json}"], "of Hopper-v4 are equal or nearly: no scale between them"),
         ("table1.py", ["{runs}", "--reference", "{bar_json}"], "(its sources entry 'x' is not one line without |"),
         ("report.py", ["{runs}", "--reference", "{long_json}"], "(its random_policy entry 'kkkkkkkkkkkkk"),
+        ("report.py", ["{runs}", "--reference", "{digits_json}"], "(a whole number of 5000 digits): pass a JSON file like"),
         ("table1.py", ["{runs}", "--bootstrap-reps", "abc"], "invalid int value: 'abc': see `python benchmark/table1.py"),
         ("report.py", [], "the following arguments are required: runs_dir: see `python benchmark/report.py --help`"),
         ("evaluate.py", ["{runs}", "--episodes", "x"], "argument --episodes: invalid int value: 'x': see `python benchmark/evaluate.py"),
@@ -502,12 +503,14 @@ def test_benchmark_tools_refuse_bad_options_in_one_line(tool, options, message, 
                                         '"source": "x"}}}')  # every score would be infinite
     (tmp_path / "bar.json").write_text('{"sources": {"x": "a | b"}}')  # a | would split the table's cell
     (tmp_path / "long.json").write_text('{"random_policy": {"' + "k" * 100000 + '": "x"}}')  # one line, not 100 kB of it
+    (tmp_path / "digits.json").write_text('{"random_policy": {"Hopper-v4": ' + "9" * 5000 + "}}")  # past int()'s limit
     (tmp_path / "empty.py").write_text("")  # a baseline that trains nothing
     os.mkfifo(tmp_path / "fifo")
     args = [o.format(runs=tmp_path / "runs", missing=tmp_path / "missing", not_json=tmp_path / "not.json", empty=tmp_path / "empty.py",
                      fifo=tmp_path / "fifo", list_json=tmp_path / "list.json", nan_json=tmp_path / "nan.json",
                      huge_json=tmp_path / "huge.json", big_json=tmp_path / "big.json",
-                     near_json=tmp_path / "near.json", bar_json=tmp_path / "bar.json", long_json=tmp_path / "long.json") for o in options]
+                     near_json=tmp_path / "near.json", bar_json=tmp_path / "bar.json", long_json=tmp_path / "long.json",
+                     digits_json=tmp_path / "digits.json") for o in options]
     proc = subprocess.run([sys.executable, os.path.join(ROOT, "benchmark", tool), *args], capture_output=True, text=True, timeout=120)
     lines = proc.stderr.strip().splitlines()
     assert proc.returncode == 2 and len(lines) == 1 and lines[0].startswith(f"{tool}: error: ") and message in lines[0], lines
