@@ -215,9 +215,10 @@ def read_json(path, limit=SMALL):
 def whole_number(digits):
     """A JSON integer, as json reads it, but one too long for int() is a ValueError that says so (Python's own
     message suggests raising its limit, which is no fix for a handed file)."""
-    if len(digits.lstrip("-")) > 4300:  # sys.get_int_max_str_digits()'s default
-        raise ValueError(f"a whole number of {len(digits.lstrip('-'))} digits")
-    return int(digits)
+    try:
+        return int(digits)
+    except ValueError:  # json hands over digits only: past sys.get_int_max_str_digits() is the one way to fail
+        raise ValueError(f"a whole number of {len(digits.lstrip('-'))} digits") from None
 
 
 def last_logged_step(path):
